@@ -1,0 +1,35 @@
+"""Demo accounts: exist only when PORTAL_DEMO is on (see README)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from portal import roles
+from portal.audit import audit_record
+from portal.models import AuditEvent, User
+
+DEMO_PASSWORD = "jak-demo-2026"  # noqa: S105  (published demo password; demo mode only)
+DEMO_ACCOUNTS = (
+    ("demo-derm", "Dana", "Demo-Derm", roles.DERMATOLOGIST),
+    ("demo-nurse", "Nico", "Demo-Nurse", roles.NURSE),
+    ("demo-admin", "Alex", "Demo-Admin", roles.CATALOGUE_ADMIN),
+)
+
+
+@transaction.atomic
+def demo_accounts_ensure() -> list[User]:
+    if not settings.PORTAL_DEMO:
+        raise ImproperlyConfigured("Demo accounts can only be created with PORTAL_DEMO on.")
+    users = []
+    for username, first, last, role in DEMO_ACCOUNTS:
+        user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+            audit_record(actor=None, action=AuditEvent.Action.CREATE, obj=user, summary="Demo account created")
+        user.groups.set([Group.objects.get(name=role)])
+        users.append(user)
+    return users

@@ -1,0 +1,128 @@
+"""Strict parsing of settings from environment variables.
+
+Plain Python (no Django imports) so it can be tested table by table. Every bad value raises
+``ConfigError`` with a message naming the variable and what was expected; secrets are never echoed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+FALSE_VALUES = frozenset({"0", "false", "no", "off", ""})
+JURISDICTIONS = ("US", "EU")
+
+
+class ConfigError(ValueError):
+    """A setting in the environment has a value the portal cannot use."""
+
+
+def parse_bool(name: str, raw: str | None, *, default: bool) -> bool:
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}.")
+
+
+def parse_list(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_choice(name: str, raw: str | None, *, choices: tuple[str, ...], default: str) -> str:
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().upper()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw!r}.")
+    return value
+
+
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
+
+
+def parse_database_url(url: str, *, base_dir: Path) -> dict:
+    """Turn a DATABASE_URL into a Django DATABASES entry.
+
+    Accepted forms:
+      sqlite:///var/portal.sqlite3     (relative to the project folder)
+      sqlite:////abs/path/portal.sqlite3
+      postgres://user:password@host:5432/name?sslmode=require
+      postgres:///name?host=/var/run/postgresql   (Unix socket)
+    """
+    if not url or not url.strip():
+        raise ConfigError("DATABASE_URL is empty; unset it for the SQLite default or give a database URL.")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:  # bad port, bad IPv6 literal
+        raise ConfigError(f"DATABASE_URL could not be parsed ({exc}).") from None
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        if parts.netloc:
+            raise ConfigError(
+                "DATABASE_URL for SQLite must look like sqlite:///relative/path.sqlite3 "
+                "or sqlite:////absolute/path.sqlite3 (no host)."
+            )
+        raw_path = unquote(parts.path)
+        if raw_path in ("", "/"):
+            raise ConfigError("DATABASE_URL for SQLite needs a file path, e.g. sqlite:///var/portal.sqlite3.")
+        if raw_path == "/:memory:":
+            name: str | Path = ":memory:"
+        elif raw_path.startswith("//"):
+            name = Path(raw_path[1:])
+        else:
+            name = base_dir / raw_path.lstrip("/")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+    if scheme in _POSTGRES_SCHEMES:
+        options = dict(parse_qsl(parts.query, keep_blank_values=False))
+        host = unquote(parts.hostname or "") if parts.hostname else ""
+        host = options.pop("host", host)
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ConfigError("DATABASE_URL for PostgreSQL needs a database name, e.g. postgres://u:p@host/jak.")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": host,
+            "PORT": str(port or ""),
+            "OPTIONS": options,
+        }
+    shown = scheme or "(none)"
+    raise ConfigError(f"DATABASE_URL scheme {shown!r} is not supported; use sqlite:// or postgres://.")
+
+
+def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
+    """Read every portal setting from ``environ``; raise ConfigError on the first bad value."""
+    debug = parse_bool("DJANGO_DEBUG", environ.get("DJANGO_DEBUG"), default=False)
+    demo = parse_bool("PORTAL_DEMO", environ.get("PORTAL_DEMO"), default=False)
+    secret_key = environ.get("DJANGO_SECRET_KEY", "").strip()
+    if not secret_key and not (debug or demo):
+        raise ConfigError(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG and PORTAL_DEMO are off "
+            "(use a random value of at least 50 characters)."
+        )
+    database_url = environ.get("DATABASE_URL")
+    if database_url is None:
+        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "var" / "portal.sqlite3"}
+    else:
+        database = parse_database_url(database_url, base_dir=base_dir)
+    return {
+        "debug": debug,
+        "demo": demo,
+        "secret_key": secret_key,
+        "allowed_hosts": parse_list(environ.get("DJANGO_ALLOWED_HOSTS")),
+        "database": database,
+        "jurisdiction": parse_choice(
+            "PORTAL_JURISDICTION", environ.get("PORTAL_JURISDICTION"), choices=JURISDICTIONS, default="US"
+        ),
+    }

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from portal import roles
+from portal.home import sections_for
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    user = request.user
+    role_cards = [{"name": name, "description": roles.ROLE_DESCRIPTIONS[name]} for name in user.role_names]
+    return render(
+        request,
+        "portal/home.html",
+        {"role_cards": role_cards, "sections": sections_for(user), "has_role": bool(role_cards)},
+    )
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request):
+    """Liveness and database check for load balancers: one real round trip to the database."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        logger.warning("healthz: database check failed")
+        return JsonResponse({"status": "error", "database": "error"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
