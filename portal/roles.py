@@ -13,9 +13,23 @@ ROLES = (DERMATOLOGIST, NURSE, CATALOGUE_ADMIN)
 
 # "app_label.codename" for every permission a role holds. Apps add their rows as they gain models.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    DERMATOLOGIST: (),
-    NURSE: (),
-    CATALOGUE_ADMIN: (),
+    DERMATOLOGIST: (
+        "drugs.view_drug",
+        "drugs.view_catalogueversion",
+    ),
+    NURSE: (
+        "drugs.view_drug",
+        "drugs.view_catalogueversion",
+    ),
+    CATALOGUE_ADMIN: (
+        "drugs.view_drug",
+        "drugs.add_drug",
+        "drugs.change_drug",
+        "drugs.delete_drug",
+        "drugs.view_catalogueversion",
+        "drugs.view_labtest",
+        "drugs.change_labtest",
+    ),
 }
 
 ROLE_DESCRIPTIONS = {
