@@ -530,7 +530,9 @@ class LabThreshold(Fact):
     lab_test = models.ForeignKey(LabTest, on_delete=models.PROTECT, related_name="thresholds")
     phase = models.CharField(_("phase"), max_length=15, choices=Phase)
     comparison = models.CharField(_("comparison"), max_length=2, choices=Comparison, default=Comparison.LT)
-    value = models.DecimalField(_("value (canonical unit)"), max_digits=12, decimal_places=4)
+    value = models.DecimalField(
+        _("value (canonical unit)"), max_digits=12, decimal_places=4, validators=[MinValueValidator(0)]
+    )
     action = models.CharField(_("action"), max_length=15, choices=Action)
     restart_rule = models.CharField(_("restart rule"), max_length=300, blank=True)
 
@@ -547,9 +549,11 @@ class LabThreshold(Fact):
 
 
 class CatalogueVersion(models.Model):
-    """One saved change to the catalogue: who, when, why and what changed. Numbers only go up."""
+    """One saved change to the catalogue: who, when, why and what changed.
 
-    number = models.PositiveIntegerField(_("version"), unique=True)
+    The primary key is the catalogue version number: it only goes up, and findings and schedules store it.
+    """
+
     drug = models.ForeignKey(Drug, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions")
     drug_name = models.CharField(_("drug"), max_length=80, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now)
@@ -561,8 +565,12 @@ class CatalogueVersion(models.Model):
     snapshot = models.JSONField(_("drug after the change"), default=dict, blank=True)
 
     class Meta:
-        ordering = ["-number"]
+        ordering = ["-id"]
         verbose_name = _("catalogue version")
 
     def __str__(self) -> str:
         return f"Catalogue version {self.number}"
+
+    @property
+    def number(self) -> int:
+        return self.pk

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.forms import BaseModelFormSet, modelformset_factory
+
+from drugs.models import Drug, LabThreshold, LabUnit, MonitoringRule
+from drugs.sections import DRUG_FIELDS, Section
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the change",
+        min_length=5,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required. Shown in the history, e.g. “EU SmPC 2025 update: ANC threshold corrected”.",
+        error_messages={"required": "Give a reason for the change; it is kept in the history."},
+    )
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class DrugForm(forms.ModelForm):
+    class Meta:
+        model = Drug
+        fields = DRUG_FIELDS
+        widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+
+
+class FactForm(forms.ModelForm):
+    """One row of a label section."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("source",):
+            if name in self.fields:
+                self.fields[name].widget.attrs.setdefault("placeholder", "[S1][S9]")
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.Textarea):
+                field.widget.attrs["rows"] = 2
+
+
+class MonitoringRuleForm(FactForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_week"].validators = [
+            MinValueValidator(
+                1, "Week 0 is the baseline: put baseline tests under Baseline screening. Follow-ups start at week 1."
+            ),
+            MaxValueValidator(104),
+        ]
+
+
+class LabThresholdForm(FactForm):
+    unit = forms.CharField(
+        label="Unit of the value",
+        required=False,
+        max_length=30,
+        help_text="Leave empty for the lab test's canonical unit; or give an accepted unit, e.g. /mm3 or 10*9/L.",
+    )
+
+    def clean_value(self):
+        value = self.cleaned_data.get("value")
+        if value is not None and value < 0:
+            raise forms.ValidationError("A threshold cannot be negative.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        unit = (cleaned.get("unit") or "").strip()
+        lab_test = cleaned.get("lab_test")
+        value = cleaned.get("value")
+        if unit and lab_test is not None:
+            if unit == lab_test.canonical_unit:
+                return cleaned
+            lab_unit = LabUnit.objects.filter(lab_test=lab_test, unit=unit).first()
+            if lab_unit is None:
+                accepted = ", ".join(lab_test.units.values_list("unit", flat=True)) or lab_test.canonical_unit
+                self.add_error("unit", f"Unknown unit “{unit}” for {lab_test.short_name}. Accepted: {accepted}.")
+            elif value is not None:
+                cleaned["value"] = (Decimal(value) * lab_unit.factor).quantize(Decimal("0.0001"))
+                self.instance.value = cleaned["value"]
+        return cleaned
+
+
+class SectionFormSet(BaseModelFormSet):
+    def __init__(self, *args, drug: Drug, **kwargs):
+        self.drug = drug
+        super().__init__(*args, **kwargs)
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if form.instance.drug_id is None:
+            form.instance.drug = self.drug
+        return form
+
+
+FORM_FOR_MODEL = {MonitoringRule: MonitoringRuleForm, LabThreshold: LabThresholdForm}
+
+
+def section_formset(section: Section, *, drug: Drug, data=None):
+    formset_class = modelformset_factory(
+        section.model,
+        form=FORM_FOR_MODEL.get(section.model, FactForm),
+        formset=SectionFormSet,
+        fields=section.fields,
+        extra=1,
+        can_delete=True,
+    )
+    queryset = section.rows(drug)
+    return formset_class(data=data, queryset=queryset, drug=drug, prefix=section.key)

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+from django.core.management import BaseCommand, CommandError
+
+from drugs.seed import SEED_PATH, SeedError, load_seed, read_seed
+
+
+class Command(BaseCommand):
+    help = "Load the drug catalogue seed file (idempotent: existing entries and admin edits are kept)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--file", type=Path, default=SEED_PATH, help="TOML seed file (default: the bundled one)")
+
+    def handle(self, *args, **options):
+        try:
+            report = load_seed(read_seed(options["file"]))
+        except (SeedError, OSError, ValueError) as exc:
+            raise CommandError(f"Catalogue not loaded: {exc}") from None
+        if options["verbosity"]:
+            self.stdout.write(
+                f"Catalogue: {len(report.drugs_created)} drugs loaded, {len(report.drugs_kept)} already present; "
+                f"{report.lab_tests_created} lab tests, {report.classes_created} drug classes, "
+                f"{report.medicines_created} medicines added; {report.sources} sources."
+            )

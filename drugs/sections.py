@@ -1,0 +1,168 @@
+"""The repeating parts of a drug's label, in the order the pages show them.
+
+One table drives the detail page, the edit formsets, the snapshot used for history, and the seed loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drugs import models as m
+
+COMMON = ("jurisdiction", "source", "unconfirmed")
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # URL part and seed key
+    title: str
+    model: type
+    related_name: str
+    fields: tuple[str, ...]  # editable fields, in form order
+    help: str = ""
+
+    def rows(self, drug):
+        return getattr(drug, self.related_name).all()
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "statuses",
+        "Regulatory status for atopic dermatitis",
+        m.RegulatoryStatus,
+        "statuses",
+        (
+            "jurisdiction",
+            "status",
+            "approval_year",
+            "min_age_years",
+            "min_weight_kg",
+            "indication",
+            "other_indications",
+            "has_boxed_warning",
+            "futility_week",
+            "source",
+            "unconfirmed",
+        ),
+        "One row for the US and one for the EU.",
+    ),
+    Section(
+        "regimens",
+        "Dosing regimens",
+        m.Regimen,
+        "regimens",
+        ("jurisdiction", "kind", "dose", "frequency", "description", "source", "unconfirmed"),
+        "The doses a prescriber may choose. A dose not listed here is refused at the safety check.",
+    ),
+    Section(
+        "dose_adjustments",
+        "Dose adjustments",
+        m.DoseAdjustment,
+        "dose_adjustments",
+        (
+            "jurisdiction",
+            "trigger",
+            "interacting_class",
+            "egfr_min",
+            "egfr_max",
+            "action",
+            "dose",
+            "advice",
+            "source",
+            "unconfirmed",
+        ),
+        "Kidney bands apply when eGFR from ≤ value < eGFR below.",
+    ),
+    Section(
+        "topical_limits",
+        "Topical limits",
+        m.TopicalLimit,
+        "topical_limits",
+        (
+            "jurisdiction",
+            "min_age_years",
+            "max_age_years",
+            "max_bsa_percent",
+            "max_grams",
+            "per_days",
+            "description",
+            "source",
+            "unconfirmed",
+        ),
+    ),
+    Section(
+        "boxed_warnings",
+        "Boxed warning",
+        m.BoxedWarning,
+        "boxed_warnings",
+        ("jurisdiction", "component", "text", "source", "unconfirmed"),
+    ),
+    Section(
+        "contraindications",
+        "Contraindications",
+        m.Contraindication,
+        "contraindications",
+        ("jurisdiction", "condition", "severity", "text", "source", "unconfirmed"),
+    ),
+    Section(
+        "interactions",
+        "Interactions",
+        m.Interaction,
+        "interactions",
+        ("jurisdiction", "interacting_class", "effect", "within_days_of_start", "text", "source", "unconfirmed"),
+    ),
+    Section(
+        "screening_items",
+        "Baseline screening",
+        m.ScreeningItem,
+        "screening_items",
+        ("jurisdiction", "item", "requirement", "note", "source", "unconfirmed"),
+    ),
+    Section(
+        "monitoring_rules",
+        "Monitoring protocol",
+        m.MonitoringRule,
+        "monitoring_rules",
+        (
+            "jurisdiction",
+            "check_type",
+            "first_week",
+            "repeat_every_weeks",
+            "after_dose_increase_weeks",
+            "window_days",
+            "note",
+            "source",
+            "unconfirmed",
+        ),
+        "Weeks count from the start of the course. Baseline tests belong in Baseline screening.",
+    ),
+    Section(
+        "thresholds",
+        "Lab action thresholds",
+        m.LabThreshold,
+        "thresholds",
+        ("jurisdiction", "lab_test", "phase", "comparison", "value", "action", "restart_rule", "source", "unconfirmed"),
+        "The value is in the lab test's canonical unit unless you pick another accepted unit.",
+    ),
+    Section(
+        "adverse_reactions",
+        "Common adverse reactions",
+        m.AdverseReaction,
+        "adverse_reactions",
+        ("jurisdiction", "term", "plain_term", "frequency", "source", "unconfirmed"),
+        "The clinical term is shown to staff; the plain wording goes on patient handouts.",
+    ),
+)
+
+SECTIONS_BY_KEY = {section.key: section for section in SECTIONS}
+DRUG_FIELDS = (
+    "generic_name",
+    "brand_names",
+    "search_terms",
+    "drug_class",
+    "selectivity",
+    "route",
+    "forms_strengths",
+    "dose_unit",
+    "summary",
+)

@@ -1,0 +1,120 @@
+"""Writes to the catalogue. Every change runs in one transaction, needs a reason, and makes a catalogue version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from drugs.models import CatalogueVersion, Drug
+from drugs.snapshot import diff_snapshots, drug_snapshot
+from portal.audit import audit_record
+from portal.models import AuditEvent, User
+
+
+class CatalogueError(Exception):
+    """A catalogue change that cannot be made; the message is shown to the admin."""
+
+
+class StaleEdit(CatalogueError):
+    pass
+
+
+class NothingChanged(CatalogueError):
+    pass
+
+
+class DrugInUse(CatalogueError):
+    pass
+
+
+def _lock(drug: Drug, expected_row_version: int | None) -> Drug:
+    locked = Drug.objects.select_for_update().get(pk=drug.pk)
+    if expected_row_version is not None and locked.row_version != expected_row_version:
+        who = f" by {locked.updated_by}" if locked.updated_by else ""
+        raise StaleEdit(
+            f"Someone else saved {locked} at {timezone.localtime(locked.updated_at):%H:%M}{who} after you opened "
+            "this page. Your changes are still in the form: open the drug in a new tab to see theirs, then save again."
+        )
+    return locked
+
+
+@transaction.atomic
+def catalogue_change(
+    *,
+    drug: Drug,
+    actor: User,
+    reason: str,
+    apply: Callable[[Drug], None],
+    expected_row_version: int | None = None,
+) -> CatalogueVersion:
+    """Apply ``apply(drug)`` and record the new catalogue version with what changed and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CatalogueError("Give a reason for the change.")
+    locked = _lock(drug, expected_row_version)
+    before = drug_snapshot(locked)
+    apply(locked)
+    locked.refresh_from_db()
+    after = drug_snapshot(locked)
+    changes = diff_snapshots(before, after)
+    if not changes:
+        raise NothingChanged("Nothing was changed, so no new catalogue version was made.")
+    locked.row_version += 1
+    locked.updated_at = timezone.now()
+    locked.updated_by = actor
+    locked.save(update_fields=["row_version", "updated_at", "updated_by"])
+    version = CatalogueVersion.objects.create(
+        drug=locked, drug_name=locked.generic_name, created_by=actor, reason=reason, changes=changes, snapshot=after
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=locked,
+        summary=f"Catalogue version {version.number}: {len(changes)} change(s) to {locked}",
+        changes={"catalogue_version": version.number, "reason": reason, "count": len(changes)},
+    )
+    return version
+
+
+@transaction.atomic
+def drug_delete(*, drug: Drug, actor: User, reason: str) -> None:
+    """Delete a drug that no treatment course uses; a drug in use is refused."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CatalogueError("Give a reason for deleting the drug.")
+    locked = _lock(drug, None)
+    name = str(locked)
+    snapshot = drug_snapshot(locked)
+    try:
+        with transaction.atomic():
+            locked.delete()
+    except ProtectedError:
+        raise DrugInUse(
+            f"{name} cannot be deleted because treatment courses use it. Its history must stay readable; "
+            "mark its status instead."
+        ) from None
+    version = CatalogueVersion.objects.create(
+        drug=None,
+        drug_name=snapshot["drug"]["generic_name"],
+        created_by=actor,
+        reason=reason,
+        changes=[{"section": "drug", "row": "", "change": "removed", "values": snapshot["drug"]}],
+        snapshot=snapshot,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DELETE,
+        object_type="drugs.drug",
+        object_id=str(drug.pk),
+        summary=f"Deleted {name} (catalogue version {version.number})",
+        changes={"reason": reason},
+    )
+
+
+def current_catalogue_version() -> int:
+    """The newest catalogue version number (0 before anything is loaded)."""
+    latest = CatalogueVersion.objects.order_by("-id").values_list("id", flat=True).first()
+    return latest or 0

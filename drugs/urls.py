@@ -1,0 +1,13 @@
+from django.urls import path
+
+from drugs import views
+
+app_name = "drugs"
+urlpatterns = [
+    path("", views.drug_list, name="list"),
+    path("<slug:slug>/", views.drug_detail, name="detail"),
+    path("<slug:slug>/edit/", views.drug_edit, name="edit"),
+    path("<slug:slug>/edit/<slug:section>/", views.drug_section_edit, name="edit_section"),
+    path("<slug:slug>/history/", views.drug_history, name="history"),
+    path("<slug:slug>/delete/", views.drug_delete, name="delete"),
+]

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from drugs import selectors, services
+from drugs.forms import DrugForm, ReasonForm, section_formset
+from drugs.models import Drug, RegulatoryStatus, Route
+from drugs.sections import SECTIONS_BY_KEY
+
+VIEW = "drugs.view_drug"
+CHANGE = "drugs.change_drug"
+
+
+@permission_required(VIEW, raise_exception=True)
+def drug_list(request):
+    jurisdiction = settings.PORTAL_JURISDICTION
+    query = request.GET.get("q", "")[:100]
+    route = request.GET.get("route", "")
+    status = request.GET.get("status", "")
+    route = route if route in Route.values else ""
+    status = status if status in RegulatoryStatus.Status.values else ""
+    drugs = selectors.drug_search(query=query, route=route, status=status, jurisdiction=jurisdiction)
+    return render(
+        request,
+        "drugs/drug_list.html",
+        {
+            "drugs": drugs,
+            "query": query,
+            "route": route,
+            "status": status,
+            "routes": Route.choices,
+            "statuses": RegulatoryStatus.Status.choices,
+            "jurisdiction": jurisdiction,
+            "can_edit": request.user.has_perm(CHANGE),
+        },
+    )
+
+
+@permission_required(VIEW, raise_exception=True)
+def drug_detail(request, slug):
+    jurisdiction = request.GET.get("j", settings.PORTAL_JURISDICTION)
+    if jurisdiction not in ("US", "EU", "all"):
+        jurisdiction = settings.PORTAL_JURISDICTION
+    page = selectors.drug_detail(slug=slug, jurisdiction=None if jurisdiction == "all" else jurisdiction)
+    if page is None:
+        raise Http404
+    return render(
+        request,
+        "drugs/drug_detail.html",
+        {"page": page, "drug": page.drug, "jurisdiction": jurisdiction, "can_edit": request.user.has_perm(CHANGE)},
+    )
+
+
+@permission_required(VIEW, raise_exception=True)
+def drug_history(request, slug):
+    drug = get_object_or_404(Drug, slug=slug)
+    paginator = Paginator(selectors.drug_versions(drug), 10)
+    page_obj = paginator.get_page(request.GET.get("page"))
+    return render(request, "drugs/drug_history.html", {"drug": drug, "page_obj": page_obj})
+
+
+def _save(request, drug, reason_form, apply):
+    try:
+        version = services.catalogue_change(
+            drug=drug,
+            actor=request.user,
+            reason=reason_form.cleaned_data["reason"],
+            apply=apply,
+            expected_row_version=reason_form.cleaned_data["row_version"],
+        )
+    except services.CatalogueError as exc:
+        reason_form.add_error(None, str(exc))
+        return None
+    messages.success(request, f"Saved as catalogue version {version.number}.")
+    return redirect("drugs:history", slug=drug.slug)
+
+
+@permission_required(CHANGE, raise_exception=True)
+def drug_edit(request, slug):
+    drug = get_object_or_404(Drug, slug=slug)
+    if request.method == "POST":
+        form = DrugForm(request.POST, instance=Drug.objects.get(pk=drug.pk))
+        reason_form = ReasonForm(request.POST)
+        if form.is_valid() and reason_form.is_valid():
+            response = _save(request, drug, reason_form, lambda locked: form.save())
+            if response:
+                return response
+    else:
+        form = DrugForm(instance=drug)
+        reason_form = ReasonForm(initial={"row_version": drug.row_version})
+    return render(
+        request,
+        "drugs/drug_edit.html",
+        {"drug": drug, "form": form, "reason_form": reason_form, "sections": SECTIONS_BY_KEY.values()},
+    )
+
+
+@permission_required(CHANGE, raise_exception=True)
+def drug_section_edit(request, slug, section):
+    drug = get_object_or_404(Drug, slug=slug)
+    section_def = SECTIONS_BY_KEY.get(section)
+    if section_def is None:
+        raise Http404
+    if request.method == "POST":
+        formset = section_formset(section_def, drug=drug, data=request.POST)
+        reason_form = ReasonForm(request.POST)
+        if formset.is_valid() and reason_form.is_valid():
+            response = _save(request, drug, reason_form, lambda locked: formset.save())
+            if response:
+                return response
+    else:
+        formset = section_formset(section_def, drug=drug)
+        reason_form = ReasonForm(initial={"row_version": drug.row_version})
+    return render(
+        request,
+        "drugs/drug_section_edit.html",
+        {"drug": drug, "section": section_def, "formset": formset, "reason_form": reason_form},
+    )
+
+
+@require_POST
+@permission_required("drugs.delete_drug", raise_exception=True)
+def drug_delete(request, slug):
+    drug = get_object_or_404(Drug, slug=slug)
+    reason = request.POST.get("reason", "")
+    try:
+        services.drug_delete(drug=drug, actor=request.user, reason=reason)
+    except services.CatalogueError as exc:
+        messages.error(request, str(exc))
+        return redirect("drugs:edit", slug=drug.slug)
+    messages.success(request, f"{drug} was deleted from the catalogue.")
+    return redirect("drugs:list")
