@@ -34,6 +34,13 @@ class FactForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, value in list(self.initial.items()):
+            if isinstance(value, Decimal):
+                self.initial[name] = f"{value.normalize():f}"
+        if "lab_test" in self.fields:
+            self.fields["lab_test"].label_from_instance = lambda t: (
+                f"{t.short_name} ({t.loinc}) · {t.canonical_unit or 'coded'}"
+            )
         for name in ("source",):
             if name in self.fields:
                 self.fields[name].widget.attrs.setdefault("placeholder", "[S1][S9]")
@@ -60,6 +67,13 @@ class LabThresholdForm(FactForm):
         max_length=30,
         help_text="Leave empty for the lab test's canonical unit; or give an accepted unit, e.g. /mm3 or 10*9/L.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        order = list(self.fields)
+        order.remove("unit")
+        order.insert(order.index("value") + 1, "unit")
+        self.order_fields(order)
 
     def clean_value(self):
         value = self.cleaned_data.get("value")

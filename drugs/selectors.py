@@ -56,13 +56,25 @@ def _display(row, field_name: str) -> str:
 HIDDEN_IN_TABLE = {"source", "unconfirmed", "jurisdiction"}
 
 
-def section_table(section, rows) -> dict:
+def _cell(row, field_name: str, dose_unit: str) -> str:
+    text = _display(row, field_name)
+    if text == "—":
+        return text
+    if field_name == "value" and hasattr(row, "lab_test"):
+        return f"{text} {row.lab_test.canonical_unit}"
+    if field_name == "dose":
+        return f"{text} {dose_unit}"
+    return text
+
+
+def section_table(section, rows, dose_unit: str = "mg") -> dict:
     fields = [f for f in section.fields if f not in HIDDEN_IN_TABLE]
     headers = [str(section.model._meta.get_field(f).verbose_name).capitalize() for f in fields]
+    headers = ["Value" if h.startswith("Value") else h for h in headers]
     body = [
         {
-            "cells": [_display(row, f) for f in fields],
-            "jurisdiction": row.jurisdiction,
+            "cells": [_cell(row, f, dose_unit) for f in fields],
+            "jurisdiction": row.get_jurisdiction_display(),
             "source": row.source,
             "unconfirmed": row.unconfirmed,
         }
@@ -112,11 +124,13 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
             rows = rows.select_related("interacting_class")
         if jurisdiction:
             rows = rows.filter(Q(jurisdiction="ANY") | Q(jurisdiction=jurisdiction))
+        if section.key == "statuses":
+            rows = rows.order_by("-jurisdiction")
         rows = list(rows)
         for row in rows:
             tags.update(t.strip("[] ") for t in row.source.replace("][", "] [").split() if t.startswith("["))
             unconfirmed += row.unconfirmed
-        sections.append({"section": section, "rows": rows, "table": section_table(section, rows)})
+        sections.append({"section": section, "rows": rows, "table": section_table(section, rows, drug.dose_unit)})
     sources = list(Source.objects.filter(tag__in=tags).order_by("tag"))
     by_key = {entry["section"].key: entry["rows"] for entry in sections}
     return DrugPage(
