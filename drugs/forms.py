@@ -6,7 +6,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.forms import BaseModelFormSet, modelformset_factory
 
-from drugs.models import Drug, LabThreshold, LabUnit, MonitoringRule
+from drugs.models import Drug, LabTest, LabThreshold, LabUnit, MonitoringRule
 from drugs.sections import DRUG_FIELDS, Section
 
 
@@ -20,6 +20,10 @@ class ReasonForm(forms.Form):
         error_messages={"required": "Give a reason for the change; it is kept in the history."},
     )
     row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class LabReasonForm(forms.Form):
+    reason = ReasonForm.base_fields["reason"]
 
 
 class DrugForm(forms.ModelForm):
@@ -125,3 +129,49 @@ def section_formset(section: Section, *, drug: Drug, data=None):
     )
     queryset = section.rows(drug)
     return formset_class(data=data, queryset=queryset, drug=drug, prefix=section.key)
+
+
+class LabTestForm(forms.ModelForm):
+    class Meta:
+        model = LabTest
+        fields = (
+            "name",
+            "short_name",
+            "reference_low",
+            "reference_high",
+            "plausible_min",
+            "plausible_max",
+            "source",
+            "unconfirmed",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        for low, high, label in (
+            ("reference_low", "reference_high", "reference range"),
+            ("plausible_min", "plausible_max", "plausibility limits"),
+        ):
+            lo, hi = cleaned.get(low), cleaned.get(high)
+            if lo is not None and hi is not None and lo >= hi:
+                self.add_error(high, f"The upper end of the {label} must be above the lower end ({lo}).")
+        return cleaned
+
+
+class LabUnitForm(forms.ModelForm):
+    class Meta:
+        model = LabUnit
+        fields = ("unit", "label", "factor")
+        help_texts = {"factor": "Canonical value = entered value × factor. Use exact factors only."}
+
+    def clean_factor(self):
+        factor = self.cleaned_data.get("factor")
+        if factor is not None and factor <= 0:
+            raise forms.ValidationError("The factor must be above 0.")
+        return factor
+
+
+def lab_unit_formset(lab_test, data=None):
+    from django.forms import inlineformset_factory
+
+    formset_class = inlineformset_factory(LabTest, LabUnit, form=LabUnitForm, extra=1, can_delete=True)
+    return formset_class(data=data, instance=lab_test, prefix="units")

@@ -118,3 +118,82 @@ def current_catalogue_version() -> int:
     """The newest catalogue version number (0 before anything is loaded)."""
     latest = CatalogueVersion.objects.order_by("-id").values_list("id", flat=True).first()
     return latest or 0
+
+
+def lab_test_snapshot(lab_test) -> dict:
+    fields = (
+        "name",
+        "short_name",
+        "canonical_unit",
+        "reference_low",
+        "reference_high",
+        "plausible_min",
+        "plausible_max",
+        "source",
+        "unconfirmed",
+    )
+    plain = {f: (f"{v.normalize():f}" if hasattr((v := getattr(lab_test, f)), "normalize") else v) for f in fields}
+    units = {
+        str(u.pk): {"unit": u.unit, "label": u.label, "factor": f"{u.factor.normalize():f}"}
+        for u in lab_test.units.all()
+    }
+    return {"fields": plain, "units": units}
+
+
+@transaction.atomic
+def lab_test_change(*, lab_test, actor: User, reason: str, apply: Callable[[object], None]) -> CatalogueVersion:
+    """Change a lab test definition (ranges, limits, units) with a reason; recorded as a catalogue version."""
+    from drugs.models import LabTest
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise CatalogueError("Give a reason for the change.")
+    locked = LabTest.objects.select_for_update().get(pk=lab_test.pk)
+    before = lab_test_snapshot(locked)
+    apply(locked)
+    locked.refresh_from_db()
+    after = lab_test_snapshot(locked)
+    changes = [
+        {
+            "section": "lab test",
+            "row": str(locked),
+            "change": "changed",
+            "field": f,
+            "old": before["fields"][f],
+            "new": after["fields"][f],
+        }
+        for f in before["fields"]
+        if before["fields"][f] != after["fields"][f]
+    ]
+    for key in sorted(set(before["units"]) | set(after["units"])):
+        old, new = before["units"].get(key), after["units"].get(key)
+        if old != new:
+            kind = "added" if old is None else "removed" if new is None else "changed"
+            changes.append(
+                {
+                    "section": "lab test units",
+                    "row": str(locked),
+                    "change": kind,
+                    "old": old,
+                    "new": new,
+                    "values": new or old,
+                }
+            )
+    if not changes:
+        raise NothingChanged("Nothing was changed, so no new catalogue version was made.")
+    version = CatalogueVersion.objects.create(
+        drug=None,
+        drug_name=f"Lab test: {locked.short_name}",
+        created_by=actor,
+        reason=reason,
+        changes=changes,
+        snapshot=after,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=locked,
+        summary=f"Catalogue version {version.number}: lab test {locked.short_name}",
+        changes={"catalogue_version": version.number, "reason": reason, "count": len(changes)},
+    )
+    return version

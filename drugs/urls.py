@@ -5,6 +5,8 @@ from drugs import views
 app_name = "drugs"
 urlpatterns = [
     path("", views.drug_list, name="list"),
+    path("lab-tests/", views.lab_test_list, name="lab_tests"),
+    path("lab-tests/<slug:analyte>/edit/", views.lab_test_edit, name="lab_test_edit"),
     path("<slug:slug>/", views.drug_detail, name="detail"),
     path("<slug:slug>/edit/", views.drug_edit, name="edit"),
     path("<slug:slug>/edit/<slug:section>/", views.drug_section_edit, name="edit_section"),

@@ -9,12 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from drugs import selectors, services
-from drugs.forms import DrugForm, ReasonForm, section_formset
-from drugs.models import Drug, RegulatoryStatus, Route
+from drugs.forms import DrugForm, LabReasonForm, LabTestForm, ReasonForm, lab_unit_formset, section_formset
+from drugs.models import Drug, LabTest, RegulatoryStatus, Route
 from drugs.sections import SECTIONS_BY_KEY
 
 VIEW = "drugs.view_drug"
 CHANGE = "drugs.change_drug"
+CHANGE_LAB = "drugs.change_labtest"
 
 
 @permission_required(VIEW, raise_exception=True)
@@ -136,3 +137,44 @@ def drug_delete(request, slug):
         return redirect("drugs:edit", slug=drug.slug)
     messages.success(request, f"{drug} was deleted from the catalogue.")
     return redirect("drugs:list")
+
+
+@permission_required(VIEW, raise_exception=True)
+def lab_test_list(request):
+    lab_tests = LabTest.objects.prefetch_related("units").order_by("panel", "display_order", "name")
+    return render(
+        request, "drugs/lab_test_list.html", {"lab_tests": lab_tests, "can_edit": request.user.has_perm(CHANGE_LAB)}
+    )
+
+
+@permission_required(CHANGE_LAB, raise_exception=True)
+def lab_test_edit(request, analyte):
+    lab_test = get_object_or_404(LabTest, analyte=analyte)
+    if request.method == "POST":
+        form = LabTestForm(request.POST, instance=LabTest.objects.get(pk=lab_test.pk))
+        units = lab_unit_formset(lab_test, data=request.POST)
+        reason_form = LabReasonForm(request.POST)
+        if form.is_valid() and units.is_valid() and reason_form.is_valid():
+
+            def apply(locked):
+                form.save()
+                units.save()
+
+            try:
+                version = services.lab_test_change(
+                    lab_test=lab_test, actor=request.user, reason=reason_form.cleaned_data["reason"], apply=apply
+                )
+            except services.CatalogueError as exc:
+                reason_form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Saved as catalogue version {version.number}.")
+                return redirect("drugs:lab_tests")
+    else:
+        form = LabTestForm(instance=lab_test)
+        units = lab_unit_formset(lab_test)
+        reason_form = LabReasonForm()
+    return render(
+        request,
+        "drugs/lab_test_edit.html",
+        {"lab_test": lab_test, "form": form, "units": units, "reason_form": reason_form},
+    )

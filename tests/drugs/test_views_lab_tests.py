@@ -1,0 +1,70 @@
+import pytest
+from django.urls import reverse
+
+from drugs.models import CatalogueVersion, LabTest
+
+pytestmark = pytest.mark.usefixtures("mini_catalogue")
+
+
+def _post(lab_test, reason="Local lab range", **overrides):
+    unit = lab_test.units.first()
+    data = {
+        "name": lab_test.name,
+        "short_name": lab_test.short_name,
+        "reference_low": "150",
+        "reference_high": "400",
+        "plausible_min": "0",
+        "plausible_max": "2000",
+        "source": "local lab",
+        "units-TOTAL_FORMS": "1",
+        "units-INITIAL_FORMS": "1",
+        "units-MIN_NUM_FORMS": "0",
+        "units-MAX_NUM_FORMS": "1000",
+        "units-0-id": str(unit.pk),
+        "units-0-lab_test": str(lab_test.pk),
+        "units-0-unit": unit.unit,
+        "units-0-label": unit.label,
+        "units-0-factor": "1",
+        "reason": reason,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_everyone_sees_lab_tests_only_admin_edits(client, nurse, catalogue_admin):
+    url = reverse("drugs:lab_test_edit", args=["platelets"])
+    client.force_login(nurse)
+    assert client.get(reverse("drugs:lab_tests")).status_code == 200
+    assert client.get(url).status_code == 403
+    client.force_login(catalogue_admin)
+    assert client.get(url).status_code == 200
+
+
+def test_admin_sets_the_local_range_with_a_reason(client, catalogue_admin):
+    client.force_login(catalogue_admin)
+    lab_test = LabTest.objects.get(analyte="platelets")
+    response = client.post(reverse("drugs:lab_test_edit", args=["platelets"]), _post(lab_test))
+    assert response.status_code == 302
+    lab_test.refresh_from_db()
+    assert lab_test.reference_low == 150
+    version = CatalogueVersion.objects.latest("id")
+    assert version.reason == "Local lab range"
+    assert version.drug_name == "Lab test: Platelets"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"reference_low": "500"}, "upper end of the reference range"),
+        ({"units-0-factor": "0"}, "above 0"),
+        ({"reason": ""}, "Give a reason"),
+    ],
+)
+def test_bad_lab_test_input_saves_nothing(client, catalogue_admin, overrides, message):
+    client.force_login(catalogue_admin)
+    lab_test = LabTest.objects.get(analyte="platelets")
+    response = client.post(reverse("drugs:lab_test_edit", args=["platelets"]), _post(lab_test, **overrides))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    lab_test.refresh_from_db()
+    assert lab_test.reference_low is None
