@@ -100,3 +100,12 @@ def test_history_lists_versions(client, nurse):
     client.force_login(nurse)
     body = client.get(reverse("drugs:history", args=["testinib"])).content.decode()
     assert "Initial load from the clinical reference" in body
+
+
+def test_catalogue_admin_home_lists_facts_to_verify(client, catalogue_admin, nurse):
+    client.force_login(catalogue_admin)
+    body = client.get(reverse("portal:home")).content.decode()
+    assert "Testinib: facts marked unconfirmed" in body
+    assert "Latest catalogue changes" in body
+    client.force_login(nurse)
+    assert "facts marked unconfirmed" not in client.get(reverse("portal:home")).content.decode()
