@@ -59,7 +59,9 @@ def test_no_contraindication_row_no_contraindication(slug, jurisdiction, conditi
     assert f"contraindication.{condition}" not in found
 
 
-@pytest.mark.parametrize(("slug", "jurisdiction"), [("abrocitinib", "US"), ("upadacitinib", "US"), ("tofacitinib", "EU")])
+@pytest.mark.parametrize(
+    ("slug", "jurisdiction"), [("abrocitinib", "US"), ("upadacitinib", "US"), ("tofacitinib", "EU")]
+)
 def test_pregnancy_without_a_contraindication_row_still_warns(slug, jurisdiction):
     assert find(run(BY_SLUG[slug], patient(pregnant=True), jurisdiction), "risk.pregnancy").severity == Severity.WARNING
 
