@@ -693,10 +693,12 @@ def in_age_band(limit: TopicalLimitFact, age: int) -> bool:
 
 
 def within_gram_cap(limit: TopicalLimitFact, grams: Decimal, days: int) -> bool:
-    """At most max_grams in any per_days window; over a longer period the same rate (pro rata)."""
+    """The planned daily rate (grams / days) is at most the cap's rate (max_grams / per_days).
+
+    Caps of one age band are alternatives ("one 60 g tube per week or one 100 g tube per 2 weeks"), so a plan is
+    within the label when it keeps to any one of them.
+    """
     cap, per_days = limit.max_grams or Decimal(0), limit.per_days or 1
-    if days <= per_days:
-        return grams <= cap
     return grams * per_days <= cap * days
 
 
