@@ -106,6 +106,11 @@ CHECK_NAMES = {
     "pregnancy": "pregnancy status",
     "vaccines": "vaccinations (incl. zoster)",
 }
+RISK_TEXT = {
+    EU_LAST_RESORT: "EMA risk group",
+    VTE_RISK: "blood-clot risk",
+    MALIGNANCY_RISK: "cancer risk",
+}
 COMPARISON_TEXT = {"lt": "below", "le": "at or below", "gt": "above", "ge": "at or above"}
 EFFECT_TEXT = {
     "contraindicated": "contraindicated",
@@ -268,7 +273,15 @@ class _Check:
                 return "" if p.immunocompromised else None
             case condition if condition in CONDITION_CLASS:
                 names = self.medicines_in(CONDITION_CLASS[condition])
-                return f" ({', '.join(names)})" if names else None
+                if not names:
+                    return None
+                days = [
+                    i.within_days_of_start
+                    for i in self.label.interactions
+                    if i.interacting_class == CONDITION_CLASS[condition] and i.within_days_of_start
+                ]
+                period = f" in the first {max(days)} days" if days else ""
+                return f" ({', '.join(names)}){period}"
         return None  # hypersensitivity cannot be known before the first dose
 
     def check_contraindications(self) -> None:
@@ -361,8 +374,8 @@ class _Check:
             case "cyp2c19_pm":
                 return "CYP2C19 poor metaboliser" if p.cyp2c19_poor_metaboliser else None
             case "high_risk":
-                badges = sorted(p.badges & {EU_LAST_RESORT, VTE_RISK, MALIGNANCY_RISK})
-                return f"Higher VTE/MACE/malignancy risk ({', '.join(badges)})" if badges else None
+                badges = [text for code, text in RISK_TEXT.items() if code in p.badges]
+                return f"Higher-risk patient ({', '.join(badges)})" if badges else None
         return None
 
     def check_dose_adjustments(self, dose: Decimal | None) -> list[Finding]:
@@ -563,7 +576,11 @@ class _Check:
 
     def check_screening(self) -> None:
         p, items = self.patient, self.label.screening_items
-        missing = [i for i in items if i.item not in p.screening_done]
+        done = set(p.screening_done)
+        done |= {"tb"} if p.tb_status != "never_tested" else set()
+        done |= {code for code, value in (("hbv", p.hbv), ("hcv", p.hcv)) if value != "unknown"}
+        done |= {"kidney"} if p.egfr is not None else set()
+        missing = [i for i in items if i.item not in done]
         required = [i for i in missing if i.requirement == "required"]
         optional = [i for i in missing if i.requirement != "required"]
         if required:

@@ -77,7 +77,7 @@ def adjust(trigger, action, source, jurisdiction=ANY, dose=None, klass=None, egf
         interacting_class=klass,
         egfr_min=D(egfr[0]) if egfr[0] is not None else None,
         egfr_max=D(egfr[1]) if egfr[1] is not None else None,
-        advice=f"{trigger} {klass or ''} {action} {dose or ''}".strip(),
+        advice=" ".join(str(part) for part in (trigger, klass, action, dose) if part is not None),
         source=source,
         unconfirmed=unconfirmed,
     )

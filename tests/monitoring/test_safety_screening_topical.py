@@ -8,6 +8,9 @@ from monitoring.safety import Severity
 from tests.monitoring.labels import BY_SLUG
 from tests.monitoring.util import ALL_SCREENING, codes, find, patient, run
 
+# Nothing known yet that would show a screening test was done.
+UNSCREENED = {"tb_status": "never_tested", "hbv": "unknown", "hcv": "unknown", "egfr": None}
+
 REQUIRED = [
     ("abrocitinib", "US", {"tb", "hbv", "hcv", "cbc", "vaccines"}),
     ("abrocitinib", "EU", {"tb", "hbv", "hcv", "cbc", "vaccines", "lipids", "pregnancy"}),
@@ -22,7 +25,9 @@ REQUIRED = [
 @pytest.mark.parametrize(("slug", "jurisdiction", "required"), REQUIRED)
 def test_each_required_item_missing_is_listed(slug, jurisdiction, required):
     for item in required:
-        found = run(BY_SLUG[slug], patient(screening_done=ALL_SCREENING - {item}), jurisdiction, dose=None)
+        found = run(
+            BY_SLUG[slug], patient(**UNSCREENED, screening_done=ALL_SCREENING - {item}), jurisdiction, dose=None
+        )
         finding = find(found, "screening.missing")
         assert finding.needs_acknowledgement
 
@@ -30,7 +35,8 @@ def test_each_required_item_missing_is_listed(slug, jurisdiction, required):
 @pytest.mark.parametrize(("slug", "jurisdiction", "required"), REQUIRED)
 def test_missing_list_names_every_required_item(slug, jurisdiction, required):
     finding = find(
-        run(BY_SLUG[slug], patient(screening_done=frozenset()), jurisdiction, dose=None), "screening.missing"
+        run(BY_SLUG[slug], patient(**UNSCREENED, screening_done=frozenset()), jurisdiction, dose=None),
+        "screening.missing",
     )
     assert finding.message.count(",") == len(required) - 1
 
@@ -39,7 +45,7 @@ def test_missing_list_names_every_required_item(slug, jurisdiction, required):
     ("slug", "item"), [("abrocitinib", "kidney"), ("upadacitinib", "lipids"), ("ruxolitinib", "tb")]
 )
 def test_advised_items_are_info(slug, item):
-    found = run(BY_SLUG[slug], patient(screening_done=ALL_SCREENING - {item}), dose=None)
+    found = run(BY_SLUG[slug], patient(**UNSCREENED, screening_done=ALL_SCREENING - {item}), dose=None)
     assert find(found, "screening.advised").severity == Severity.INFO
     assert "screening.missing" not in codes(found)
 
@@ -145,3 +151,16 @@ def test_topical_inputs_missing_is_info():
 def test_no_topical_limits_in_eu_catalogue():
     found = run(RUX, jurisdiction="EU", dose=None, topical_bsa_percent=D(50), topical_grams=D(500), topical_days=7)
     assert not {c for c in codes(found) if c.startswith("topical.")}
+
+
+@pytest.mark.parametrize(
+    ("facts", "item"),
+    [
+        ({"tb_status": "latent_treated"}, "tuberculosis"),
+        ({"hbv": "negative"}, "hepatitis B"),
+        ({"egfr": D(80)}, "kidney"),
+    ],
+)
+def test_screening_known_from_patient_facts_is_not_listed_missing(facts, item):
+    found = run(BY_SLUG["baricitinib"], patient(**{**UNSCREENED, **facts}, screening_done=frozenset()), "EU")
+    assert item not in find(found, "screening.missing").message
