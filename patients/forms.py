@@ -140,9 +140,7 @@ class RiskProfileForm(VersionedForm):
                 "recurrent_serious_infections",
                 "active_serious_infection",
             ),
-            Fieldset(
-                _("Pregnancy"), "pregnant", "breastfeeding", "planning_pregnancy", "no_childbearing_potential"
-            ),
+            Fieldset(_("Pregnancy"), "pregnant", "breastfeeding", "planning_pregnancy", "no_childbearing_potential"),
             Fieldset(
                 _("Kidney, liver and metabolism"),
                 "egfr",

@@ -231,9 +231,7 @@ def risk_badges(data: RiskInput) -> list[Badge]:
         eu.append(f"cancer risk ({_join(malignancy)})")
     if eu:
         reason = f"Use only if no suitable alternative: {_join(eu)}."
-        badges.append(
-            Badge(EU_LAST_RESORT, BADGE_LABELS[EU_LAST_RESORT], reason, "[S63][S64]", eu_local, tuple(eu))
-        )
+        badges.append(Badge(EU_LAST_RESORT, BADGE_LABELS[EU_LAST_RESORT], reason, "[S63][S64]", eu_local, tuple(eu)))
 
     vte, vte_local = vte_reasons(data)
     if vte:
@@ -260,7 +258,9 @@ def risk_badges(data: RiskInput) -> list[Badge]:
     ]
     if pregnancy:
         reason = f"{_join(pregnancy).capitalize()}: see each drug's contraindications."
-        badges.append(Badge(PREGNANT_OR_BREASTFEEDING, BADGE_LABELS[PREGNANT_OR_BREASTFEEDING], reason, "per drug label"))
+        badges.append(
+            Badge(PREGNANT_OR_BREASTFEEDING, BADGE_LABELS[PREGNANT_OR_BREASTFEEDING], reason, "per drug label")
+        )
     return badges
 
 

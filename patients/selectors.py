@@ -64,7 +64,9 @@ def _cv_q() -> Q:
 def _obese_q() -> Q:
     # BMI shown to one decimal >= 30.0  <=>  weight / (height/100)^2 >= 29.95 (the rule rounds half up).
     threshold = (risk.OBESITY_MIN_BMI - Decimal("0.05")) / 10000
-    return Q(weight_kg__isnull=False, height_cm__isnull=False, weight_kg__gte=F("height_cm") * F("height_cm") * threshold)
+    return Q(
+        weight_kg__isnull=False, height_cm__isnull=False, weight_kg__gte=F("height_cm") * F("height_cm") * threshold
+    )
 
 
 def badge_q(code: str, today: dt.date) -> Q:
@@ -83,7 +85,13 @@ def badge_q(code: str, today: dt.date) -> Q:
         return Q(date_of_birth__lte=_years_before(today, risk.EU_OLDER_AGE)) | _cv_q() | long_time | malignancy
     if code == risk.VTE_RISK:
         q = Q(date_of_birth__lte=_years_before(today, risk.VTE_OLDER_AGE)) | _obese_q()
-        for name in ("dvt_history", "pe_history", "thrombophilia", "hormonal_therapy", "recent_surgery_or_immobilisation"):
+        for name in (
+            "dvt_history",
+            "pe_history",
+            "thrombophilia",
+            "hormonal_therapy",
+            "recent_surgery_or_immobilisation",
+        ):
             q |= Q(**{f"{rp}{name}": True})
         return q
     if code == risk.MALIGNANCY_RISK:
@@ -201,7 +209,9 @@ def patient_list_page(
     return ListPage(number=page, rows=rows, has_next=len(patients) > PAGE_SIZE)
 
 
-def screening_checklist(patient: Patient, results: list[ScreeningResult], today: dt.date) -> list[screening.ChecklistRow]:
+def screening_checklist(
+    patient: Patient, results: list[ScreeningResult], today: dt.date
+) -> list[screening.ChecklistRow]:
     latest: dict[str, screening.Result] = {}
     for result in results:  # newest first
         latest.setdefault(
@@ -238,7 +248,10 @@ def score_responses(assessments: list[Assessment]) -> list[scores.Response]:
 
 
 def timeline(
-    patient: Patient, medicines: list[ConcomitantMedicine], results: list[ScreeningResult], assessments: list[Assessment]
+    patient: Patient,
+    medicines: list[ConcomitantMedicine],
+    results: list[ScreeningResult],
+    assessments: list[Assessment],
 ) -> list[dict]:
     events = [{"on": patient.created_at.date(), "what": "Registered", "detail": ""}]
     for a in assessments:
@@ -267,9 +280,7 @@ def timeline(
 
 
 def patient_history(patient: Patient) -> list[AuditEvent]:
-    return list(
-        AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT]
-    )
+    return list(AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT])
 
 
 def patient_medicines(patient: Patient) -> list[ConcomitantMedicine]:

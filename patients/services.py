@@ -147,7 +147,9 @@ def risk_profile_update(*, actor: User, patient: Patient, data: dict[str, Any], 
     profile.updated_by = actor
     profile.updated_at = now
     profile.save(update_fields=[*changes, "item_meta", "row_version", "updated_by", "updated_at"])
-    _audit(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, summary="Risk profile changed", changes=changes)
+    _audit(
+        actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, summary="Risk profile changed", changes=changes
+    )
     return profile
 
 

@@ -157,7 +157,9 @@ def patient_edit(request, public_id):
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
         try:
-            services.patient_update(actor=user, patient=patient, data=data, row_version=form.cleaned_data["row_version"])
+            services.patient_update(
+                actor=user, patient=patient, data=data, row_version=form.cleaned_data["row_version"]
+            )
         except services.StaleEditError as exc:
             current = get_patient_for_user(user, public_id)
             changed = _changed_since(form, current, services.PATIENT_FIELDS)
