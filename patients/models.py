@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 

@@ -18,7 +18,7 @@ ITEMS = (
     ("pregnancy", "Pregnancy test", "[S14b][S21][S45]"),
     ("vaccinations", "Vaccinations up to date (incl. recombinant zoster)", "[S1][S25][S48]"),
 )
-ITEM_LABELS = dict((code, label) for code, label, _src in ITEMS)
+ITEM_LABELS = {code: label for code, label, _src in ITEMS}
 PREGNANCY_AGE_RANGE = (12, 55)  # female of child-bearing age, unless recorded otherwise (local definition)
 
 

@@ -235,7 +235,7 @@ def easi_from_parts(data: dict[str, Any]) -> Decimal | None:
     missing = [name for name in EASI_PART_FIELDS if data.get(name) is None]
     if missing:
         raise ValidationError(
-            {name: "Enter this score too (0 if none) so the EASI total can be computed." for name in missing}
+            dict.fromkeys(missing, "Enter this score too (0 if none) so the EASI total can be computed.")
         )
     regions = {
         region: scores.RegionScore(
