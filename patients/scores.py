@@ -90,8 +90,9 @@ def easi_percent_improvement(baseline: Decimal | None, current: Decimal | None) 
 
 def easi75(baseline: Decimal | None, current: Decimal | None) -> bool | None:
     """EASI-75: a fall of at least 75% from baseline. None when it cannot be judged."""
-    improvement = easi_percent_improvement(baseline, current)
-    return None if improvement is None else improvement >= 75
+    if baseline is None or current is None or baseline <= 0:
+        return None
+    return (baseline - current) * 100 >= 75 * baseline  # exact: no rounding before the comparison
 
 
 def viga_success(baseline: int | None, current: int | None) -> bool | None:

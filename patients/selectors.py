@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -26,7 +27,7 @@ def get_patient_for_user(user, public_id) -> Patient:
     """The one access helper: the patient if the user's clinic holds it, else 404 (never says it exists)."""
     try:
         return Patient.objects.visible_to(user).for_detail().get(public_id=public_id)
-    except (Patient.DoesNotExist, ValueError, TypeError):
+    except (Patient.DoesNotExist, ValidationError, ValueError, TypeError):
         raise Http404("No such patient.") from None
 
 
