@@ -72,7 +72,7 @@ def test_eu_long_time_past_smoker_is_marked_as_local_definition():
     )
     assert badge.local_definition
     assert "long-time past smoker" in badge.reason
-    assert risk.EU_LONG_TIME_SMOKER_MIN_PACK_YEARS == Decimal(10)
+    assert Decimal(10) == risk.EU_LONG_TIME_SMOKER_MIN_PACK_YEARS
 
 
 # §1.3 / §1.4 VTE_RISK: prior VTE, obesity, prothrombotic disorder, CHC/HRT, surgery, immobilisation, older age

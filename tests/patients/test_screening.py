@@ -34,7 +34,8 @@ def test_pregnancy_test_relevance(sex, age, no_potential, relevant):
 def test_checklist_lists_what_is_missing():
     done = screening.Result(dt.date(2026, 1, 5), "negative", "Negative")
     rows = screening.checklist(latest={"tb": done}, pregnancy_relevant=False)
-    assert rows[0].done and rows[0].latest == done
+    assert rows[0].done
+    assert rows[0].latest == done
     missing = screening.missing(rows)
     assert "TB test (IGRA or skin test)" not in missing
     assert "Pregnancy test" not in missing
