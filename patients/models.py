@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -275,12 +274,6 @@ class RiskProfile(models.Model):
                 }
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def bmi(self) -> Decimal | None:
-        from patients.risk import bmi
-
-        return bmi(self.patient.weight_kg, self.patient.height_cm)
 
 
 class ConcomitantMedicine(models.Model):

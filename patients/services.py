@@ -185,7 +185,11 @@ def medicine_add(
 
 @transaction.atomic
 def medicine_stop(*, actor: User, entry: ConcomitantMedicine, stopped_on: dt.date) -> ConcomitantMedicine:
-    entry = ConcomitantMedicine.objects.select_for_update().select_related("medicine", "patient").get(pk=entry.pk)
+    entry = (
+        ConcomitantMedicine.objects.select_for_update(of=("self",))
+        .select_related("medicine", "patient")
+        .get(pk=entry.pk)
+    )
     old = entry.stopped_on
     entry.stopped_on = stopped_on
     entry.full_clean()

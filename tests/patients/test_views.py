@@ -362,3 +362,10 @@ def test_response_against_baseline_on_patient_page(client_as, derm, patient):
     assert "EASI-75: met" in content
     assert "vIGA-AD 0/1 with ≥2-point fall: met" in content
     assert "Itch NRS fall ≥4: met" in content
+
+
+def test_home_page_links_to_patients(client_as, derm, catalogue_admin, patient):
+    content = client_as(derm).get(reverse("portal:home")).content.decode()
+    assert "Your patients" in content
+    assert "Register a patient" in content
+    assert "Find a patient" not in client_as(catalogue_admin).get(reverse("portal:home")).content.decode()
