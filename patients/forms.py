@@ -47,7 +47,7 @@ class VersionedForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.is_bound and self.instance.pk:
+        if not self.is_bound:
             self.initial["row_version"] = self.instance.row_version
 
 
@@ -103,6 +103,15 @@ class PatientForm(VersionedForm):
             ),
             "row_version",
         )
+
+    def clean_record_number(self):
+        number = self.cleaned_data["record_number"].strip()
+        others = Patient.objects.filter(clinic_id=self.instance.clinic_id, record_number=number)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("A patient with this record number already exists in your clinic."))
+        return number
 
 
 class RiskProfileForm(VersionedForm):

@@ -165,6 +165,11 @@ def _profile(patient: Patient) -> RiskProfile | None:
         return None
 
 
+def patient_risk_profile(patient: Patient) -> RiskProfile:
+    """The patient's risk profile, or an empty unsaved one (the services create it on first save)."""
+    return _profile(patient) or RiskProfile(patient=patient)
+
+
 def patient_badges(patient: Patient, today: dt.date) -> list[risk.Badge]:
     return risk.risk_badges(risk_input(patient, _profile(patient), today))
 

@@ -143,7 +143,7 @@ def patient_detail(request, public_id):
     context = selectors.patient_detail(
         patient, today=timezone.localdate(), with_history=user.has_perm("patients.view_patient_history")
     )
-    context.update(patient=patient, can=_abilities(user), profile=patient.risk_profile)
+    context.update(patient=patient, can=_abilities(user))
     return render(request, "patients/patient_detail.html", context)
 
 
@@ -181,7 +181,7 @@ def patient_edit(request, public_id):
 def risk_profile_edit(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
-    profile = patient.risk_profile
+    profile = selectors.patient_risk_profile(patient)
     form = RiskProfileForm(request.POST or None, instance=profile)
     changed = []
     if request.method == "POST" and form.is_valid():

@@ -202,6 +202,7 @@ def test_duplicate_record_number_is_refused(client_as, derm, clinic):
     make_patient(clinic=clinic, record_number="NEW-1")
     response = client_as(derm).post(url("create"), new_patient_data())
     assert response.status_code == 200
+    assert "already exists" in field_error(response, "record_number")
     assert Patient.objects.count() == 1
 
 
