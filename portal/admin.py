@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, Clinic, User
 
 admin.site.site_header = "JAK Portal administration"
 admin.site.site_title = "JAK Portal admin"
@@ -17,8 +17,15 @@ admin.site.has_permission = _superuser_only
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
-    list_display = ("username", "first_name", "last_name", "email", "is_active", "is_superuser")
-    list_filter = ("is_active", "is_superuser", "groups")
+    list_display = ("username", "first_name", "last_name", "email", "clinic", "is_active", "is_superuser")
+    list_filter = ("is_active", "is_superuser", "groups", "clinic")
+    fieldsets = (*UserAdmin.fieldsets, ("Clinic", {"fields": ("clinic",)}))
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    list_display = ("name",)
+    search_fields = ("name",)
 
 
 @admin.register(AuditEvent)

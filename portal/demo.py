@@ -9,9 +9,10 @@ from django.db import transaction
 
 from portal import roles
 from portal.audit import audit_record
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, Clinic, User
 
 DEMO_PASSWORD = "jak-demo-2026"  # noqa: S105  (published demo password; demo mode only)
+DEMO_CLINIC_NAME = "Demo Dermatology Clinic"
 DEMO_ACCOUNTS = (
     ("demo-derm", "Dana", "Demo-Derm", roles.DERMATOLOGIST),
     ("demo-nurse", "Nico", "Demo-Nurse", roles.NURSE),
@@ -23,6 +24,7 @@ DEMO_ACCOUNTS = (
 def demo_accounts_ensure() -> list[User]:
     if not settings.PORTAL_DEMO:
         raise ImproperlyConfigured("Demo accounts can only be created with PORTAL_DEMO on.")
+    clinic = demo_clinic_ensure()
     users = []
     for username, first, last, role in DEMO_ACCOUNTS:
         user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
@@ -31,5 +33,16 @@ def demo_accounts_ensure() -> list[User]:
             user.save(update_fields=["password"])
             audit_record(actor=None, action=AuditEvent.Action.CREATE, obj=user, summary="Demo account created")
         user.groups.set([Group.objects.get(name=role)])
+        if user.clinic_id != clinic.pk:
+            user.clinic = clinic
+            user.save(update_fields=["clinic"])
         users.append(user)
     return users
+
+
+def demo_clinic_ensure() -> Clinic:
+    """The synthetic demo clinic the demo accounts (and demo patients) belong to."""
+    if not settings.PORTAL_DEMO:
+        raise ImproperlyConfigured("The demo clinic can only be created with PORTAL_DEMO on.")
+    clinic, _created = Clinic.objects.get_or_create(name=DEMO_CLINIC_NAME)
+    return clinic

@@ -9,8 +9,32 @@ from django.utils.translation import gettext_lazy as _
 from portal import roles
 
 
+class Clinic(models.Model):
+    """A clinic (or department). Staff see only the patients of their own clinic."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinics")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class User(AbstractUser):
     """A member of clinic staff. What they may do comes from their role groups."""
+
+    clinic = models.ForeignKey(
+        Clinic,
+        verbose_name=_("clinic"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        help_text=_("Staff see only the patients of their own clinic."),
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

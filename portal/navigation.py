@@ -17,6 +17,7 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "portal:home"),
+    NavItem("Patients", "patients:list", permission="patients.view_patient"),
     NavItem("Drug catalogue", "drugs:list", permission="drugs.view_drug"),
     NavItem("Django admin", "admin:index", superuser_only=True),
 )

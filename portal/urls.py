@@ -13,6 +13,7 @@ portal_patterns = (
 
 urlpatterns = [
     path("", include(portal_patterns)),
+    path("patients/", include("patients.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("drugs/", include("drugs.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from portal import roles
-from tests.factories import make_user
+from tests.factories import make_clinic, make_user
 
 
 def pytest_report_header(config):
@@ -30,13 +30,18 @@ def pytest_report_header(config):
 
 
 @pytest.fixture
-def derm(db):
-    return make_user(role=roles.DERMATOLOGIST)
+def clinic(db):
+    return make_clinic("Test Dermatology Clinic")
 
 
 @pytest.fixture
-def nurse(db):
-    return make_user(role=roles.NURSE)
+def derm(clinic):
+    return make_user(role=roles.DERMATOLOGIST, clinic=clinic)
+
+
+@pytest.fixture
+def nurse(clinic):
+    return make_user(role=roles.NURSE, clinic=clinic)
 
 
 @pytest.fixture

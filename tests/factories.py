@@ -24,3 +24,29 @@ def make_user(*, role: str | None = None, username: str | None = None, **fields)
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def make_clinic(name: str | None = None):
+    from portal.models import Clinic
+
+    return Clinic.objects.create(name=name or f"Test Clinic {next(_counter)}")
+
+
+def make_patient(*, clinic, dermatologist=None, risk: dict | None = None, **fields):
+    """A synthetic patient (fictional name) with a risk profile; ``risk`` sets risk-profile fields."""
+    import datetime as dt
+
+    from patients.models import Patient, RiskProfile
+
+    n = next(_counter)
+    patient = Patient.objects.create(
+        clinic=clinic,
+        dermatologist=dermatologist,
+        record_number=fields.pop("record_number", f"TEST-{n:05d}"),
+        given_name=fields.pop("given_name", "Testa"),
+        family_name=fields.pop("family_name", f"Fictional{n}"),
+        date_of_birth=fields.pop("date_of_birth", dt.date(1980, 1, 1)),
+        **fields,
+    )
+    RiskProfile.objects.create(patient=patient, **(risk or {}))
+    return patient

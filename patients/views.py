@@ -1,0 +1,303 @@
+"""Patient pages. Each view declares its permission, finds the patient through ``get_patient_for_user`` (404 for
+other clinics), reads through ``patients.selectors`` and writes through ``patients.services``."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from patients import risk, selectors, services
+from patients.forms import (
+    AssessmentForm,
+    MedicineForm,
+    MedicineStopForm,
+    PatientForm,
+    RiskProfileForm,
+    ScreeningResultForm,
+)
+from patients.models import Patient, RiskProfile
+from patients.selectors import get_patient_for_user
+from portal import roles
+from portal.models import User
+
+STALE_MESSAGE = (
+    "Not saved: someone else changed this record while you were editing it. Your entries are kept below. "
+    "Check them against the current record, then save again to replace it with your version."
+)
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _int(value: str | None, default: int | None = None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _abilities(user) -> dict[str, bool]:
+    return {
+        "edit": user.has_perm("patients.change_patient"),
+        "edit_risk": user.has_perm("patients.change_riskprofile"),
+        "add_medicine": user.has_perm("patients.add_concomitantmedicine"),
+        "stop_medicine": user.has_perm("patients.change_concomitantmedicine"),
+        "add_screening": user.has_perm("patients.add_screeningresult"),
+        "add_assessment": user.has_perm("patients.add_assessment"),
+        "add_patient": user.has_perm("patients.add_patient"),
+    }
+
+
+def _stale(form, form_class, instance: Model, current_version: int, **kwargs):
+    """Re-show the user's input against the current record, with the current version to save over it."""
+    data = form.data.copy()
+    data["row_version"] = str(current_version)
+    fresh = form_class(data, instance=instance, **kwargs)
+    fresh.is_valid()
+    fresh.add_error(None, STALE_MESSAGE)
+    return fresh
+
+
+def _changed_since(form, current: Model, fields: tuple[str, ...]) -> list[dict]:
+    rows = []
+    for name in fields:
+        if name in form.cleaned_data and services._plain(form.cleaned_data[name]) != services._plain(
+            getattr(current, name)
+        ):
+            field = current._meta.get_field(name)
+            shown = getattr(current, f"get_{name}_display")() if field.choices else getattr(current, name)
+            rows.append({"label": field.verbose_name, "current": shown})
+    return rows
+
+
+@permission_required("patients.view_patient", raise_exception=True)
+@require_GET
+def patient_list(request):
+    user = request.user
+    text = request.GET.get("q", "")[:100]
+    dermatologist_id = _int(request.GET.get("dermatologist"))
+    badge = request.GET.get("badge", "")
+    page = selectors.patient_list_page(
+        user=user,
+        today=timezone.localdate(),
+        text=text,
+        dermatologist_id=dermatologist_id,
+        badge=badge,
+        page=_int(request.GET.get("page"), 1) or 1,
+    )
+    dermatologists = (
+        list(User.objects.filter(clinic_id=user.clinic_id, groups__name=roles.DERMATOLOGIST).distinct())
+        if user.clinic_id
+        else []
+    )
+    filters = {k: v for k, v in (("q", text), ("dermatologist", dermatologist_id or ""), ("badge", badge)) if v}
+    return render(
+        request,
+        "patients/patient_list.html",
+        {
+            "page_obj": page,
+            "rows": page.rows,
+            "q": text,
+            "dermatologists": dermatologists,
+            "dermatologist_id": dermatologist_id,
+            "badge": badge,
+            "badge_choices": list(risk.BADGE_LABELS.items()),
+            "page_query": urlencode(filters) + "&" if filters else "",
+            "filtered": bool(filters),
+            "can": _abilities(user),
+            "no_clinic": user.clinic_id is None,
+        },
+    )
+
+
+@permission_required("patients.add_patient", raise_exception=True)
+@GET_POST
+def patient_create(request):
+    user = request.user
+    if user.clinic_id is None:
+        raise PermissionDenied("Your account is not linked to a clinic.")
+    form = PatientForm(request.POST or None, instance=Patient(clinic_id=user.clinic_id), clinic=user.clinic_id)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
+        try:
+            patient = services.patient_create(actor=user, clinic=user.clinic, data=data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Patient registered. Next: record the risk profile.")
+            return redirect("patients:risk", public_id=patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient", "patient": None})
+
+
+@permission_required("patients.view_patient", raise_exception=True)
+@require_GET
+def patient_detail(request, public_id):
+    user = request.user
+    patient = get_patient_for_user(user, public_id)
+    services.patient_view_record(actor=user, patient=patient)
+    context = selectors.patient_detail(
+        patient, today=timezone.localdate(), with_history=user.has_perm("patients.view_patient_history")
+    )
+    context.update(patient=patient, can=_abilities(user))
+    return render(request, "patients/patient_detail.html", context)
+
+
+@permission_required("patients.change_patient", raise_exception=True)
+@GET_POST
+def patient_edit(request, public_id):
+    user = request.user
+    patient = get_patient_for_user(user, public_id)
+    form = PatientForm(request.POST or None, instance=patient, clinic=patient.clinic_id)
+    changed = []
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
+        try:
+            services.patient_update(
+                actor=user, patient=patient, data=data, row_version=form.cleaned_data["row_version"]
+            )
+        except services.StaleEditError as exc:
+            current = get_patient_for_user(user, public_id)
+            changed = _changed_since(form, current, services.PATIENT_FIELDS)
+            form = _stale(form, PatientForm, current, exc.current_version, clinic=patient.clinic_id)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Demographics and eczema history saved.")
+            return redirect(patient)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"form": form, "title": "Demographics and eczema history", "patient": patient, "changed": changed},
+    )
+
+
+@permission_required("patients.change_riskprofile", raise_exception=True)
+@GET_POST
+def risk_profile_edit(request, public_id):
+    user = request.user
+    patient = get_patient_for_user(user, public_id)
+    profile = selectors.patient_risk_profile(patient)
+    form = RiskProfileForm(request.POST or None, instance=profile)
+    changed = []
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in services.RISK_FIELDS}
+        try:
+            services.risk_profile_update(
+                actor=user, patient=patient, data=data, row_version=form.cleaned_data["row_version"]
+            )
+        except services.StaleEditError as exc:
+            current = RiskProfile.objects.select_related("patient").get(patient=patient)
+            changed = _changed_since(form, current, services.RISK_FIELDS)
+            form = _stale(form, RiskProfileForm, current, exc.current_version)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Risk profile saved.")
+            return redirect(patient)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {
+            "form": form,
+            "title": "Risk profile",
+            "patient": patient,
+            "changed": changed,
+            "note": risk.LOCAL_DEFINITION_NOTE,
+        },
+    )
+
+
+@permission_required("patients.view_concomitantmedicine", raise_exception=True)
+@GET_POST
+def medicines(request, public_id):
+    user = request.user
+    patient = get_patient_for_user(user, public_id)
+    if request.method == "POST" and not user.has_perm("patients.add_concomitantmedicine"):
+        raise PermissionDenied
+    form = MedicineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.medicine_add(actor=user, patient=patient, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Medicine added.")
+            return redirect("patients:medicines", public_id=patient.public_id)
+    return render(
+        request,
+        "patients/medicines.html",
+        {
+            "patient": patient,
+            "medicines": selectors.patient_medicines(patient),
+            "form": form,
+            "stop_form": MedicineStopForm(initial={"stopped_on": timezone.localdate()}),
+            "can": _abilities(user),
+        },
+    )
+
+
+@permission_required("patients.change_concomitantmedicine", raise_exception=True)
+@require_POST
+def medicine_stop(request, public_id, pk):
+    user = request.user
+    patient = get_patient_for_user(user, public_id)
+    entry = get_object_or_404(patient.medicines, pk=pk)
+    form = MedicineStopForm(request.POST)
+    if form.is_valid():
+        try:
+            services.medicine_stop(actor=user, entry=entry, stopped_on=form.cleaned_data["stopped_on"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Medicine marked as stopped.")
+    else:
+        messages.error(request, "Enter the date the medicine was stopped (not in the future).")
+    return redirect("patients:medicines", public_id=patient.public_id)
+
+
+@permission_required("patients.add_screeningresult", raise_exception=True)
+@GET_POST
+def screening_record(request, public_id):
+    user = request.user
+    patient = get_patient_for_user(user, public_id)
+    form = ScreeningResultForm(request.POST or None, initial={"item": request.GET.get("item", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.screening_result_record(actor=user, patient=patient, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Screening result recorded.")
+            return redirect(patient)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"form": form, "title": "Record a screening result", "patient": patient},
+    )
+
+
+@permission_required("patients.add_assessment", raise_exception=True)
+@GET_POST
+def assessment_create(request, public_id):
+    user = request.user
+    patient = get_patient_for_user(user, public_id)
+    form = AssessmentForm(request.POST or None, initial={"assessed_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            services.assessment_record(actor=user, patient=patient, assessed_on=data.pop("assessed_on"), data=data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Assessment recorded.")
+            return redirect(reverse("patients:detail", args=[patient.public_id]) + "#scores")
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"form": form, "title": "New severity assessment", "patient": patient},
+    )
