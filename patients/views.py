@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from monitoring.selectors import patient_therapy
 from patients import risk, selectors, services
 from patients.forms import (
     AssessmentForm,
@@ -144,6 +145,7 @@ def patient_detail(request, public_id):
         patient, today=timezone.localdate(), with_history=user.has_perm("patients.view_patient_history")
     )
     context.update(patient=patient, can=_abilities(user))
+    context.update(patient_therapy(patient), can_start_therapy=user.has_perm("monitoring.add_treatmentcourse"))
     return render(request, "patients/patient_detail.html", context)
 
 

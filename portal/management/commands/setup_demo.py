@@ -17,4 +17,5 @@ class Command(BaseCommand):
             return
         users = demo_accounts_ensure()
         call_command("seed_demo_clinic", verbosity=verbosity)
+        call_command("seed_demo_therapy", verbosity=verbosity)
         self.stdout.write(f"Demo accounts ready: {', '.join(u.username for u in users)}")
