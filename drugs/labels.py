@@ -10,6 +10,14 @@ def _common(row) -> dict:
     return {"jurisdiction": row.jurisdiction, "source": row.source, "unconfirmed": row.unconfirmed}
 
 
+def unit_label(lab_test) -> str:
+    """How a clinician writes the canonical unit (e.g. ×10³/µL for 10*3/uL), from the lab test's accepted units."""
+    for unit in lab_test.units.all():
+        if unit.unit == lab_test.canonical_unit:
+            return unit.label
+    return lab_test.canonical_unit
+
+
 def drug_label(drug: Drug) -> L.DrugLabel:
     """Every fact of ``drug`` for both jurisdictions (the engines filter with ``for_jurisdiction``)."""
     name = str(drug)
@@ -89,11 +97,11 @@ def drug_label(drug: Drug) -> L.DrugLabel:
                 value=r.value,
                 action=r.action,
                 analyte_name=r.lab_test.short_name,
-                unit=r.lab_test.canonical_unit,
+                unit=unit_label(r.lab_test),
                 panel=r.lab_test.panel,
                 restart_rule=r.restart_rule,
             )
-            for r in drug.thresholds.select_related("lab_test")
+            for r in drug.thresholds.select_related("lab_test").prefetch_related("lab_test__units")
         ),
         monitoring_rules=tuple(
             L.MonitoringRuleData(

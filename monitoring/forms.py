@@ -10,6 +10,7 @@ from drugs.models import Drug, Regimen
 from monitoring.models import TreatmentCourse
 from monitoring.selectors import regimen_options
 from monitoring.services import Plan
+from portal.forms import DateInput
 
 
 class StartTherapyForm(forms.Form):
@@ -19,7 +20,7 @@ class StartTherapyForm(forms.Form):
         widget=forms.Select,
         help_text="Only doses in the drug catalogue can be chosen.",
     )
-    start_date = forms.DateField(label="Start date", widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label="Start date", widget=DateInput())
     topical_bsa_percent = forms.DecimalField(
         label="Body surface area to treat (%)",
         required=False,
@@ -100,7 +101,7 @@ class StartTherapyForm(forms.Form):
 
 class DoseChangeForm(forms.Form):
     dose = forms.TypedChoiceField(label="New dose", coerce=Decimal)
-    on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label="From", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. inadequate response after 12 weeks")
     row_version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -112,7 +113,7 @@ class DoseChangeForm(forms.Form):
 
 
 class InterruptForm(forms.Form):
-    on = forms.DateField(label="Interrupted on", widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label="Interrupted on", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. neutrophils below the action level")
     analyte = forms.ChoiceField(label="Because of a lab result (adds the re-check)", required=False)
     row_version = forms.IntegerField(widget=forms.HiddenInput)
@@ -125,7 +126,7 @@ class InterruptForm(forms.Form):
 
 
 class ResumeForm(forms.Form):
-    on = forms.DateField(label="Resumed on", widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label="Resumed on", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. re-check above the action level")
     row_version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -136,7 +137,7 @@ class ResumeForm(forms.Form):
 
 
 class StopForm(forms.Form):
-    on = forms.DateField(label="Stopped on", widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label="Stopped on", widget=DateInput())
     reason = forms.ChoiceField(label="Why", choices=[("", "Choose"), *TreatmentCourse.StopReason.choices])
     note = forms.CharField(label="Note", max_length=1000, required=False, help_text="Required for “Other”.")
     row_version = forms.IntegerField(widget=forms.HiddenInput)

@@ -51,6 +51,8 @@ def regimen_options(jurisdiction: str | None = None) -> list[tuple[str, str]]:
 
 def course_page(course: TreatmentCourse) -> dict:
     findings = list(course.findings.select_related("acknowledged_by").order_by("-severity", "id"))
+    for finding in findings:
+        finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"
     events = list(course.events.select_related("created_by").order_by("on", "id"))
     schedule = list(course.schedule.select_related("completed_by").order_by("due_date", "id"))
     for item in schedule:

@@ -12,16 +12,10 @@ from patients import risk, scores
 from patients.models import Assessment, Patient, RiskProfile, ScreeningResult
 from patients.services import EASI_PART_FIELDS, PATIENT_FIELDS, RISK_FIELDS, SCORE_FIELDS
 from portal import roles
+from portal.forms import DateInput
 from portal.models import User
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _dates(form: forms.BaseForm) -> None:

@@ -164,3 +164,8 @@ def test_course_page_query_count_does_not_grow(client_as, derm, course):
     with CaptureQueriesContext(connection) as after:
         client.get(url)
     assert len(after) == len(before)
+
+
+def test_start_form_shows_today_in_the_date_picker(client_as, derm, smoker):
+    body = client_as(derm).get(start_url(smoker)).content.decode()
+    assert f'type="date" name="start_date" value="{TODAY.isoformat()}"' in body
