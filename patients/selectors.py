@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from drugs.models import Medicine
@@ -198,11 +198,25 @@ class ListPage:
 
 
 def patient_list_page(
-    *, user, today: dt.date, text: str = "", dermatologist_id: int | None = None, badge: str = "", page: int = 1
+    *,
+    user,
+    today: dt.date,
+    text: str = "",
+    dermatologist_id: int | None = None,
+    badge: str = "",
+    drug: str = "",
+    page: int = 1,
 ) -> ListPage:
-    qs = search_patients(Patient.objects.visible_to(user).for_list(), text)
+    from monitoring.models import TreatmentCourse
+
+    open_courses = TreatmentCourse.objects.filter(status__in=TreatmentCourse.OPEN_STATUSES).select_related("drug")
+    qs = search_patients(Patient.objects.visible_to(user).for_list(), text).prefetch_related(
+        Prefetch("courses", queryset=open_courses.order_by("start_date"), to_attr="open_courses")
+    )
     if dermatologist_id:
         qs = qs.filter(dermatologist_id=dermatologist_id)
+    if drug:
+        qs = qs.filter(Exists(open_courses.filter(patient=OuterRef("pk"), drug__slug=drug)))
     if badge in risk.BADGE_LABELS:
         qs = qs.filter(badge_q(badge, today))
     page = max(1, page)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from drugs.models import Drug
 from monitoring.selectors import patient_therapy
 from patients import risk, selectors, services
 from patients.forms import (
@@ -83,12 +84,14 @@ def patient_list(request):
     text = request.GET.get("q", "")[:100]
     dermatologist_id = _int(request.GET.get("dermatologist"))
     badge = request.GET.get("badge", "")
+    drug = request.GET.get("drug", "")[:60]
     page = selectors.patient_list_page(
         user=user,
         today=timezone.localdate(),
         text=text,
         dermatologist_id=dermatologist_id,
         badge=badge,
+        drug=drug,
         page=_int(request.GET.get("page"), 1) or 1,
     )
     dermatologists = (
@@ -96,7 +99,9 @@ def patient_list(request):
         if user.clinic_id
         else []
     )
-    filters = {k: v for k, v in (("q", text), ("dermatologist", dermatologist_id or ""), ("badge", badge)) if v}
+    filters = {
+        k: v for k, v in (("q", text), ("dermatologist", dermatologist_id or ""), ("badge", badge), ("drug", drug)) if v
+    }
     return render(
         request,
         "patients/patient_list.html",
@@ -108,6 +113,8 @@ def patient_list(request):
             "dermatologist_id": dermatologist_id,
             "badge": badge,
             "badge_choices": list(risk.BADGE_LABELS.items()),
+            "drug": drug,
+            "drug_choices": list(Drug.objects.order_by("generic_name").values_list("slug", "generic_name")),
             "page_query": urlencode(filters) + "&" if filters else "",
             "filtered": bool(filters),
             "can": _abilities(user),

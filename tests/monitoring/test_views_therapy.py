@@ -169,3 +169,36 @@ def test_course_page_query_count_does_not_grow(client_as, derm, course):
 def test_start_form_shows_today_in_the_date_picker(client_as, derm, smoker):
     body = client_as(derm).get(start_url(smoker)).content.decode()
     assert f'type="date" name="start_date" value="{TODAY.isoformat()}"' in body
+
+
+def test_patient_list_filters_by_drug_and_shows_therapy(client_as, derm, course, clinic):
+    other = make_patient(clinic=clinic, family_name="Nocourse")
+    client = client_as(derm)
+    body = client.get(reverse("patients:list"), {"drug": "abrocitinib"}).content.decode()
+    assert course.patient.family_name in body
+    assert "Abrocitinib 100 mg" in body
+    assert other.family_name not in body
+    assert other.family_name not in client.get(reverse("patients:list"), {"drug": "upadacitinib"}).content.decode()
+
+
+def test_patient_list_query_count_with_courses_does_not_grow(client_as, derm, course, clinic):
+    from monitoring import services
+    from tests.monitoring.test_therapy_services import acks_for, plan
+
+    client = client_as(derm)
+    url = reverse("patients:list")
+    with CaptureQueriesContext(connection) as before:
+        client.get(url)
+    for i in range(5):
+        patient = make_patient(clinic=clinic, risk={"tb_status": "negative"})
+        findings, _ = services.safety_preview(patient=patient, plan=plan(slug="upadacitinib", dose="15"))
+        services.course_start(
+            actor=derm,
+            patient=patient,
+            plan=plan(slug="upadacitinib", dose="15"),
+            acknowledgements=acks_for(findings),
+            override_reason=f"test {i}",
+        )
+    with CaptureQueriesContext(connection) as after:
+        client.get(url)
+    assert len(after) == len(before)
