@@ -90,3 +90,16 @@ def grant_role_permissions(apps, schema_editor, app_label: str) -> None:
                 continue
             permission = Permission.objects.using(using).get(content_type__app_label=label, codename=codename)
             group.permissions.add(permission)
+
+
+def sync_roles() -> None:
+    """Make the role groups match the policy table (as the migrations do); for tests that flush tables."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for perm in perms:
+            label, codename = perm.split(".", 1)
+            wanted.append(Permission.objects.get(content_type__app_label=label, codename=codename))
+        group.permissions.set(wanted)
