@@ -574,3 +574,38 @@ class CatalogueVersion(models.Model):
     @property
     def number(self) -> int:
         return self.pk
+
+
+class WarningSign(models.Model):
+    """A sign patients are told to report (clinical reference §6), with a plain wording and how urgently to act.
+
+    Class-wide, not per drug: every JAK inhibitor's handout lists them; the drug's own adverse reactions and
+    pregnancy facts come from its label rows.
+    """
+
+    class Group(models.TextChoices):
+        MACE = "mace", _("Heart attack or stroke")
+        CLOT = "clot", _("Blood clot")
+        INFECTION = "infection", _("Infection")
+        LOW_COUNTS = "low_counts", _("Low blood counts")
+        CANCER = "cancer", _("Cancer, lymphoma or skin cancer")
+        OTHER = "other", _("Other")
+
+    class Urgency(models.TextChoices):
+        EMERGENCY = "emergency", _("Call emergency services now")
+        SAME_DAY = "same_day", _("Call the clinic today")
+        NEXT_VISIT = "next_visit", _("Tell the clinic soon or at your next visit")
+
+    group = models.CharField(_("group"), max_length=20, choices=Group)
+    urgency = models.CharField(_("what to do"), max_length=20, choices=Urgency)
+    plain_text = models.CharField(_("plain wording"), max_length=300)
+    display_order = models.PositiveSmallIntegerField(default=0)
+    source = models.CharField(_("source"), max_length=120, blank=True)
+    unconfirmed = models.BooleanField(_("unconfirmed"), default=False)
+
+    class Meta:
+        ordering = ["display_order", "id"]
+        verbose_name = _("warning sign")
+
+    def __str__(self) -> str:
+        return self.plain_text

@@ -83,6 +83,11 @@ def load_seed(data: dict, *, actor=None) -> SeedReport:
                 raise SeedError(f"medicine {medicine.name}: unknown class in {class_codes}")
             medicine.classes.set(classes)
             report.medicines_created += 1
+    if not m.WarningSign.objects.exists():
+        for order, row in enumerate(data.get("warning_signs", [])):
+            sign = m.WarningSign(display_order=order, **row)
+            _clean(sign, f"warning sign {order}")
+            sign.save()
     for row in data.get("lab_tests", []):
         row = dict(row)
         units = row.pop("units", [])

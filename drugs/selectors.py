@@ -145,3 +145,41 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
 
 def drug_versions(drug: Drug) -> QuerySet:
     return drug.versions.select_related("created_by").order_by("-id")
+
+
+URGENCY_ORDER = ("emergency", "same_day", "next_visit")
+
+
+def handout(*, slug: str, jurisdiction: str) -> dict | None:
+    """What a patient handout says for a drug: plain wordings only, from the catalogue (a fixed number of queries)."""
+    from drugs.models import WarningSign
+
+    drug = Drug.objects.filter(slug=slug).first()
+    if drug is None:
+        return None
+    here = Q(jurisdiction="ANY") | Q(jurisdiction=jurisdiction)
+    seen: set[str] = set()
+    side_effects = []
+    for reaction in drug.adverse_reactions.filter(here).order_by("id"):
+        if reaction.plain_term.lower() not in seen:
+            seen.add(reaction.plain_term.lower())
+            side_effects.append(reaction.plain_term)
+    signs = list(WarningSign.objects.order_by("display_order", "id"))
+    groups = []
+    for urgency in URGENCY_ORDER:
+        rows = [s for s in signs if s.urgency == urgency]
+        if rows:
+            groups.append({"urgency": urgency, "title": rows[0].get_urgency_display(), "signs": rows})
+    checks = monitoring_timeline(drug.monitoring_rules.filter(here))
+    conditions = set(drug.contraindications.filter(here).values_list("condition", flat=True))
+    live_vaccines = drug.interactions.filter(here, interacting_class__code="live_vaccine").exists()
+    return {
+        "drug": drug,
+        "side_effects": side_effects[:12],
+        "sign_groups": groups,
+        "checks": checks,
+        "pregnancy_contraindicated": "pregnancy" in conditions,
+        "breastfeeding_contraindicated": "breastfeeding" in conditions,
+        "live_vaccines": live_vaccines,
+        "sources": sorted({t for s in signs for t in s.source.replace("][", "] [").split()}),
+    }

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<slug:slug>/edit/", views.drug_edit, name="edit"),
     path("<slug:slug>/edit/<slug:section>/", views.drug_section_edit, name="edit_section"),
     path("<slug:slug>/history/", views.drug_history, name="history"),
+    path("<slug:slug>/handout/", views.drug_handout, name="handout"),
     path("<slug:slug>/delete/", views.drug_delete, name="delete"),
 ]

@@ -178,3 +178,11 @@ def lab_test_edit(request, analyte):
         "drugs/lab_test_edit.html",
         {"lab_test": lab_test, "form": form, "units": units, "reason_form": reason_form},
     )
+
+
+@permission_required(VIEW, raise_exception=True)
+def drug_handout(request, slug):
+    data = selectors.handout(slug=slug, jurisdiction=settings.PORTAL_JURISDICTION)
+    if data is None:
+        raise Http404
+    return render(request, "drugs/handout.html", data)

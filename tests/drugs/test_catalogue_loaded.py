@@ -76,3 +76,22 @@ def test_loading_twice_changes_nothing():
     before = LabThreshold.objects.count()
     call_command("load_catalogue", verbosity=0)
     assert LabThreshold.objects.count() == before
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize("slug", SEVEN)
+def test_every_drug_has_a_printable_handout(client, nurse, slug):
+    client.force_login(nurse)
+    body = client.get(reverse("drugs:handout", args=[slug])).content.decode()
+    assert "Call emergency services now" in body
+    assert "Slurred speech" in body
+    assert "print.css" in body
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_handout_uses_plain_wording_and_label_facts(client, nurse):
+    client.force_login(nurse)
+    body = client.get(reverse("drugs:handout", args=["abrocitinib"])).content.decode()
+    assert "Nasopharyngitis" not in body  # staff wording stays on staff pages
+    assert "Do not have a live vaccine" in body
+    assert "Week 4" in body
