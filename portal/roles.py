@@ -35,6 +35,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "monitoring.view_scheduleditem",
         "monitoring.view_labresult",
         "monitoring.add_labresult",
+        "monitoring.change_scheduleditem",
+        "monitoring.view_symptomcheck",
+        "monitoring.add_symptomcheck",
+        "monitoring.view_alert",
+        "monitoring.change_alert",
     ),
     NURSE: (
         "drugs.view_drug",
@@ -51,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "monitoring.change_scheduleditem",
         "monitoring.view_labresult",
         "monitoring.add_labresult",
+        "monitoring.view_symptomcheck",
+        "monitoring.add_symptomcheck",
     ),
     CATALOGUE_ADMIN: (
         "drugs.view_drug",
