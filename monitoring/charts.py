@@ -69,7 +69,7 @@ def nice_step(span: float, ticks: int = 4) -> float:
     return base * 10
 
 
-def _fmt(value: float) -> str:
+def fmt_number(value: float) -> str:
     text = f"{value:.4f}".rstrip("0").rstrip(".")
     return text or "0"
 
@@ -110,7 +110,7 @@ def line_chart(
     coords = [(x(p.on), y(float(p.value))) for p in points]
     path = " ".join(f"{cx},{cy}" for cx, cy in coords)
     dots = [
-        {"x": cx, "y": cy, "label": f"{p.on.isoformat()}: {_fmt(float(p.value))}"}
+        {"x": cx, "y": cy, "label": f"{p.on.isoformat()}: {fmt_number(float(p.value))}"}
         for (cx, cy), p in zip(coords, points, strict=True)
     ]
     level_rows = [
@@ -123,7 +123,7 @@ def line_chart(
     y_ticks = []
     tick = low
     while tick <= high + step / 1000:
-        y_ticks.append({"y": y(tick), "label": _fmt(tick)})
+        y_ticks.append({"y": y(tick), "label": fmt_number(tick)})
         tick += step
     x_ticks = [{"x": x(start), "label": start.isoformat()}, {"x": x(end), "label": end.isoformat()}]
     return Chart(
