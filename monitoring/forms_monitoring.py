@@ -66,6 +66,7 @@ class LabPanelForm(forms.Form):
                 label=f"{test.short_name} unit",
                 choices=[(u.unit, u.label) for u in units],
                 initial=test.canonical_unit,
+                required=False,
             )
             self.rows_layout.append((test, value_name, unit_name))
 
@@ -92,7 +93,7 @@ class LabPanelForm(forms.Form):
                 self.result_rows.append(ResultRow(self.patient, test, cleaned.get("collected_on"), None, raw, raw, ""))
                 continue
             units = {u.unit: u for u in test.units.all()}
-            unit = units.get(cleaned.get(unit_name) or "")
+            unit = units.get(cleaned.get(unit_name) or test.canonical_unit)
             if unit is None:
                 self.add_error(unit_name, "Choose one of the units offered.")
                 continue
