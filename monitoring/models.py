@@ -174,6 +174,7 @@ class ScheduledItem(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cancel_reason = models.CharField(max_length=200, blank=True)
+    completion_note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -195,6 +196,14 @@ class ScheduledItem(models.Model):
         return f"{self.check_type} due {self.due_date}"
 
 
+class ResultFlag(models.TextChoices):
+    LOW = "low", _("Low")
+    HIGH = "high", _("High")
+    NORMAL = "normal", _("Normal")
+    NO_RANGE = "no_range", _("No reference range set")
+    CODED = "coded", _("Coded result")
+
+
 class LabResult(models.Model):
     """One lab value, stored in the lab test's canonical unit, with what was typed and who entered it."""
 
@@ -207,6 +216,13 @@ class LabResult(models.Model):
     entered_unit = models.CharField(_("unit as entered"), max_length=30, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Filled by the server at save time (monitoring.interpret): the reference-range flag and the worst drug action
+    # level reached across the patient's open courses, with its rule, source and catalogue version.
+    flag = models.CharField(_("reference flag"), max_length=10, choices=ResultFlag, blank=True)
+    action = models.CharField(_("action level reached"), max_length=15, blank=True)
+    action_rule = models.TextField(_("action rule"), blank=True)
+    action_source = models.CharField(_("action source"), max_length=200, blank=True)
+    interpreted_version = models.PositiveIntegerField(_("catalogue version"), null=True, blank=True)
 
     class Meta:
         ordering = ["-collected_on", "-id"]
@@ -215,3 +231,96 @@ class LabResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lab_test.short_name} on {self.collected_on}"
+
+
+class SymptomCheck(models.Model):
+    """An infection and warning-sign check at a visit: the symptoms the patient reports (codes, see interpret)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="symptom_checks")
+    checked_on = models.DateField(_("checked on"))
+    symptoms = models.JSONField(_("symptoms reported"), default=list, blank=True)
+    none_reported = models.BooleanField(_("none of these"), default=False)
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-checked_on", "-id"]
+        verbose_name = _("symptom check")
+
+    def __str__(self) -> str:
+        return f"Symptom check on {self.checked_on}"
+
+
+class Alert(models.Model):
+    """A result or symptom that needs the prescribing dermatologist's action, until acknowledged with a comment."""
+
+    class Kind(models.TextChoices):
+        LAB_ACTION = "lab_action", _("Lab result at an action level")
+        SYMPTOM = "symptom", _("Warning sign reported")
+
+    class Severity(models.IntegerChoices):
+        URGENT = 1, _("Urgent")
+        SAME_DAY = 2, _("Same day")
+        ROUTINE = 3, _("Routine")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="alerts")
+    course = models.ForeignKey(TreatmentCourse, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    lab_result = models.ForeignKey(LabResult, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    symptom_check = models.ForeignKey(
+        SymptomCheck, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind)
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity)
+    title = models.CharField(_("title"), max_length=200)
+    reason = models.TextField(_("why"))
+    advice = models.TextField(_("what to do"))
+    rule = models.TextField(_("rule"), blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    catalogue_version = models.PositiveIntegerField(_("catalogue version"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.OPEN)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["severity", "created_at", "id"]
+        verbose_name = _("alert")
+        indexes = [
+            models.Index(fields=["recipient", "status", "severity", "created_at"], name="monitoring_alert_inbox"),
+            models.Index(fields=["status", "severity", "created_at"], name="monitoring_alert_open"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lab_result", "course"],
+                condition=Q(lab_result__isnull=False),
+                name="monitoring_alert_one_per_result_course",
+            ),
+            models.UniqueConstraint(
+                fields=["symptom_check"],
+                condition=Q(symptom_check__isnull=False),
+                name="monitoring_alert_one_per_symptom_check",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(acknowledged_at__isnull=False), name="monitoring_alert_ack_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("monitoring:alert", args=[self.public_id])

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from drugs.models import Drug
 from monitoring.selectors import patient_therapy
+from monitoring.selectors_monitoring import patient_monitoring
 from patients import risk, selectors, services
 from patients.forms import (
     AssessmentForm,
@@ -153,6 +154,7 @@ def patient_detail(request, public_id):
     )
     context.update(patient=patient, can=_abilities(user))
     context.update(patient_therapy(patient), can_start_therapy=user.has_perm("monitoring.add_treatmentcourse"))
+    context.update(patient_monitoring(patient))
     return render(request, "patients/patient_detail.html", context)
 
 

@@ -18,6 +18,8 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "portal:home"),
     NavItem("Patients", "patients:list", permission="patients.view_patient"),
+    NavItem("Worklist", "monitoring:worklist", permission="monitoring.view_scheduleditem"),
+    NavItem("Alerts", "monitoring:alerts", permission="monitoring.view_alert"),
     NavItem("Drug catalogue", "drugs:list", permission="drugs.view_drug"),
     NavItem("Django admin", "admin:index", superuser_only=True),
 )

@@ -177,3 +177,8 @@ ADMINS: list[tuple[str, str]] = []
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+# Email (reminders and escalations from `manage.py send_reminders`). The console backend prints messages; set
+# DJANGO_EMAIL_BACKEND (e.g. django.core.mail.backends.smtp.EmailBackend with Django's EMAIL_HOST settings) to send.
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "jak-portal@localhost")

@@ -17,6 +17,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("drugs/", include("drugs.urls")),
     path("", include("monitoring.urls_therapy")),
+    path("", include("monitoring.urls_patient")),
+    path("monitoring/", include("monitoring.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

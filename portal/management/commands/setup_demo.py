@@ -18,4 +18,5 @@ class Command(BaseCommand):
         users = demo_accounts_ensure()
         call_command("seed_demo_clinic", verbosity=verbosity)
         call_command("seed_demo_therapy", verbosity=verbosity)
+        call_command("seed_demo_monitoring", verbosity=verbosity)
         self.stdout.write(f"Demo accounts ready: {', '.join(u.username for u in users)}")

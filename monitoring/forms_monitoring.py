@@ -1,0 +1,238 @@
+"""Forms for monitoring: a lab panel, the CSV upload, the symptom check, a check done, and alert acknowledgement."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from drugs.models import LabTest
+from monitoring import interpret
+from monitoring.forms import DoseChangeForm, InterruptForm, ResumeForm, StopForm
+from monitoring.services_monitoring import ResultRow
+from portal.forms import DateInput
+
+OLDEST_RESULT_YEARS = 20
+
+
+def validate_result_date(value: dt.date, date_of_birth: dt.date | None = None) -> str | None:
+    """A message when a collection or visit date cannot be right, else None."""
+    today = timezone.localdate()
+    if value > today:
+        return "The date is in the future."
+    if date_of_birth and value < date_of_birth:
+        return "The date is before the patient's date of birth."
+    if value < today.replace(year=today.year - OLDEST_RESULT_YEARS):
+        return f"The date is more than {OLDEST_RESULT_YEARS} years ago."
+    return None
+
+
+def canonical_unit_label(test: LabTest) -> str:
+    return next((u.label for u in test.units.all() if u.unit == test.canonical_unit), test.canonical_unit)
+
+
+class LabPanelForm(forms.Form):
+    """One panel: the collection date, and per analyte a value and its unit (canonical by default)."""
+
+    collected_on = forms.DateField(label="Collected on", widget=DateInput())
+
+    def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.tests = tests
+        self.fields["collected_on"].initial = timezone.localdate()
+        self.rows_layout = []
+        for test in tests:
+            value_name, unit_name = f"v_{test.analyte}", f"u_{test.analyte}"
+            if test.value_type == LabTest.ValueType.CODED:
+                self.fields[value_name] = forms.ChoiceField(
+                    label=test.short_name,
+                    required=False,
+                    choices=[("", "Not done"), *interpret.CODED_VALUES],
+                    help_text=f"LOINC {test.loinc}",
+                )
+                self.rows_layout.append((test, value_name, None))
+                continue
+            self.fields[value_name] = forms.CharField(
+                label=test.short_name,
+                required=False,
+                max_length=20,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                help_text=f"LOINC {test.loinc}" + _range_text(test),
+            )
+            units = list(test.units.all())
+            self.fields[unit_name] = forms.ChoiceField(
+                label=f"{test.short_name} unit",
+                choices=[(u.unit, u.label) for u in units],
+                initial=test.canonical_unit,
+                required=False,
+            )
+            self.rows_layout.append((test, value_name, unit_name))
+
+    def bound_rows(self):
+        return [(test, self[v], self[u] if u else None) for test, v, u in self.rows_layout]
+
+    def clean_collected_on(self):
+        value = self.cleaned_data["collected_on"]
+        message = validate_result_date(value, self.patient.date_of_birth)
+        if message:
+            raise forms.ValidationError(message)
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        self.result_rows: list[ResultRow] = []
+        entered = 0
+        for test, value_name, unit_name in self.rows_layout:
+            raw = cleaned.get(value_name) or ""
+            if not raw.strip():
+                continue
+            entered += 1
+            if unit_name is None:
+                self.result_rows.append(ResultRow(self.patient, test, cleaned.get("collected_on"), None, raw, raw, ""))
+                continue
+            units = {u.unit: u for u in test.units.all()}
+            unit = units.get(cleaned.get(unit_name) or test.canonical_unit)
+            if unit is None:
+                self.add_error(unit_name, "Choose one of the units offered.")
+                continue
+            try:
+                value = interpret.parse_number(raw)
+                canonical = interpret.to_canonical(value, unit.factor)
+            except interpret.EntryError as exc:
+                self.add_error(value_name, str(exc))
+                continue
+            message = interpret.plausibility_error(
+                canonical,
+                factor=unit.factor,
+                unit_label=unit.label,
+                test_name=test.short_name,
+                plausible_min=test.plausible_min,
+                plausible_max=test.plausible_max,
+            )
+            if message:
+                self.add_error(value_name, message)
+                continue
+            self.result_rows.append(
+                ResultRow(self.patient, test, cleaned.get("collected_on"), canonical, "", raw.strip(), unit.unit)
+            )
+        if not entered:
+            raise forms.ValidationError("Enter at least one result.")
+        return cleaned
+
+
+def _range_text(test: LabTest) -> str:
+    unit = canonical_unit_label(test)
+    if test.reference_low is not None and test.reference_high is not None:
+        return f" · reference {test.reference_low.normalize():f}–{test.reference_high.normalize():f} {unit}"
+    if test.reference_high is not None:
+        return f" · reference up to {test.reference_high.normalize():f} {unit}"
+    if test.reference_low is not None:
+        return f" · reference from {test.reference_low.normalize():f} {unit}"
+    return " · no reference range set"
+
+
+class LabCsvForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: record_number, loinc, value, unit, collected_on (YYYY-MM-DD). At most 5,000 rows, 1 MB.",
+    )
+
+
+class SymptomCheckForm(forms.Form):
+    checked_on = forms.DateField(label="Visit date", widget=DateInput())
+    symptoms = forms.MultipleChoiceField(
+        label="Symptoms the patient reports",
+        required=False,
+        choices=[(code, label) for code, label in interpret.SYMPTOM_LABELS.items()],
+    )
+    none_reported = forms.BooleanField(label="None of these", required=False)
+    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.fields["checked_on"].initial = timezone.localdate()
+
+    def groups(self):
+        """The symptom checkboxes grouped as in the clinical reference §6 (a shared symptom shows in both)."""
+        chosen = set(self.data.getlist("symptoms")) if self.is_bound else set()
+        return [
+            {
+                "title": g.title,
+                "source": g.source,
+                "code": g.code,
+                "options": [
+                    {"value": code, "label": label, "id": f"sym-{g.code}-{code}", "checked": code in chosen}
+                    for code, label in g.symptoms
+                ],
+            }
+            for g in interpret.SYMPTOM_GROUPS
+        ]
+
+    def clean_checked_on(self):
+        value = self.cleaned_data["checked_on"]
+        message = validate_result_date(value, self.patient.date_of_birth)
+        if message:
+            raise forms.ValidationError(message)
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        symptoms = cleaned.get("symptoms") or []
+        if symptoms and cleaned.get("none_reported"):
+            self.add_error("none_reported", "Tick symptoms or “none of these”, not both.")
+        elif not symptoms and not cleaned.get("none_reported") and "symptoms" not in self.errors:
+            self.add_error("symptoms", "Tick the symptoms the patient reports, or “none of these”.")
+        return cleaned
+
+
+class ItemDoneForm(forms.Form):
+    done_on = forms.DateField(label="Done on", widget=DateInput())
+    note = forms.CharField(label="Note", required=False, max_length=300)
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.fields["done_on"].initial = timezone.localdate()
+
+    def clean_done_on(self):
+        value = self.cleaned_data["done_on"]
+        message = validate_result_date(value, self.patient.date_of_birth)
+        if message:
+            raise forms.ValidationError(message)
+        return value
+
+
+COMMENT_HELP = "What you decided and why; kept with the alert."
+
+
+def _comment_field() -> forms.CharField:
+    return forms.CharField(
+        label="Comment",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=COMMENT_HELP,
+        error_messages={"required": "Write a comment: what you decided and why."},
+    )
+
+
+class AlertAckForm(forms.Form):
+    comment = _comment_field()
+
+
+class StopAckForm(StopForm):
+    comment = _comment_field()
+
+
+class InterruptAckForm(InterruptForm):
+    comment = _comment_field()
+
+
+class ResumeAckForm(ResumeForm):
+    comment = _comment_field()
+
+
+class DoseAckForm(DoseChangeForm):
+    comment = _comment_field()

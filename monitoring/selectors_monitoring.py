@@ -1,0 +1,313 @@
+"""Reads for monitoring pages: the worklist, the alert inbox, lab trends and the home-page counts.
+
+Each read is a fixed number of queries whatever the data size; lists page without COUNT(*) (one extra row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.urls import reverse
+
+from drugs.models import Drug, LabTest, LabThreshold
+from monitoring import charts, interpret
+from monitoring.models import Alert, CourseEvent, LabResult, ScheduledItem, SymptomCheck, TreatmentCourse
+from monitoring.schedule import CHECK_NAMES, check_name
+from monitoring.services_monitoring import SCREENING_CHECK
+from patients import risk
+from patients.models import Assessment, Patient
+from patients.selectors import ListPage, badge_q
+from portal.models import User
+
+PAGE_SIZE = 50
+WINDOWS = {
+    "": "Overdue, today and the next 30 days",
+    "overdue": "Overdue",
+    "today": "Due today",
+    "7": "Next 7 days",
+    "30": "Next 30 days",
+}
+LAB_PANELS = {"cbc", "lipids", "liver", "kidney", "cpk"}
+SCREENING_PANEL_CHECKS = set(SCREENING_CHECK.values())
+SYMPTOM_CHECKS = {"infection_check"}
+
+
+def _risk_score(today: dt.date) -> Subquery:
+    """How many risk badges the patient carries, computed by the database (patients.selectors.badge_q)."""
+    total = sum(
+        (Case(When(badge_q(code, today), then=Value(1)), default=Value(0), output_field=IntegerField()))
+        for code in risk.BADGE_LABELS
+    )
+    scores = Patient.objects.filter(pk=OuterRef("patient_id")).annotate(score=total).values("score")[:1]
+    return Coalesce(Subquery(scores, output_field=IntegerField()), Value(0))
+
+
+def action_url(item: ScheduledItem) -> tuple[str, str]:
+    """Where the row's action is done, and its button text."""
+    patient_id = item.patient.public_id
+    if item.check_type in LAB_PANELS:
+        return f"{reverse('patient_monitoring:labs', args=[patient_id])}?panel={item.check_type}", "Enter results"
+    if item.check_type in SCREENING_PANEL_CHECKS:
+        return f"{reverse('patient_monitoring:labs', args=[patient_id])}?panel=screening", "Enter results"
+    if item.check_type in SYMPTOM_CHECKS:
+        return reverse("patient_monitoring:symptoms", args=[patient_id]), "Run the check"
+    return reverse("monitoring:item_done", args=[item.public_id]), "Record done"
+
+
+def worklist_filters(user: User) -> dict:
+    dermatologists = User.objects.filter(clinic_id=user.clinic_id, groups__name="Dermatologist").order_by(
+        "last_name", "first_name"
+    )
+    return {
+        "dermatologists": list(dermatologists),
+        "drugs": list(Drug.objects.order_by("generic_name")),
+        "check_types": sorted(CHECK_NAMES.items(), key=lambda kv: kv[1]),
+        "windows": list(WINDOWS.items()),
+    }
+
+
+def worklist_page(
+    *,
+    user: User,
+    today: dt.date,
+    window: str = "",
+    dermatologist_id: int | None = None,
+    drug_id: int | None = None,
+    check_type: str = "",
+    page: int = 1,
+) -> ListPage:
+    """Open checks of the user's clinic: overdue first (longest overdue, then highest risk), today, then upcoming."""
+    if user.clinic_id is None:
+        return ListPage(number=1, rows=[], has_next=False)
+    qs = ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, patient__clinic_id=user.clinic_id)
+    if window == "overdue":
+        qs = qs.filter(due_date__lt=today)
+    elif window == "today":
+        qs = qs.filter(due_date=today)
+    elif window == "7":
+        qs = qs.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))
+    elif window == "30":
+        qs = qs.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=30))
+    else:
+        qs = qs.filter(due_date__lte=today + dt.timedelta(days=30))
+    if dermatologist_id:
+        qs = qs.filter(patient__dermatologist_id=dermatologist_id)
+    if drug_id:
+        qs = qs.filter(course__drug_id=drug_id)
+    if check_type:
+        qs = qs.filter(check_type=check_type)
+    qs = (
+        qs.annotate(risk=_risk_score(today))
+        .select_related("patient", "patient__dermatologist", "course", "course__drug")
+        .order_by("due_date", "-risk", "id")
+    )
+    page = max(1, page)
+    start = (page - 1) * PAGE_SIZE
+    items = list(qs[start : start + PAGE_SIZE + 1])
+    rows = []
+    for item in items[:PAGE_SIZE]:
+        url, label = action_url(item)
+        days = (today - item.due_date).days
+        rows.append(
+            {
+                "item": item,
+                "check": check_name(item.check_type),
+                "bucket": "overdue" if days > 0 else "today" if days == 0 else "upcoming",
+                "days_overdue": max(days, 0),
+                "days_until": max(-days, 0),
+                "risk": item.risk,
+                "action_url": url,
+                "action_label": label,
+            }
+        )
+    return ListPage(number=page, rows=rows, has_next=len(items) > PAGE_SIZE)
+
+
+def worklist_counts(user: User, today: dt.date) -> dict[str, int]:
+    if user.clinic_id is None:
+        return {"overdue": 0, "today": 0}
+    return ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, patient__clinic_id=user.clinic_id).aggregate(
+        overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today))
+    )
+
+
+# --- Alerts ---------------------------------------------------------------------------------------------------------
+
+
+def alert_queryset(user: User):
+    return Alert.objects.filter(patient__clinic_id=user.clinic_id).select_related(
+        "patient", "course", "course__drug", "recipient", "acknowledged_by", "lab_result", "lab_result__lab_test"
+    )
+
+
+def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: int = 1) -> ListPage:
+    """Urgent first, then same day, then routine; oldest first within each."""
+    if user.clinic_id is None:
+        return ListPage(number=1, rows=[], has_next=False)
+    qs = alert_queryset(user)
+    if scope != "clinic":
+        qs = qs.filter(recipient=user)
+    qs = qs.filter(status=Alert.Status.ACKNOWLEDGED if status == "acknowledged" else Alert.Status.OPEN)
+    qs = qs.order_by("severity", "created_at", "id")
+    page = max(1, page)
+    start = (page - 1) * PAGE_SIZE
+    alerts = list(qs[start : start + PAGE_SIZE + 1])
+    return ListPage(number=page, rows=alerts[:PAGE_SIZE], has_next=len(alerts) > PAGE_SIZE)
+
+
+def get_alert_for_user(user: User, public_id) -> Alert:
+    alert = alert_queryset(user).filter(public_id=public_id).first() if user.clinic_id else None
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+def urgent_open_alerts(user: User, limit: int = 10) -> list[Alert]:
+    return list(
+        Alert.objects.filter(recipient=user, status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
+        .select_related("patient")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+# --- Lab entry ------------------------------------------------------------------------------------------------------
+
+
+def panel_tests(panel: str) -> list[LabTest]:
+    return list(LabTest.objects.filter(panel=panel).prefetch_related("units").order_by("display_order", "name"))
+
+
+# --- Trends on the patient page -------------------------------------------------------------------------------------
+
+TREND_LIMIT = 1000
+SCORES = (
+    ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)"),)),
+    ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)"),)),
+    ("itch_nrs", "Itch NRS (0–10)", ((Decimal("4"), "Moderate itch from 4"),)),
+    ("poem", "POEM (0–28)", ((Decimal("2"), "Clear/almost clear up to 2"),)),
+    ("dlqi", "DLQI (0–30)", ((Decimal("5"), "Small effect up to 5"),)),
+)
+EVENT_LABEL = {
+    CourseEvent.Kind.START: "start",
+    CourseEvent.Kind.DOSE_CHANGE: "dose change",
+    CourseEvent.Kind.INTERRUPTION: "interrupted",
+    CourseEvent.Kind.RESUMPTION: "resumed",
+    CourseEvent.Kind.STOP: "stopped",
+}
+
+
+def _unit_labels(tests) -> dict[int, str]:
+    labels = {}
+    for test in tests:
+        labels[test.pk] = next(
+            (u.label for u in test.units.all() if u.unit == test.canonical_unit), test.canonical_unit
+        )
+    return labels
+
+
+def patient_monitoring(patient: Patient) -> dict:
+    """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries)."""
+    results = list(
+        LabResult.objects.filter(patient=patient, value__isnull=False)
+        .select_related("lab_test")
+        .prefetch_related("lab_test__units")
+        .order_by("-collected_on", "-id")[:TREND_LIMIT]
+    )
+    results.reverse()
+    courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
+    events = list(CourseEvent.objects.filter(course__patient=patient).select_related("course__drug").order_by("on"))
+    chart_events = [
+        charts.Event(on=e.on, label=f"{e.course.drug} {EVENT_LABEL.get(e.kind, e.kind)}", kind=e.kind) for e in events
+    ]
+    levels_by_test: dict[int, list[charts.Level]] = defaultdict(list)
+    if courses:
+        jurisdictions = {c.drug_id: c.jurisdiction for c in courses}
+        thresholds = LabThreshold.objects.filter(
+            drug_id__in=jurisdictions, phase=LabThreshold.Phase.ON_TREATMENT
+        ).select_related("drug")
+        seen = set()
+        for t in thresholds:
+            if t.jurisdiction not in ("ANY", jurisdictions[t.drug_id]):
+                continue
+            key = (t.lab_test_id, t.drug_id, t.value, t.action)
+            if key in seen:
+                continue
+            seen.add(key)
+            levels_by_test[t.lab_test_id].append(
+                charts.Level(
+                    value=t.value,
+                    label=f"{t.get_action_display()} {t.drug} ({t.get_comparison_display()} {t.value.normalize():f})",
+                    kind=t.action,
+                )
+            )
+    by_test: dict[int, list[LabResult]] = defaultdict(list)
+    for r in results:
+        by_test[r.lab_test_id].append(r)
+    units = _unit_labels({r.lab_test for r in results})
+    lab_charts = []
+    for test_id, rows in sorted(
+        by_test.items(), key=lambda kv: (kv[1][0].lab_test.panel, kv[1][0].lab_test.display_order)
+    ):
+        test = rows[0].lab_test
+        points = [charts.Point(r.collected_on, r.value) for r in rows]
+        chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
+        lab_charts.append(
+            {
+                "id": f"trend-{test.analyte}",
+                "title": f"{test.short_name} ({units[test_id]})",
+                "desc": _desc(test.short_name, units[test_id], rows, levels_by_test.get(test_id, [])),
+                "chart": chart,
+                "rows": [
+                    {"on": r.collected_on, "value": r.value, "flag": r.get_flag_display(), "action": r.action}
+                    for r in reversed(rows)
+                ],
+                "unit": units[test_id],
+            }
+        )
+    assessments = list(Assessment.objects.filter(patient=patient).order_by("assessed_on", "id")[:TREND_LIMIT])
+    score_charts = []
+    for field, title, targets in SCORES:
+        points = [
+            charts.Point(a.assessed_on, Decimal(getattr(a, field)))
+            for a in assessments
+            if getattr(a, field) is not None
+        ]
+        if not points:
+            continue
+        levels = [charts.Level(value=v, label=label, kind="target") for v, label in targets]
+        score_charts.append(
+            {
+                "id": f"trend-{field}",
+                "title": title,
+                "desc": f"{title}: {len(points)} assessments from {points[0].on} to {points[-1].on}; latest "
+                f"{charts.fmt_number(float(points[-1].value))}.",
+                "chart": charts.line_chart(points, levels=levels, events=chart_events),
+                "rows": [{"on": p.on, "value": p.value, "flag": "", "action": ""} for p in reversed(points)],
+                "unit": "points",
+            }
+        )
+    alerts = list(
+        Alert.objects.filter(patient=patient)
+        .select_related("acknowledged_by")
+        .order_by("status", "severity", "-id")[:10]
+    )
+    checks = list(SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")[:5])
+    for check in checks:
+        check.labels = [interpret.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]
+    return {"lab_charts": lab_charts, "score_charts": score_charts, "patient_alerts": alerts, "symptom_checks": checks}
+
+
+def _desc(name: str, unit: str, rows: list[LabResult], levels: list[charts.Level]) -> str:
+    latest = rows[-1]
+    text = (
+        f"{name} in {unit}: {len(rows)} results from {rows[0].collected_on} to {latest.collected_on}; latest "
+        f"{latest.value.normalize():f} ({latest.get_flag_display() or 'not flagged'})."
+    )
+    if levels:
+        text += " Action levels drawn: " + "; ".join(level.label for level in levels) + "."
+    return text

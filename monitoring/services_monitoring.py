@@ -1,0 +1,402 @@
+"""Writes for monitoring: lab results (form and CSV), their interpretation and alerts, symptom checks, checks done,
+and acknowledging or acting on alerts. Every write is one transaction and audited; rules come from
+``monitoring.interpret`` and ``monitoring.safety`` (pure functions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from drugs.labels import drug_label
+from drugs.models import LabTest
+from drugs.services import current_catalogue_version
+from monitoring import interpret, services
+from monitoring.models import Alert, LabResult, ResultFlag, ScheduledItem, SymptomCheck, TreatmentCourse
+from monitoring.safety import check_result
+from patients.models import Patient
+from patients.services import screening_result_record
+from portal.audit import audit_record
+from portal.models import AuditEvent, User
+
+# Screening lab tests: the schedule check they complete and the patient's screening record item they update.
+SCREENING_CHECK = {
+    "tb_igra": "tb",
+    "hbsag": "hbv",
+    "anti_hbc": "hbv",
+    "hcv_ab": "hcv",
+    "hcg_urine": "pregnancy",
+    "hcg_serum": "pregnancy",
+}
+SCREENING_RECORD_ITEM = {
+    "tb_igra": "tb",
+    "hbsag": "hbsag",
+    "anti_hbc": "hbcab",
+    "hcv_ab": "hcv",
+    "hcg_urine": "pregnancy",
+    "hcg_serum": "pregnancy",
+}
+LAB_CHECK_TYPES = {"cbc", "lipids", "liver", "kidney", "cpk", *SCREENING_CHECK.values()}
+ALERT_SEVERITY = {
+    interpret.URGENT: Alert.Severity.URGENT,
+    interpret.SAME_DAY: Alert.Severity.SAME_DAY,
+    interpret.ROUTINE: Alert.Severity.ROUTINE,
+}
+INTERPRETED_STATUSES = (TreatmentCourse.Status.ACTIVE, TreatmentCourse.Status.INTERRUPTED)
+
+
+class MonitoringError(Exception):
+    """A monitoring action that cannot be done; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One validated result, value already in the canonical unit."""
+
+    patient: Patient
+    lab_test: LabTest
+    collected_on: dt.date
+    value: Decimal | None = None
+    coded_value: str = ""
+    entered_value: str = ""
+    entered_unit: str = ""
+
+
+def check_type_for(lab_test: LabTest) -> str:
+    if lab_test.panel == LabTest.Panel.SCREENING:
+        return SCREENING_CHECK.get(lab_test.analyte, "")
+    return lab_test.panel
+
+
+def _completable(item: ScheduledItem, on: dt.date) -> bool:
+    """Baseline items, and items whose window has opened by ``on`` (due, or overdue)."""
+    return item.kind == "baseline" or item.earliest is None or item.earliest <= on
+
+
+def _complete_items(actor: User, wanted: dict[int, dict[str, dt.date]]) -> int:
+    """Close the open items of each patient's check types; ``wanted`` is patient id -> check type -> date done."""
+    if not wanted:
+        return 0
+    types = {t for per_patient in wanted.values() for t in per_patient}
+    items = ScheduledItem.objects.filter(patient_id__in=wanted, status=ScheduledItem.Status.OPEN, check_type__in=types)
+    done = []
+    for item in items:
+        on = wanted[item.patient_id].get(item.check_type)
+        if on is not None and _completable(item, on):
+            item.status = ScheduledItem.Status.DONE
+            item.completed_on = on
+            item.completed_by = actor
+            done.append(item)
+    ScheduledItem.objects.bulk_update(done, ["status", "completed_on", "completed_by"])
+    return len(done)
+
+
+def _open_courses(patient_ids: Iterable[int]) -> dict[int, list[TreatmentCourse]]:
+    by_patient: dict[int, list[TreatmentCourse]] = defaultdict(list)
+    courses = TreatmentCourse.objects.filter(patient_id__in=set(patient_ids), status__in=INTERPRETED_STATUSES)
+    for course in courses.select_related("drug", "prescriber").order_by("id"):
+        by_patient[course.patient_id].append(course)
+    return by_patient
+
+
+def interpret_results(results: list[LabResult]) -> list[Alert]:
+    """Flag each result against its reference range, apply the action levels of the patient's open courses, store
+    the worst action on the result and raise one alert per result and course (never twice)."""
+    version = current_catalogue_version()
+    courses = _open_courses(r.patient_id for r in results)
+    labels = {}
+    alerts = []
+    for result in results:
+        test = result.lab_test
+        result.interpreted_version = version
+        if test.value_type == LabTest.ValueType.CODED or result.value is None:
+            result.flag = ResultFlag.CODED
+            continue
+        result.flag = interpret.reference_flag(result.value, test.reference_low, test.reference_high).code
+        worst = None
+        for course in courses.get(result.patient_id, []):
+            if course.drug_id not in labels:
+                labels[course.drug_id] = drug_label(course.drug)
+            label = labels[course.drug_id]
+            findings = check_result(test.analyte, result.value, label, course.jurisdiction, True, version)
+            finding = interpret.worst_finding(findings)
+            if finding is None:
+                continue
+            draft = interpret.lab_alert(
+                finding, test_name=test.short_name, drug_name=str(course.drug), collected_on=str(result.collected_on)
+            )
+            if worst is None or interpret.SEVERITY_ORDER[draft.severity] < interpret.SEVERITY_ORDER[worst.severity]:
+                worst = draft
+            alerts.append(_alert(draft, patient_id=result.patient_id, course=course, lab_result=result))
+        if worst is not None:
+            result.action, result.action_rule, result.action_source = worst.action, worst.rule, worst.source[:200]
+    LabResult.objects.bulk_update(
+        results, ["flag", "action", "action_rule", "action_source", "interpreted_version"], batch_size=500
+    )
+    Alert.objects.bulk_create(alerts, ignore_conflicts=True)
+    return alerts
+
+
+def _alert(draft: interpret.AlertDraft, *, patient_id, course, lab_result=None, symptom_check=None, recipient=None):
+    return Alert(
+        patient_id=patient_id,
+        course=course,
+        recipient=recipient or (course.prescriber if course else None),
+        lab_result=lab_result,
+        symptom_check=symptom_check,
+        kind=Alert.Kind.LAB_ACTION if lab_result is not None else Alert.Kind.SYMPTOM,
+        severity=ALERT_SEVERITY[draft.severity],
+        title=draft.title,
+        reason=draft.reason,
+        advice=draft.advice,
+        rule=draft.rule,
+        source=draft.source[:200],
+        catalogue_version=draft.catalogue_version,
+    )
+
+
+@transaction.atomic
+def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "form") -> list[LabResult]:
+    """Store validated results, complete the matching checks, update screening records, interpret, audit."""
+    if not rows:
+        raise MonitoringError("Enter at least one result.")
+    results = LabResult.objects.bulk_create(
+        [
+            LabResult(
+                patient=row.patient,
+                lab_test=row.lab_test,
+                collected_on=row.collected_on,
+                value=row.value,
+                coded_value=row.coded_value,
+                entered_value=row.entered_value[:40],
+                entered_unit=row.entered_unit[:30],
+                recorded_by=actor,
+            )
+            for row in rows
+        ]
+    )
+    wanted: dict[int, dict[str, dt.date]] = defaultdict(dict)
+    for row in rows:
+        check_type = check_type_for(row.lab_test)
+        if check_type:
+            current = wanted[row.patient.pk].get(check_type)
+            wanted[row.patient.pk][check_type] = max(current, row.collected_on) if current else row.collected_on
+        item = SCREENING_RECORD_ITEM.get(row.lab_test.analyte)
+        if item and row.coded_value:
+            screening_result_record(
+                actor=actor,
+                patient=row.patient,
+                item=item,
+                performed_on=row.collected_on,
+                result=row.coded_value,
+                note=f"From the lab result ({row.lab_test.short_name})",
+            )
+    completed = _complete_items(actor, wanted)
+    alerts = interpret_results(results)
+    by_patient: dict[int, list[ResultRow]] = defaultdict(list)
+    for row in rows:
+        by_patient[row.patient.pk].append(row)
+    for patient_rows in by_patient.values():
+        patient = patient_rows[0].patient
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            obj=patient,
+            summary=f"{len(patient_rows)} lab result(s) recorded ({origin})",
+            changes={
+                "tests": sorted({r.lab_test.analyte for r in patient_rows}),
+                "alerts": sum(1 for a in alerts if a.patient_id == patient.pk),
+            },
+        )
+    if origin == "csv":
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            object_type="monitoring.labresult",
+            summary=f"CSV import: {len(results)} results for {len(by_patient)} patients",
+            changes={"results": len(results), "checks_completed": completed, "alerts": len(alerts)},
+        )
+    return results
+
+
+# --- Symptom checks -------------------------------------------------------------------------------------------------
+
+
+def _latest_open_course(patient: Patient) -> TreatmentCourse | None:
+    return (
+        TreatmentCourse.objects.filter(patient=patient, status__in=INTERPRETED_STATUSES)
+        .select_related("drug", "prescriber")
+        .order_by("-start_date", "-id")
+        .first()
+    )
+
+
+@transaction.atomic
+def symptom_check_record(
+    *, actor: User, patient: Patient, checked_on: dt.date, symptoms: list[str], none_reported: bool, note: str = ""
+) -> tuple[SymptomCheck, Alert | None]:
+    unknown = [s for s in symptoms if s not in interpret.SYMPTOM_LABELS]
+    if unknown:
+        raise MonitoringError("Choose symptoms from the list.", "symptoms")
+    if symptoms and none_reported:
+        raise MonitoringError("Tick symptoms or “none of these”, not both.", "none_reported")
+    if not symptoms and not none_reported:
+        raise MonitoringError("Tick the symptoms the patient reports, or “none of these”.", "symptoms")
+    if checked_on > timezone.localdate():
+        raise MonitoringError("The check date is in the future.", "checked_on")
+    if checked_on < patient.date_of_birth:
+        raise MonitoringError("The check date is before the patient's date of birth.", "checked_on")
+    check = SymptomCheck.objects.create(
+        patient=patient,
+        checked_on=checked_on,
+        symptoms=list(dict.fromkeys(symptoms)),
+        none_reported=none_reported,
+        note=note.strip(),
+        recorded_by=actor,
+    )
+    _complete_items(actor, {patient.pk: {"infection_check": checked_on}})
+    alert = None
+    draft = interpret.escalate_symptoms(symptoms)
+    if draft is not None:
+        course = _latest_open_course(patient)
+        alert = _alert(
+            draft,
+            patient_id=patient.pk,
+            course=course,
+            symptom_check=check,
+            recipient=course.prescriber if course else patient.dermatologist,
+        )
+        alert.save()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=patient,
+        summary="Infection and warning-sign check recorded",
+        changes={"symptoms": check.symptoms, "alert": alert.get_severity_display() if alert else None},
+    )
+    return check, alert
+
+
+# --- Checks done ----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scheduled_item_done(*, actor: User, item: ScheduledItem, done_on: dt.date, note: str = "") -> ScheduledItem:
+    item = ScheduledItem.objects.select_for_update().select_related("patient").get(pk=item.pk)
+    if item.status != ScheduledItem.Status.OPEN:
+        raise MonitoringError("This check is no longer open (someone completed or cancelled it).")
+    if done_on > timezone.localdate():
+        raise MonitoringError("The date is in the future.", "done_on")
+    if done_on < item.patient.date_of_birth:
+        raise MonitoringError("The date is before the patient's date of birth.", "done_on")
+    item.status = ScheduledItem.Status.DONE
+    item.completed_on = done_on
+    item.completed_by = actor
+    item.completion_note = note.strip()[:300]
+    item.save(update_fields=["status", "completed_on", "completed_by", "completion_note"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=item.patient,
+        summary=f"Check done: {item.check_type} due {item.due_date}",
+        changes={"item": str(item.public_id), "done_on": done_on.isoformat()},
+    )
+    return item
+
+
+# --- Alerts ---------------------------------------------------------------------------------------------------------
+
+
+def _lock_alert(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().select_related("patient").get(pk=alert.pk)
+
+
+@transaction.atomic
+def alert_acknowledge(*, actor: User, alert: Alert, comment: str) -> Alert:
+    if not comment.strip():
+        raise MonitoringError("Write a comment: what you decided and why.", "comment")
+    alert = _lock_alert(alert)
+    if alert.status != Alert.Status.OPEN:
+        raise MonitoringError("This alert was already acknowledged.")
+    alert.status = Alert.Status.ACKNOWLEDGED
+    alert.acknowledged_by = actor
+    alert.acknowledged_at = timezone.now()
+    alert.comment = comment.strip()
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "comment"])
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=alert.patient,
+        summary=f"Alert acknowledged: {alert.title}",
+        changes={"alert": str(alert.public_id)},
+    )
+    return alert
+
+
+ALERT_ACTIONS = ("stop", "interrupt", "resume", "dose")
+
+
+@transaction.atomic
+def alert_act(*, actor: User, alert: Alert, action: str, data: dict, comment: str) -> Alert:
+    """Change the course the alert is about (stop, interrupt, resume, dose) and acknowledge it, all or nothing."""
+    if not comment.strip():
+        raise MonitoringError("Write a comment: what you decided and why.", "comment")
+    if alert.course is None:
+        raise MonitoringError("This alert is not linked to a course; acknowledge it instead.")
+    if alert.status != Alert.Status.OPEN:
+        raise MonitoringError("This alert was already acknowledged.")
+    course = alert.course
+    common = {"actor": actor, "course": course, "on": data["on"], "row_version": data.get("row_version")}
+    try:
+        if action == "stop":
+            services.course_stop(**common, reason=data["reason"], note=data.get("note", ""))
+        elif action == "interrupt":
+            services.course_interrupt(**common, reason=data["reason"], analyte=data.get("analyte", ""))
+        elif action == "resume":
+            services.course_resume(**common, reason=data["reason"])
+        elif action == "dose":
+            services.course_change_dose(**common, dose=data["dose"], reason=data["reason"])
+        else:
+            raise MonitoringError("Unknown action.")
+    except services.TherapyError as exc:
+        raise MonitoringError(str(exc), exc.field) from None
+    return alert_acknowledge(actor=actor, alert=alert, comment=comment)
+
+
+def alerts_escalate(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> list[Alert]:
+    """Mark urgent alerts left open longer than ``older_than`` as escalated (once) and audit each one."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Alert.objects.select_for_update()
+            .filter(
+                status=Alert.Status.OPEN,
+                severity=Alert.Severity.URGENT,
+                escalated_at__isnull=True,
+                created_at__lte=now - older_than,
+            )
+            .order_by("created_at", "id")
+        )
+        for alert in due:
+            alert.escalated_at = now
+        Alert.objects.bulk_update(due, ["escalated_at"])
+        for alert in due:
+            audit_record(
+                actor=None,
+                action=AuditEvent.Action.CHANGE,
+                object_type="monitoring.alert",
+                object_id=str(alert.pk),
+                summary="Urgent alert escalated: unacknowledged",
+                changes={"alert": str(alert.public_id), "escalated_at": now.isoformat()},
+            )
+    ids = [a.pk for a in due]
+    return list(Alert.objects.filter(pk__in=ids).select_related("patient", "patient__clinic", "recipient"))

@@ -1,0 +1,67 @@
+"""Management commands: reminders and escalation (idempotent, no patient names), and the demo seed."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from monitoring.models import Alert, LabResult
+from portal.models import AuditEvent
+from tests.factories import make_patient
+from tests.monitoring.monitoring_helpers import TODAY, course_for, item_for, record
+
+
+@pytest.fixture
+def overdue_and_urgent(clinic, derm, nurse, catalogue):
+    derm.email, nurse.email = "derm@example.invalid", "nurse@example.invalid"
+    derm.save()
+    nurse.save()
+    patient = make_patient(clinic=clinic, dermatologist=derm, given_name="Secretname", record_number="REM-1")
+    course = course_for(patient, derm)
+    item_for(course, check_type="lipids", due=TODAY - dt.timedelta(days=3))
+    alert = Alert.objects.get(lab_result=record(nurse, patient, "platelets", "45"))
+    Alert.objects.filter(pk=alert.pk).update(created_at=alert.created_at - dt.timedelta(hours=6))
+    return alert
+
+
+def test_send_reminders_emails_nurses_and_escalates_once(overdue_and_urgent):
+    call_command("send_reminders", stdout=io.StringIO())
+    subjects = [m.subject for m in mail.outbox]
+    assert "JAK Portal: checks due and overdue" in subjects
+    assert "JAK Portal: URGENT alert not acknowledged" in subjects
+    assert all("Secretname" not in m.body for m in mail.outbox)
+    assert any("REM-1" in m.body for m in mail.outbox)
+    overdue_and_urgent.refresh_from_db()
+    first = overdue_and_urgent.escalated_at
+    assert first is not None
+    call_command("send_reminders", stdout=io.StringIO())
+    overdue_and_urgent.refresh_from_db()
+    assert overdue_and_urgent.escalated_at == first
+    assert AuditEvent.objects.filter(summary__contains="escalated").count() == 1
+
+
+def test_recent_urgent_alert_is_not_escalated(overdue_and_urgent):
+    call_command("send_reminders", "--hours", "12", stdout=io.StringIO())
+    overdue_and_urgent.refresh_from_db()
+    assert overdue_and_urgent.escalated_at is None
+
+
+def test_demo_monitoring_refuses_without_demo_mode(db, settings):
+    settings.PORTAL_DEMO = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo_monitoring")
+
+
+def test_demo_monitoring_seeds_alerts_once(db, settings):
+    settings.PORTAL_DEMO = True
+    call_command("load_catalogue", verbosity=0)
+    call_command("seed_demo_clinic", verbosity=0)
+    call_command("seed_demo_therapy", verbosity=0)
+    call_command("seed_demo_monitoring", verbosity=0)
+    results = LabResult.objects.count()
+    assert Alert.objects.filter(severity=Alert.Severity.URGENT, title__contains="Discontinue").exists()
+    assert Alert.objects.filter(severity=Alert.Severity.SAME_DAY, title__contains="ANC").exists()
+    call_command("seed_demo_monitoring", verbosity=0)
+    assert LabResult.objects.count() == results
