@@ -19,6 +19,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "portal:home"),
     NavItem("Patients", "patients:list", permission="patients.view_patient"),
     NavItem("Drug catalogue", "drugs:list", permission="drugs.view_drug"),
+    NavItem("Audit trail", "portal:audit", superuser_only=True),
+    NavItem("Locked log-ins", "portal:unlock", superuser_only=True),
     NavItem("Django admin", "admin:index", superuser_only=True),
 )
 
