@@ -43,7 +43,6 @@ def username_failures(username: str, now: dt.datetime | None = None) -> list[dt.
             actor_username=username[:150],
             at__gte=_username_window_start(username, now),
         )
-        .exclude(changes__refused=True)
         .order_by("at")
         .values_list("at", flat=True)
     )

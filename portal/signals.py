@@ -34,19 +34,19 @@ def _logged_out(sender, request, user, **kwargs):
 def _login_failed(sender, credentials, request=None, **kwargs):
     """One row per wrong password; the attempted username is kept so the per-username cap can count it.
 
-    This receiver is connected before django-axes' (portal comes first in INSTALLED_APPS), so
-    ``axes_locked_out`` is only set here when axes refused the attempt before checking the password.
+    Attempts that django-axes refused before checking the password (the username is locked) are audited as
+    "locked out" by ``_locked_out`` instead, so they do not extend the per-username cap. This receiver is
+    connected before axes' (portal comes first in INSTALLED_APPS), so ``axes_locked_out`` is only set here
+    when axes refused the attempt up front.
     """
+    if getattr(request, "axes_locked_out", False):
+        return
     username = str(credentials.get("username", ""))[:150]
-    refused = bool(getattr(request, "axes_locked_out", False))
     AuditEvent.objects.create(
         action=AuditEvent.Action.LOGIN_FAILED,
         actor_username=username,
         object_type="portal.user",
-        summary=(
-            f"Log-in refused while locked out: {username!r}" if refused else f"Failed login for username {username!r}"
-        )[:300],
-        changes={"refused": True} if refused else {},
+        summary=f"Failed login for username {username!r}"[:300],
     )
 
 
