@@ -86,7 +86,8 @@ def test_superuser_unlock_is_audited(client, superuser, derm):
     response = admin.post(reverse("portal:unlock"), {"username": "alice"})
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="unlock")
-    assert event.actor == superuser and event.object_id == "alice"
+    assert event.actor == superuser
+    assert event.object_id == "alice"
     assert attempt(client, "alice", TEST_PASSWORD).status_code == 302
     staff = Client()
     staff.force_login(derm)

@@ -55,7 +55,8 @@ def test_enrolment_shows_qr_as_image_and_backup_codes_once_hashed(require_2fa, c
     stored = list(BackupCode.objects.filter(user=derm).values_list("code_hash", flat=True))
     assert len(stored) == 10
     for code, code_hash in zip(codes, stored, strict=False):
-        assert code not in code_hash and code.replace("-", "") not in code_hash
+        assert code not in code_hash
+        assert code.replace("-", "") not in code_hash
         identify_hasher(code_hash)  # a Django password hash
     assert client.get(reverse("portal:home")).status_code == 200  # verified now
     assert AuditEvent.objects.filter(actor=derm, action="otp_enrol").exists()
@@ -67,7 +68,8 @@ def test_enrolled_user_gets_otp_step_then_home(require_2fa, client, derm, canary
     client.post(reverse("logout"))
     response = password_login(client, derm, next_url=canary_patient.get_absolute_url())
     step = client.get(response["Location"])
-    assert step.status_code == 302 and step["Location"].startswith(reverse("otp_verify"))
+    assert step.status_code == 302
+    assert step["Location"].startswith(reverse("otp_verify"))
     wrong = client.post(step["Location"], {"token": "000000"})
     assert wrong.status_code == 200
     assert b"That code is not right" in wrong.content
@@ -132,7 +134,8 @@ def test_demo_accounts_are_exempt_only_in_demo_mode(settings, client, demo):
     if demo:
         assert response.status_code == 200
     else:
-        assert response.status_code == 302 and response["Location"].startswith(reverse("otp_enrol"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("otp_enrol"))
 
 
 def test_require_2fa_defaults_to_production():
