@@ -226,6 +226,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "axes": {"level": "WARNING"},  # lockouts and failures only; usernames and addresses are masked
     },
 }
 ADMINS: list[tuple[str, str]] = []
