@@ -121,6 +121,9 @@ def patient_create(request):
     user = request.user
     if user.clinic_id is None:
         raise PermissionDenied("Your account is not linked to a clinic.")
+    if request.method == "POST" and (earlier := idempotency.replay(request, scope="patients:create")):
+        messages.info(request, "This form was already sent; the patient was registered once.")
+        return redirect(earlier)
     form = PatientForm(request.POST or None, instance=Patient(clinic_id=user.clinic_id), clinic=user.clinic_id)
     if request.method == "POST" and form.is_valid():
         earlier = idempotency.claim(request, scope="patients:create")

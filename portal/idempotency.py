@@ -1,9 +1,13 @@
 """Double-submit protection for create forms: a one-time token in a hidden field, checked in the database.
 
-Usage in a view (inside the request transaction, after the form validated)::
+Usage in a view (inside the request transaction)::
 
-    earlier = idempotency.claim(request, scope="patients:create")
-    if earlier:                       # the same form was already submitted: write nothing
+    earlier = idempotency.replay(request, scope="patients:create")   # before validating: a resent form
+    if earlier:                                                     # may no longer be valid (duplicate)
+        return redirect(earlier)
+    ... form.is_valid() ...
+    earlier = idempotency.claim(request, scope="patients:create")    # after validating: two submissions
+    if earlier:                                                     # racing each other serialise here
         return redirect(earlier)
     obj = service_create(...)        # on a ValidationError call idempotency.release(request)
     idempotency.complete(request, scope="patients:create", result_url=obj.get_absolute_url())
@@ -37,6 +41,15 @@ def _submitted(request) -> uuid.UUID | None:
         return uuid.UUID(raw) if raw else None
     except ValueError:
         return None
+
+
+def replay(request, *, scope: str) -> str | None:
+    """Where an earlier, completed submission of this same form led; None if there was none."""
+    key = _submitted(request)
+    if key is None:
+        return None
+    earlier = IdempotencyKey.objects.filter(key=key, scope=scope, user=request.user).exclude(result_url="").first()
+    return earlier.result_url if earlier else None
 
 
 def claim(request, *, scope: str) -> str | None:
