@@ -48,6 +48,13 @@ def username_failures(username: str, now: dt.datetime | None = None) -> list[dt.
     )
 
 
+def axes_username(request, credentials) -> str | None:
+    """The username axes records, cut to the user model's 150 characters (axes stores at most 255; longer
+    input from the log-in form would otherwise fail on PostgreSQL with a server error)."""
+    username = (credentials or {}).get("username") if credentials else request.POST.get("username")
+    return str(username)[:150] if username is not None else None
+
+
 class PortalAxesHandler(AxesDatabaseHandler):
     """Axes' database handler plus the per-username cap."""
 

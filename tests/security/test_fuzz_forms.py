@@ -27,6 +27,8 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+# The catalogue forms are large formsets and every valid save snapshots the catalogue: fewer examples.
+FUZZ_CATALOGUE = settings(FUZZ, max_examples=15)
 COUNTED_APPS = ("patients", "drugs", "monitoring")
 NASTY = [
     "",
@@ -146,7 +148,7 @@ def test_drug_section_edit_form(catalogue_client):
     urls = [reverse("drugs:edit_section", kwargs={"slug": "abrocitinib", "section": s.key}) for s in SECTIONS[:3]]
 
     @given(data=st.data())
-    @FUZZ
+    @FUZZ_CATALOGUE
     def run(data):
         fuzz_once(data, catalogue_client, data.draw(st.sampled_from(urls), label="section"))
 
@@ -159,7 +161,7 @@ def test_lab_test_edit_form(catalogue_client):
     analytes = list(LabTest.objects.order_by("analyte").values_list("analyte", flat=True)[:3])
 
     @given(data=st.data())
-    @FUZZ
+    @FUZZ_CATALOGUE
     def run(data):
         analyte = data.draw(st.sampled_from(analytes), label="analyte")
         fuzz_once(data, catalogue_client, reverse("drugs:lab_test_edit", kwargs={"analyte": analyte}))

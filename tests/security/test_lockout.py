@@ -114,3 +114,9 @@ def test_successful_login_resets_the_count(client):
     client.post(reverse("logout"))
     for _ in range(9):
         assert attempt(client, "alice").status_code == 200
+
+
+def test_overlong_username_is_a_failed_login_not_a_server_error(client):
+    response = attempt(client, "a" * 5000)
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(action="login_failed", actor_username="a" * 150).exists()
