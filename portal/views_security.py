@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -60,7 +61,7 @@ def otp_verify(request):
         return redirect(_next_url(request))
     devices = list(devices_for_user(user, confirmed=True))
     if not devices:
-        return redirect(f"{reverse('otp_enrol')}?next={_next_url(request)}")
+        return redirect(f"{reverse('otp_enrol')}?{urlencode({'next': _next_url(request)})}")
     device = devices[0]
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -98,7 +99,7 @@ def otp_enrol(request):
     """Set up an authenticator app: scan the QR code, type a code to confirm, then note the backup codes."""
     user = request.user
     if twofactor.has_confirmed_device(user) and not user.is_verified():
-        return redirect(f"{reverse('otp_verify')}?next={_next_url(request)}")
+        return redirect(f"{reverse('otp_verify')}?{urlencode({'next': _next_url(request)})}")
     device = twofactor.pending_totp_device(user)
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
