@@ -31,6 +31,8 @@ def validate_past_date(value: dt.date) -> None:
 def _range(low, high, unit: str = ""):
     suffix = f" {unit}" if unit else ""
     message = _("Enter a value from %(low)s to %(high)s%(suffix)s.") % {"low": low, "high": high, "suffix": suffix}
+    # ValidationError formats the message with the validator's params again: a literal "%" must be doubled.
+    message = message.replace("%", "%%")
     return [MinValueValidator(low, message=message), MaxValueValidator(high, message=message)]
 
 

@@ -27,7 +27,7 @@ from patients.forms import (
 )
 from patients.models import Patient, RiskProfile
 from patients.selectors import get_patient_for_user
-from portal import roles
+from portal import idempotency, roles
 from portal.models import User
 
 STALE_MESSAGE = (
@@ -130,17 +130,33 @@ def patient_create(request):
     user = request.user
     if user.clinic_id is None:
         raise PermissionDenied("Your account is not linked to a clinic.")
+    if request.method == "POST" and (earlier := idempotency.replay(request, scope="patients:create")):
+        messages.info(request, "This form was already sent; the patient was registered once.")
+        return redirect(earlier)
     form = PatientForm(request.POST or None, instance=Patient(clinic_id=user.clinic_id), clinic=user.clinic_id)
     if request.method == "POST" and form.is_valid():
+        earlier = idempotency.claim(request, scope="patients:create")
+        if earlier:  # a double-submitted form: the first submission already registered the patient
+            messages.info(request, "This form was already sent; the patient was registered once.")
+            return redirect(earlier)
         data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
         try:
             patient = services.patient_create(actor=user, clinic=user.clinic, data=data)
         except ValidationError as exc:
+            idempotency.release(request, scope="patients:create")
             form.add_error(None, exc)
         else:
+            next_url = reverse("patients:risk", kwargs={"public_id": patient.public_id})
+            idempotency.complete(request, scope="patients:create", result_url=next_url)
             messages.success(request, "Patient registered. Next: record the risk profile.")
-            return redirect("patients:risk", public_id=patient.public_id)
-    return render(request, "patients/patient_form.html", {"form": form, "title": "Register a patient", "patient": None})
+            return redirect(next_url)
+    context = {
+        "form": form,
+        "title": "Register a patient",
+        "patient": None,
+        "idempotency_key": idempotency.form_key(request),
+    }
+    return render(request, "patients/patient_form.html", context)
 
 
 @permission_required("patients.view_patient", raise_exception=True)

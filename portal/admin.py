@@ -1,7 +1,27 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from portal.audit import audit_record
 from portal.models import AuditEvent, Clinic, User
+
+# Account fields whose old and new values go into the audit trail (never the password hash).
+_AUDITED_USER_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "clinic",
+)
+
+
+def _user_snapshot(user: User) -> dict:
+    row = {name: str(getattr(user, name)) if getattr(user, name) is not None else None for name in _AUDITED_USER_FIELDS}
+    row["groups"] = sorted(user.groups.values_list("name", flat=True)) if user.pk else []
+    return row
+
 
 admin.site.site_header = "JAK Portal administration"
 admin.site.site_title = "JAK Portal admin"
@@ -20,6 +40,104 @@ class StaffUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "email", "clinic", "is_active", "is_superuser")
     list_filter = ("is_active", "is_superuser", "groups", "clinic")
     fieldsets = (*UserAdmin.fieldsets, ("Clinic", {"fields": ("clinic",)}))
+    actions = ["deactivate_users", "reset_two_step"]
+
+    # Every account change made here is written to the audit trail with what changed (bulk changes too).
+    def save_model(self, request, obj, form, change):
+        request._audit_before = _user_snapshot(User.objects.get(pk=obj.pk)) if change else None
+        request._audit_password = "password" in form.changed_data or any(
+            name.startswith("password") for name in form.changed_data
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        before = getattr(request, "_audit_before", None)
+        after = _user_snapshot(obj)
+        if before is None:
+            audit_record(
+                actor=request.user,
+                action=AuditEvent.Action.CREATE,
+                obj=obj,
+                summary="Account created in admin",
+                changes={"after": after},
+            )
+            return
+        changed = {k: {"from": before[k], "to": after[k]} for k in after if before.get(k) != after[k]}
+        if getattr(request, "_audit_password", False):
+            changed["password"] = {"from": "(hidden)", "to": "(changed)"}
+        if changed:
+            summary = (
+                "Account deactivated in admin"
+                if changed.get("is_active", {}).get("to") == "False"
+                else ("Account changed in admin")
+            )
+            audit_record(actor=request.user, action=AuditEvent.Action.CHANGE, obj=obj, summary=summary, changes=changed)
+
+    def delete_model(self, request, obj):
+        audit_record(
+            actor=request.user,
+            action=AuditEvent.Action.DELETE,
+            obj=obj,
+            summary="Account deleted in admin",
+            changes={"before": _user_snapshot(obj)},
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit_record(
+                actor=request.user,
+                action=AuditEvent.Action.DELETE,
+                obj=obj,
+                summary="Account deleted in admin (bulk)",
+                changes={"before": _user_snapshot(obj)},
+            )
+        super().delete_queryset(request, queryset)
+
+    @admin.action(description="Deactivate selected accounts (ends their sessions)")
+    def deactivate_users(self, request, queryset):
+        for user in queryset.filter(is_active=True):
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            audit_record(
+                actor=request.user,
+                action=AuditEvent.Action.CHANGE,
+                obj=user,
+                summary="Account deactivated in admin (bulk)",
+                changes={"is_active": {"from": "True", "to": "False"}},
+            )
+
+    @admin.action(description="Reset two-step log-in of selected accounts (they set it up again at next log-in)")
+    def reset_two_step(self, request, queryset):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from portal.models import BackupCode
+
+        for user in queryset:
+            TOTPDevice.objects.filter(user=user).delete()
+            BackupCode.objects.filter(user=user).delete()
+            audit_record(
+                actor=request.user,
+                action=AuditEvent.Action.CHANGE,
+                obj=user,
+                summary="Two-step log-in reset in admin",
+                changes={"second_factor": {"from": "(set up)", "to": "(removed)"}},
+            )
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            audit_record(
+                actor=request.user,
+                action=AuditEvent.Action.CHANGE,
+                object_type="portal.user",
+                object_id=str(id),
+                summary="Password set by an administrator",
+                changes={"password": {"from": "(hidden)", "to": "(changed)"}},
+            )
+        return response
 
 
 @admin.register(Clinic)

@@ -1,4 +1,18 @@
+"""Cross-cutting request guards: no caching of staff pages, session limits, the second factor."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+
+from portal.signals import AUTH_TIME_KEY, NO_DEVICE_KEY
 
 
 class NoStoreMiddleware:
@@ -13,3 +27,66 @@ class NoStoreMiddleware:
         if user is not None and user.is_authenticated and "Cache-Control" not in response:
             add_never_cache_headers(response)
         return response
+
+
+class SessionLimitMiddleware:
+    """Absolute session limit: sign in again PORTAL_SESSION_ABSOLUTE_SECONDS after the password step.
+
+    The idle limit is Django's own (SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST): an expired session
+    row no longer loads, so the user is anonymous on the next request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            started = request.session.get(AUTH_TIME_KEY)
+            if not isinstance(started, int) or time.time() - started > settings.PORTAL_SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                messages.info(request, "Your session reached its time limit. Please log in again.")
+                return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+def _exempt_prefixes() -> tuple[str, ...]:
+    names = ("login", "logout", "otp_verify", "otp_enrol", "healthz")
+    return (*(reverse(name) for name in names), "/" + settings.STATIC_URL.lstrip("/"))
+
+
+class SecondFactorMiddleware:
+    """A session that passed the password but not the second factor reaches only the OTP and enrolment pages.
+
+    Users with a confirmed authenticator always get the OTP step. Users without one are sent to enrolment when
+    settings.PORTAL_REQUIRE_2FA is on (the default in production). Demo accounts are exempt only while
+    settings.PORTAL_DEMO is on.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        target = self._redirect_target(request)
+        if target is not None:
+            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+    def _redirect_target(self, request) -> str | None:
+        from portal import twofactor
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or user.is_verified():
+            return None
+        if request.path.startswith(_exempt_prefixes()):
+            return None
+        # Optional-2FA mode only: the log-in noted that the user has no authenticator, which saves a query per
+        # page. Enrolling (the only way to get a device mid-session) verifies the session anyway.
+        if not settings.PORTAL_REQUIRE_2FA and request.session.get(NO_DEVICE_KEY):
+            return None
+        if twofactor.has_confirmed_device(user):
+            return "otp_verify"
+        if settings.PORTAL_REQUIRE_2FA and not twofactor.is_exempt(user):
+            return "otp_enrol"
+        request.session[NO_DEVICE_KEY] = True
+        return None

@@ -68,6 +68,11 @@ class AuditEvent(models.Model):
         LOGIN = "login", _("Logged in")
         LOGOUT = "logout", _("Logged out")
         LOGIN_FAILED = "login_failed", _("Failed login")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        UNLOCK = "unlock", _("Unlocked")
+        OTP_ENROL = "otp_enrol", _("Second factor set up")
+        OTP_VERIFIED = "otp_verified", _("Second factor passed")
+        OTP_FAILED = "otp_failed", _("Second factor failed")
 
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -93,3 +98,42 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action} {self.object_type}"
+
+
+class BackupCode(models.Model):
+    """A one-time recovery code for the second factor. Only a password hash is stored, never the code."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="backup_codes"
+    )
+    code_hash = models.CharField(_("code hash"), max_length=256)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "id"]
+        verbose_name = _("backup code")
+        verbose_name_plural = _("backup codes")
+
+    def __str__(self) -> str:
+        return f"Backup code of {self.user_id} ({'used' if self.used_at else 'unused'})"
+
+
+class IdempotencyKey(models.Model):
+    """One row per submitted form token: a second submission of the same form finds it and writes nothing."""
+
+    key = models.UUIDField(_("key"), unique=True)
+    scope = models.CharField(_("form"), max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    result_url = models.CharField(_("result"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("form submission token")
+        verbose_name_plural = _("form submission tokens")
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -21,6 +21,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Worklist", "monitoring:worklist", permission="monitoring.view_scheduleditem"),
     NavItem("Alerts", "monitoring:alerts", permission="monitoring.view_alert"),
     NavItem("Drug catalogue", "drugs:list", permission="drugs.view_drug"),
+    NavItem("Audit trail", "portal:audit", superuser_only=True),
+    NavItem("Locked log-ins", "portal:unlock", superuser_only=True),
     NavItem("Django admin", "admin:index", superuser_only=True),
 )
 

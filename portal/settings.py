@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import ConfigError, read_env
@@ -55,6 +57,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -64,10 +69,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.SessionLimitMiddleware",
+    "portal.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.middleware.NoStoreMiddleware",
+    # django-axes must come last: it turns a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -106,6 +117,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
+# django-axes first: it refuses locked-out usernames before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -127,11 +143,51 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Lax"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Absolute limit: sign in again 12 hours after the password step, however active the session is.
+PORTAL_SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
+# The browser warns this many seconds after the last page load (see static/js/session-timeout.js).
+PORTAL_SESSION_WARNING_SECONDS = 13 * 60
+
+# Second factor (TOTP through django-otp) for every role in production. A plain setting, not an environment
+# variable, so it cannot be switched off by a deployment mistake; the test settings flip it.
+PORTAL_REQUIRE_2FA = PRODUCTION
+PORTAL_BACKUP_CODE_COUNT = 10
+OTP_TOTP_ISSUER = "JAK Portal"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# Brute-force protection (django-axes): ten wrong passwords for one username from one address lock that pair for
+# 15 minutes; other users behind the same address are unaffected. Independently of the address, one username
+# gets at most PORTAL_USERNAME_FAILURE_CAP failures per PORTAL_USERNAME_FAILURE_WINDOW (address rotation).
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "portal.lockout.PortalAxesHandler"
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "portal.lockout.axes_username"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+PORTAL_USERNAME_FAILURE_CAP = 30
+PORTAL_USERNAME_FAILURE_WINDOW = timedelta(hours=1)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp 4.x): no inline scripts or styles anywhere; QR codes are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 if PRODUCTION:
     SECURE_SSL_REDIRECT = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -171,6 +227,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "axes": {"level": "WARNING"},  # lockouts and failures only; usernames and addresses are masked
     },
 }
 ADMINS: list[tuple[str, str]] = []

@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import views
+from portal import views, views_audit, views_security
 
 portal_patterns = (
     [
         path("", views.home, name="home"),
+        path("audit/", views_audit.audit_list, name="audit"),
+        path("accounts/unlock/", views_security.unlock, name="unlock"),
+        path("session/keepalive/", views_security.session_keepalive, name="keepalive"),
     ],
     "portal",
 )
@@ -21,6 +24,8 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-step/", views_security.otp_verify, name="otp_verify"),
+    path("accounts/two-step/setup/", views_security.otp_enrol, name="otp_enrol"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),

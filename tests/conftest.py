@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 
 from portal import roles
-from tests.factories import make_clinic, make_user
+from tests.factories import CANARY, make_clinic, make_user
+
+_LOG_CAPTURE: dict[str, Path] = {}
 
 
 def pytest_report_header(config):
@@ -66,3 +71,62 @@ def client_as(client):
         return client
 
     return login
+
+
+class _FlushingFileHandler(logging.FileHandler):
+    def emit(self, record):
+        super().emit(record)
+        self.flush()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_canary_capture(tmp_path_factory):
+    """Every log record of the whole run also goes to one file, scanned for CANARY at the end of the session.
+
+    The handler sits on the root logger and on every logger that does not propagate (django.request,
+    django.security), at the levels the portal's LOGGING configures, so it sees what production would log.
+    The check is in ``pytest_sessionfinish`` below; tests/security/test_log_canary.py proves it works.
+    """
+    path = tmp_path_factory.getbasetemp() / "all-log-records.txt"
+    handler = _FlushingFileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    loggers = [logging.getLogger()]
+    loggers += [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.propagate
+    ]
+    for logger in loggers:
+        logger.addHandler(handler)
+    _LOG_CAPTURE["path"] = path
+    yield path
+    for logger in loggers:
+        logger.removeHandler(handler)
+    handler.close()
+
+
+def canary_hits(path: Path, canary: str = CANARY) -> list[str]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        return [line.rstrip() for line in lines if canary.lower() in line.lower()]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any log record of the session contains the patient-name canary."""
+    path = _LOG_CAPTURE.get("path")
+    if path is None:
+        return
+    hits = canary_hits(path)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if hits:
+        if reporter:
+            reporter.write_line(
+                f"LOG CANARY: {len(hits)} log line(s) contain {CANARY!r} (patient data in logs):", red=True
+            )
+            for line in hits[:20]:
+                reporter.write_line("  " + line[:300], red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter:
+        size = path.stat().st_size if path.exists() else 0
+        reporter.write_line(f"log canary: scanned {size} bytes of log records, no {CANARY!r} found")

@@ -50,3 +50,9 @@ def make_patient(*, clinic, dermatologist=None, risk: dict | None = None, **fiel
     )
     RiskProfile.objects.create(patient=patient, **(risk or {}))
     return patient
+
+
+# Canary: a recognisable fictional name for patients created in tests. After the whole run, tests/conftest.py
+# scans every log record emitted during the session and fails the run if this value appears: patient data never
+# goes into logs. Use it in given/family names (e.g. f"{CANARY}Given") of patients your tests create.
+CANARY = "Zzcanary"

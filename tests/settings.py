@@ -12,3 +12,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP; the deploy check covers the redirect
+PORTAL_REQUIRE_2FA = False  # production default is on; tests/security flips it back on to test the flow

@@ -1,0 +1,141 @@
+"""Brute-force protection on top of django-axes.
+
+Axes counts failures per (username, address) pair (AXES_LOCKOUT_PARAMETERS) so colleagues behind the same
+clinic address are not locked out by one person's typing. On top of that this handler caps the failures of
+one username across every address (PORTAL_USERNAME_FAILURE_CAP per PORTAL_USERNAME_FAILURE_WINDOW), counted
+from the audit trail, so rotating addresses does not buy an attacker more guesses. An audited unlock by a
+superuser clears both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username, get_failure_limit
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Max
+from django.shortcuts import render
+from django.utils import timezone
+
+from portal.audit import audit_record
+from portal.models import AuditEvent, User
+
+
+def _username_window_start(username: str, now: dt.datetime) -> dt.datetime:
+    start = now - settings.PORTAL_USERNAME_FAILURE_WINDOW
+    last_unlock = (
+        AuditEvent.objects.filter(action=AuditEvent.Action.UNLOCK, object_type="axes.username", object_id=username)
+        .aggregate(at=Max("at"))
+        .get("at")
+    )
+    return max(start, last_unlock) if last_unlock else start
+
+
+def username_failures(username: str, now: dt.datetime | None = None) -> list[dt.datetime]:
+    """Times of counted wrong passwords for ``username`` in the current window, oldest first."""
+    now = now or timezone.now()
+    return list(
+        AuditEvent.objects.filter(
+            action=AuditEvent.Action.LOGIN_FAILED,
+            actor_username=username[:150],
+            at__gte=_username_window_start(username, now),
+        )
+        .order_by("at")
+        .values_list("at", flat=True)
+    )
+
+
+def axes_username(request, credentials) -> str | None:
+    """The username axes records, cut to the user model's 150 characters (axes stores at most 255; longer
+    input from the log-in form would otherwise fail on PostgreSQL with a server error)."""
+    username = (credentials or {}).get("username") if credentials else request.POST.get("username")
+    return str(username)[:150] if username is not None else None
+
+
+class PortalAxesHandler(AxesDatabaseHandler):
+    """Axes' database handler plus the per-username cap."""
+
+    def get_failures(self, request, credentials=None) -> int:
+        pair = super().get_failures(request, credentials)
+        username = get_client_username(request, credentials)
+        if username and len(username_failures(username)) >= settings.PORTAL_USERNAME_FAILURE_CAP:
+            return max(pair, get_failure_limit(request, credentials))
+        return pair
+
+
+def retry_at(username: str, ip_address: str | None, now: dt.datetime | None = None) -> dt.datetime:
+    """When the lock on this username (from this address) lifts, the later of the two limits."""
+    now = now or timezone.now()
+    when = now
+    pair_last = AccessAttempt.objects.filter(username=username, ip_address=ip_address).aggregate(t=Max("attempt_time"))
+    if pair_last["t"]:
+        when = max(when, pair_last["t"] + settings.AXES_COOLOFF_TIME)
+    failures = username_failures(username, now)
+    cap = settings.PORTAL_USERNAME_FAILURE_CAP
+    if len(failures) >= cap:
+        when = max(when, failures[len(failures) - cap] + settings.PORTAL_USERNAME_FAILURE_WINDOW)
+    return when
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """The 429 page: says plainly when to try again, and sends Retry-After."""
+    username = get_client_username(request, credentials) or ""
+    when = retry_at(username, getattr(request, "axes_ip_address", None))
+    seconds = max(0, math.ceil((when - timezone.now()).total_seconds()))
+    response = render(
+        request,
+        "registration/lockout.html",
+        {
+            "retry_at": when,
+            "retry_minutes": max(1, math.ceil(seconds / 60)),
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+        },
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def locked_usernames(now: dt.datetime | None = None) -> list[dict]:
+    """Usernames that are locked now (by either limit), for the unlock page."""
+    now = now or timezone.now()
+    rows: dict[str, dict] = {}
+    threshold = now - settings.AXES_COOLOFF_TIME
+    for attempt in AccessAttempt.objects.filter(
+        attempt_time__gte=threshold, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+    ).order_by("username"):
+        rows.setdefault(attempt.username, {"username": attempt.username, "addresses": []})
+        rows[attempt.username]["addresses"].append(attempt.ip_address)
+    window_start = now - settings.PORTAL_USERNAME_FAILURE_WINDOW
+    candidates = (
+        AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED, at__gte=window_start)
+        .exclude(actor_username="")
+        .values_list("actor_username", flat=True)
+        .distinct()
+    )
+    for username in candidates:
+        if len(username_failures(username, now)) >= settings.PORTAL_USERNAME_FAILURE_CAP:
+            rows.setdefault(username, {"username": username, "addresses": []})
+            rows[username]["all_addresses"] = True
+    for row in rows.values():
+        row["retry_at"] = max(retry_at(row["username"], ip, now) for ip in row["addresses"] or [None])
+    return sorted(rows.values(), key=lambda row: row["username"])
+
+
+def username_unlock(*, actor: User, username: str) -> int:
+    """Clear every lock on ``username`` (all addresses and the per-username cap); audited."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    cleared = AxesProxyHandler.reset_attempts(username=username)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UNLOCK,
+        object_type="axes.username",
+        object_id=username[:64],
+        summary=f"Unlocked log-in for username {username[:100]!r}",
+        changes={"attempt_records_cleared": cleared},
+    )
+    return cleared
