@@ -56,6 +56,32 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "drugs:edit_section": (LOGIN, 403, 403, 200, 200),
     "drugs:history": (LOGIN, 200, 200, 200, 200),
     "drugs:delete": (LOGIN, 405, 405, 405, 405),
+    "drugs:handout": (LOGIN, 200, 200, 200, 200),  # printable, no patient data
+    # therapy (the course is the dermatologist's, of the patient above)
+    "therapy:start": (LOGIN, 200, 403, 403, 404),
+    "therapy:course": (LOGIN, 200, 200, 403, 404),
+    "therapy:dose": (LOGIN, 405, 405, 405, 405),  # POST only (forms live on the course page)
+    "therapy:interrupt": (LOGIN, 405, 405, 405, 405),
+    "therapy:resume": (LOGIN, 405, 405, 405, 405),
+    "therapy:stop": (LOGIN, 405, 405, 405, 405),
+    # monitoring
+    "monitoring:worklist": (LOGIN, 200, 200, 403, 200),  # superuser: no clinic, so an empty list
+    "monitoring:item_done": (LOGIN, 200, 200, 403, 404),
+    "monitoring:lab_upload": (LOGIN, 200, 200, 403, 200),
+    "monitoring:alerts": (LOGIN, 200, 403, 403, 200),  # nurses do not act on alerts
+    "monitoring:alert": (LOGIN, 200, 403, 403, 404),
+    "monitoring:alert_ack": (LOGIN, 405, 405, 405, 405),  # POST only
+    "monitoring:alert_act": (LOGIN, 405, 405, 405, 405),
+    "patient_monitoring:labs": (LOGIN, 200, 200, 403, 404),
+    "patient_monitoring:labs_saved": (LOGIN, 200, 200, 403, 404),
+    "patient_monitoring:symptoms": (LOGIN, 200, 200, 403, 404),
+}
+
+# URLs whose public_id names another object than the patient.
+OBJECT_OF = {
+    **{f"therapy:{n}": "course" for n in ("course", "dose", "interrupt", "resume", "stop")},
+    "monitoring:item_done": "item",
+    **{f"monitoring:{n}": "alert" for n in ("alert", "alert_ack", "alert_act")},
 }
 
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -94,17 +120,33 @@ def matrix_objects(db, clinic, derm):
 
     patient = make_patient(clinic=clinic, dermatologist=derm, given_name=f"{CANARY}Matrix", family_name=CANARY)
     medicine = ConcomitantMedicine.objects.create(patient=patient, name="Testmedicine", created_by=derm)
-    objects = {"public_id": patient.public_id, "pk": medicine.pk}
+    objects = {"public_id": patient.public_id, "pk": medicine.pk, "action": "stop"}
 
     def catalogue():
         from drugs.models import Drug, LabTest
         from drugs.sections import SECTIONS
+        from monitoring.models import Alert
+        from tests.monitoring.monitoring_helpers import course_for, item_for
 
         call_command("load_catalogue", verbosity=0)
+        course = course_for(patient, derm)
+        alert = Alert.objects.create(
+            patient=patient,
+            course=course,
+            recipient=derm,
+            kind=Alert.Kind.LAB_ACTION,
+            severity=Alert.Severity.URGENT,
+            title="Platelets below the action level",
+            reason="test",
+            advice="test",
+        )
         objects.update(
             slug=Drug.objects.get(slug="abrocitinib").slug,
             section=SECTIONS[0].key,
             analyte=LabTest.objects.order_by("analyte").first().analyte,
+            course=course.public_id,
+            item=item_for(course, check_type="efficacy_review", kind="follow_up").public_id,
+            alert=alert.public_id,
         )
 
     objects["_catalogue"] = catalogue
@@ -126,12 +168,14 @@ def role_clients(db, derm, nurse, catalogue_admin, superuser):
 
 
 def _path(name: str, params: list[str], objects: dict, *, real: bool = True) -> str:
-    if any(p not in objects for p in params):
+    keys = {p: (OBJECT_OF.get(name, p) if p == "public_id" else p) for p in params}
+    if any(k not in objects for k in keys.values()):
         if real:
             objects["_catalogue"]()
         else:  # the request never reaches the view: any well-formed value will do
             objects.update(slug="abrocitinib", section="doses", analyte="platelets")
-    return reverse(name, kwargs={p: objects[p] for p in params})
+            objects.update({k: objects["public_id"] for k in ("course", "item", "alert")})
+    return reverse(name, kwargs={p: objects[k] for p, k in keys.items()})
 
 
 @pytest.mark.django_db
