@@ -174,7 +174,7 @@ def _path(name: str, params: list[str], objects: dict, *, real: bool = True) -> 
             objects["_catalogue"]()
         else:  # the request never reaches the view: any well-formed value will do
             objects.update(slug="abrocitinib", section="doses", analyte="platelets")
-            objects.update({k: objects["public_id"] for k in ("course", "item", "alert")})
+            objects.update(dict.fromkeys(("course", "item", "alert"), objects["public_id"]))
     return reverse(name, kwargs={p: objects[k] for p, k in keys.items()})
 
 
