@@ -10,4 +10,5 @@ class PatientAdmin(admin.ModelAdmin):
     list_display = ("family_name", "given_name", "record_number", "date_of_birth", "dermatologist")
     list_filter = ("dermatologist",)
     search_fields = ("family_name", "given_name", "record_number")
+    list_select_related = ("dermatologist",)  # nullable FK: the admin would not follow it by itself (N+1)
     readonly_fields = ("public_id",)

@@ -298,6 +298,8 @@ class Command(BaseCommand):
     def _courses(patients, drugs, doses, version, today, now, rng) -> list[TreatmentCourse]:
         courses = []
         for patient in patients:
+            # Seeded per patient: a patient's courses are the same at every size (comparable query counts).
+            rng = random.Random(patient.record_number)  # noqa: S311  (synthetic data)
             picks = rng.sample(drugs, k=min(COURSES_PER_PATIENT, len(drugs)))
             while len(picks) < COURSES_PER_PATIENT:
                 picks.append(rng.choice(drugs))
