@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup serve clean-venv
+.PHONY: run test lint setup serve clean-venv bench
 
 $(STAMP): pyproject.toml requirements.lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ run: $(STAMP)
 # Runs the whole suite; DATABASE_URL picks the database (SQLite by default).
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmark (README "Benchmark"): starts PostgreSQL, builds or reuses the synthetic bench clinic, serves it with
+# gunicorn and measures the main pages with wrk. SIZE=small (1,000 patients) or BENCH_PATIENTS=N; report in
+# bench/report/REPORT.md.
+bench: $(STAMP)
+	@pg_base=$$(bash scripts/pg_start.sh jak_bench jak_bench jak_bench_tiny) && \
+	DATABASE_URL="$$pg_base/jak_bench" BENCH_TINY_DATABASE_URL="$$pg_base/jak_bench_tiny" \
+	SIZE="$(SIZE)" BENCH_PATIENTS="$(BENCH_PATIENTS)" $(PY) bench/run.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

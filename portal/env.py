@@ -125,4 +125,5 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
         "jurisdiction": parse_choice(
             "PORTAL_JURISDICTION", environ.get("PORTAL_JURISDICTION"), choices=JURISDICTIONS, default="US"
         ),
+        "bench": parse_bool("PORTAL_BENCH", environ.get("PORTAL_BENCH"), default=False),
     }

@@ -22,6 +22,8 @@ except ConfigError as exc:
 DEBUG = ENV["debug"]
 PORTAL_DEMO = ENV["demo"]
 PORTAL_JURISDICTION = ENV["jurisdiction"]
+# Benchmark only (`make bench`): adds the minimal signed-in page /bench/ok that the benchmark compares pages with.
+PORTAL_BENCH = ENV["bench"]
 
 
 def _local_secret_key() -> str:

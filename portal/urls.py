@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -30,6 +31,10 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.PORTAL_BENCH:
+    # The benchmark's floor: a signed-in page through the whole middleware stack (session, user, CSRF), no work.
+    urlpatterns.append(path("bench/ok", views.bench_ok, name="bench_ok"))
 
 handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.page_not_found"

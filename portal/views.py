@@ -4,7 +4,7 @@ import logging
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -38,6 +38,12 @@ def healthz(request):
         logger.warning("healthz: database check failed")
         return JsonResponse({"status": "error", "database": "error"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_GET
+def bench_ok(request):
+    """Only routed with PORTAL_BENCH on: login required, one tiny response, no queries beyond session and user."""
+    return HttpResponse(f"ok {request.user.pk}", content_type="text/plain")
 
 
 def permission_denied(request, exception=None):

@@ -1,0 +1,361 @@
+"""`make bench`: build the synthetic bench clinic, serve it with gunicorn, measure the pages with wrk, write a report.
+
+Environment (the Makefile sets the first two from scripts/pg_start.sh):
+  DATABASE_URL              the bench database (its name must contain "bench")
+  BENCH_TINY_DATABASE_URL   a second bench database for the query counts at a tiny size
+  BENCH_PATIENTS            patients in the bench clinic (default 10000; SIZE=small means 1000)
+  BENCH_DURATION / BENCH_WARMUP   seconds of wrk per page / of warm-up before it (default 10 / 2)
+  BENCH_CONNECTIONS / BENCH_THREADS / BENCH_WORKERS   wrk -c / wrk -t / gunicorn workers (default 8 / 2 / 2)
+
+Internal mode: ``run.py --prepare`` runs inside Django (on $DATABASE_URL): resolves the fixtures and URLs, creates
+the sessions, counts the SQL queries per page with the test client, and prints JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT_DIR = ROOT / "bench" / "report"
+PY = sys.executable
+TINY_PATIENTS = 20
+SIZES = {"small": 1_000, "default": 10_000, "large": 10_000}
+JSON_MARK = "BENCH_JSON "
+
+
+def log(text: str) -> None:
+    sys.stderr.write(f"[bench] {text}\n")
+    sys.stderr.flush()
+
+
+# Inside Django --------------------------------------------------------------------------------------------------
+
+
+def prepare() -> dict:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import NoReverseMatch, reverse
+
+    from bench.pages import PAGES
+    from monitoring.management.commands.bench_data import HEAVY_RECORD_NUMBER, bench_users
+    from monitoring.models import TreatmentCourse
+    from patients.models import Patient
+
+    heavy = Patient.objects.get(record_number=HEAVY_RECORD_NUMBER)
+    fixtures = {
+        "heavy_patient": heavy.public_id,
+        "heavy_course": TreatmentCourse.objects.filter(patient=heavy).order_by("-start_date").first().public_id,
+        "post_patient": Patient.objects.get(record_number="BENCH-000002").public_id,
+        "surname": "Benchley",
+        "drug": "abrocitinib",
+    }
+    users = bench_users()
+    csrf = _get_new_csrf_string()
+    cookies = {}
+    for role, user in users.items():
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.set_expiry(3 * 3600)
+        session.create()
+        cookies[role] = session.session_key
+
+    clients = {}
+    for role, user in users.items():
+        clients[role] = Client(HTTP_HOST="127.0.0.1")
+        clients[role].force_login(user)
+    clients[""] = Client(HTTP_HOST="127.0.0.1")
+
+    out = []
+    for page in PAGES:
+        names = page.url_name if isinstance(page.url_name, tuple) else (page.url_name,)
+        path = None
+        for name in names:
+            try:
+                path = reverse(name, args=page.args(fixtures))
+                break
+            except NoReverseMatch:
+                continue
+        entry = {"key": page.key, "title": page.title, "kind": page.kind, "method": page.method, "url_name": names[0]}
+        if path is None:
+            entry["present"] = False
+            out.append(entry)
+            continue
+        query = page.query(fixtures)
+        url = f"{path}?{query}" if query else path
+        form = page.form(fixtures) if page.form else None
+        client = clients[page.user]
+
+        def hit(client=client, url=url, form=form, page=page):
+            if page.method == "POST":
+                return client.post(url, form or {})
+            return client.get(url)
+
+        error = ""
+        try:
+            hit()  # warm caches (content types, permissions) as a running server would have them
+            with CaptureQueriesContext(connection) as ctx:
+                response = hit()
+            status, queries = response.status_code, len(ctx.captured_queries)
+        except Exception as exc:  # a broken page is reported, never stops the benchmark
+            status, queries, error = 0, None, f"{exc.__class__.__name__}: {exc}"[:200]
+        headers = []
+        cookie = f"csrftoken={csrf}"
+        if page.user:
+            cookie = f"sessionid={cookies[page.user]}; {cookie}"
+        headers.append(f"Cookie: {cookie}")
+        body = ""
+        if page.method == "POST":
+            body = urlencode({**(form or {}), "csrfmiddlewaretoken": csrf})
+            headers.append("Content-Type: application/x-www-form-urlencoded")
+        entry.update(
+            present=True,
+            url=url,
+            user=page.user,
+            headers=headers,
+            body=body,
+            status=status,
+            expect=list(page.expect),
+            queries=queries,
+            error=error,
+        )
+        out.append(entry)
+    return {"pages": out, "patients": Patient.objects.filter(clinic__name="Bench Synthetic Clinic").count()}
+
+
+# Orchestration --------------------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gb = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count() or 0,
+        "ram_gb": round(ram_gb, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def manage(env: dict, *args: str, timeout: int = 3600) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=timeout)  # noqa: S603
+
+
+def run_prepare(env: dict) -> dict:
+    result = subprocess.run(  # noqa: S603
+        [PY, str(Path(__file__)), "--prepare"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith(JSON_MARK):
+            return json.loads(line[len(JSON_MARK) :])
+    raise RuntimeError(f"prepare printed no result:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(base: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 (loopback only)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer /healthz in time")
+
+
+def worker_pids(master: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(pid) for pid in children]
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def wrk(url: str, page: dict, *, seconds: int, connections: int, threads: int) -> dict:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    cmd += ["-s", str(ROOT / "bench" / "wrk.lua")]
+    for header in page["headers"]:
+        cmd += ["-H", header]
+    cmd.append(url)
+    env = {**os.environ, "BENCH_METHOD": page["method"], "BENCH_BODY": page["body"]}
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)  # noqa: S603
+    for line in result.stdout.splitlines():
+        if line.startswith(JSON_MARK):
+            return json.loads(line[len(JSON_MARK) :])
+    raise RuntimeError(f"wrk gave no summary: {result.stdout[-1000:]} {result.stderr[-1000:]}")
+
+
+def main() -> int:
+    if "--prepare" in sys.argv:
+        sys.stdout.write(JSON_MARK + json.dumps(prepare(), default=str) + "\n")
+        return 0
+    sys.path.insert(0, str(ROOT))
+    from bench.chart import bar_chart_svg
+    from bench.report import render_report
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    tiny_url = os.environ.get("BENCH_TINY_DATABASE_URL", "")
+    if "bench" not in database_url.rsplit("/", 1)[-1] or "bench" not in tiny_url.rsplit("/", 1)[-1]:
+        log("DATABASE_URL and BENCH_TINY_DATABASE_URL must name bench databases (run it with `make bench`).")
+        return 2
+    if shutil.which("wrk") is None:
+        log("wrk is not installed (Debian: apt-get install wrk).")
+        return 2
+    size = os.environ.get("SIZE", "") or "default"
+    if size not in SIZES:
+        log(f"SIZE must be one of {', '.join(SIZES)}; got {size!r}.")
+        return 2
+    patients = int(os.environ.get("BENCH_PATIENTS") or SIZES[size])
+    seconds = int(os.environ.get("BENCH_DURATION", "10"))
+    warmup = int(os.environ.get("BENCH_WARMUP", "2"))
+    connections = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+    threads = int(os.environ.get("BENCH_THREADS", "2"))
+    workers = int(os.environ.get("BENCH_WORKERS", "2"))
+
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "PORTAL_DEMO": "1",
+        "PORTAL_BENCH": "1",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    tiny_env = {**env, "DATABASE_URL": tiny_url}
+    started = time.monotonic()
+
+    log(f"Building the bench clinic: {patients} patients (reused if already built)")
+    t0 = time.monotonic()
+    manage(env, "migrate", "--no-input", "--verbosity", "0")
+    manage(env, "bench_data", "--patients", str(patients))
+    generate_s = time.monotonic() - t0
+    log(f"Building the tiny bench clinic ({TINY_PATIENTS} patients) for the query counts")
+    manage(tiny_env, "migrate", "--no-input", "--verbosity", "0")
+    manage(tiny_env, "bench_data", "--patients", str(TINY_PATIENTS), "--verbosity", "0")
+    manage(env, "collectstatic", "--no-input", "--verbosity", "0")
+
+    log("Counting queries per page (Django test client, both sizes) and creating sessions")
+    prepared = run_prepare(env)
+    tiny = {p["key"]: p for p in run_prepare(tiny_env)["pages"]}
+    pages = prepared["pages"]
+    for page in pages:
+        page["queries_tiny"] = tiny.get(page["key"], {}).get("queries")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    gunicorn = str(Path(PY).parent / "gunicorn")
+    log(f"Starting gunicorn ({workers} workers) on {base}")
+    server = subprocess.Popen(  # noqa: S603
+        [gunicorn, "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60",
+         "--error-logfile", str(REPORT_DIR / "gunicorn.log")],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    peak_mb = {}
+    try:
+        wait_ready(base)
+        for page in pages:
+            if not page["present"]:
+                log(f"{page['key']}: not measured (page not present in this build)")
+                continue
+            url = base + page["url"]
+            if warmup:
+                wrk(url, page, seconds=warmup, connections=connections, threads=threads)
+            page["wrk"] = wrk(url, page, seconds=seconds, connections=connections, threads=threads)
+            r = page["wrk"]
+            log(
+                f"{page['key']}: median {r['p50_us'] / 1000:.1f} ms, p95 {r['p95_us'] / 1000:.1f} ms, "
+                f"{r['requests'] / (r['duration_us'] / 1e6):.0f} req/s, non-2xx/3xx {r['errors_status']}"
+            )
+        for pid in worker_pids(server.pid):
+            peak_mb[pid] = vm_hwm_mb(pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+    results = {
+        "machine": machine(),
+        "patients": patients,
+        "generate_s": round(generate_s, 1),
+        "total_s": round(time.monotonic() - started, 1),
+        "wrk": {"seconds": seconds, "warmup": warmup, "connections": connections, "threads": threads},
+        "workers": workers,
+        "peak_worker_mb": max((v for v in peak_mb.values() if v), default=None),
+        "worker_mb": {str(k): v for k, v in peak_mb.items()},
+        "tiny_patients": TINY_PATIENTS,
+        "pages": pages,
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+    }
+    (REPORT_DIR / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    (REPORT_DIR / "chart.svg").write_text(bar_chart_svg(pages))
+    markdown = render_report(results)
+    (REPORT_DIR / "REPORT.md").write_text(markdown)
+    sys.stdout.write(markdown)
+    sys.stdout.flush()
+    log(f"Report: {REPORT_DIR / 'REPORT.md'} ({results['total_s']:.0f} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
