@@ -34,9 +34,9 @@ def _assessment_form(fx: dict) -> dict:
 
 
 def _cbc_panel_form(fx: dict) -> dict:
-    # The lab panel form arrives with the monitoring branch: adjust the field names here after the merge if needed.
+    # LabPanelForm: v_<analyte> is the value, u_<analyte> its unit (empty: the canonical unit).
     data = {"collected_on": dt.date.today().isoformat()}  # noqa: DTZ011
-    data.update({"wbc": "6.1", "anc": "3.4", "alc": "1.9", "hb": "13.8", "platelets": "250"})
+    data.update({"v_wbc": "6.1", "v_anc": "3.4", "v_alc": "1.9", "v_hb": "13.8", "v_platelets": "250"})
     return data
 
 
@@ -55,7 +55,7 @@ PAGES: list[Page] = [
     Page("alerts", "Alert inbox", "monitoring:alerts"),
     Page("assessment_post", "Save a severity assessment (POST)", "patients:assessment_create",
          args=lambda fx: [fx["post_patient"]], method="POST", form=_assessment_form, expect=(302,)),
-    Page("lab_panel_post", "Save a CBC lab panel (POST)", ("monitoring:lab_panel", "monitoring:lab_entry"),
+    Page("lab_panel_post", "Save a CBC lab panel (POST)", "patient_monitoring:labs",
          args=lambda fx: [fx["post_patient"]], query=lambda fx: "panel=cbc", user="nurse", method="POST",
          form=_cbc_panel_form, expect=(302,)),
 ]  # fmt: skip
