@@ -93,3 +93,97 @@ def test_pages_work_at_tablet_width(tablet):
     assert "/patients/" in page.url
     tablet.check_accessibility("patient-list-tablet")
     tablet.assert_accessible()
+
+
+def _open_cbc_on_abrocitinib():
+    """A blood count due within the worklist's default window for a demo-derm patient on abrocitinib."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    item = (
+        ScheduledItem.objects.filter(
+            status="open",
+            check_type="cbc",
+            course__drug__slug="abrocitinib",
+            course__status="active",
+            course__prescriber__username="demo-derm",
+            due_date__lte=timezone.localdate() + dt.timedelta(days=30),
+        )
+        .select_related("patient", "course")
+        .order_by("due_date")
+        .first()
+    )
+    assert item is not None, "the demo clinic needs an open blood count on abrocitinib for demo-derm"
+    return item
+
+
+def test_nurse_saves_a_blood_count_and_the_dermatologist_stops_the_course(session, browser, live_server):
+    from monitoring.models import Alert, LabResult
+
+    item = _open_cbc_on_abrocitinib()
+    record = item.patient.record_number
+
+    # The nurse: worklist → the blood count form → platelets 45,000 cells/mm³.
+    page = session.login("demo-nurse")
+    session.check_accessibility("home-nurse")
+    page.click("nav >> text=Worklist")
+    page.wait_for_url("**/monitoring/worklist/")
+    session.check_accessibility("worklist")
+    page.select_option("#f-drug", label="Abrocitinib")
+    page.select_option("#f-check", "cbc")
+    page.click("button:has-text('Filter')")
+    page.locator("tbody tr", has_text=record).first.locator("a.btn").click()
+    page.wait_for_url("**/labs/new/?panel=cbc")
+    page.fill("#id_v_platelets", "5000000")
+    page.select_option("#id_u_platelets", "/mm3")
+    page.click("button:has-text('Save and interpret')")
+    assert "is not a plausible" in page.locator("#err-v_platelets").inner_text()
+    assert page.input_value("#id_v_platelets") == "5000000"  # what was typed stays
+    assert not LabResult.objects.filter(patient=item.patient, entered_value="5000000").exists()
+    page.fill("#id_v_platelets", "45000")
+    page.fill("#id_v_hb", "130")
+    page.select_option("#id_u_hb", "g/L")
+    session.check_accessibility("lab-entry-cbc")
+    page.click("button:has-text('Save and interpret')")
+    page.wait_for_url("**/labs/saved/**")
+    session.check_accessibility("lab-saved")
+    platelets = LabResult.objects.get(patient=item.patient, lab_test__analyte="platelets", entered_value="45000")
+    assert platelets.value == 45
+    hb = LabResult.objects.get(patient=item.patient, lab_test__analyte="hb", entered_value="130")
+    assert hb.value == 13
+    item.refresh_from_db()
+    assert item.status == "done"
+    alert = Alert.objects.get(lab_result=platelets)
+    assert alert.severity == Alert.Severity.URGENT
+    assert alert.recipient.username == "demo-derm"
+
+    # The dermatologist: the urgent alert on the home page → acknowledge with a comment and stop the course.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    derm = type(session)(context.new_page(), live_server.url)
+    page = derm.login("demo-derm")
+    assert alert.title in page.content()
+    derm.go("/monitoring/alerts/")
+    derm.check_accessibility("alert-inbox")
+    page.click(f"a[href='{alert.get_absolute_url()}']")
+    assert "Discontinue" in page.content() or "discontinue" in page.content()
+    derm.check_accessibility("alert-detail")
+    page.click("button:has-text('Stop the course and acknowledge')")  # no comment yet
+    assert page.locator("#id_stop-comment.is-invalid").count() == 1
+    page.fill("#id_stop-comment", "Platelets 45; stopped, patient informed, recheck in 2 weeks")
+    page.click("button:has-text('Stop the course and acknowledge')")
+    page.wait_for_url("**/monitoring/alerts/**")
+    alert.refresh_from_db()
+    item.course.refresh_from_db()
+    assert alert.status == "acknowledged"
+    assert alert.comment.startswith("Platelets 45")
+    assert item.course.status == "stopped"
+    assert not ScheduledItem.objects.filter(course=item.course, status="open").exists()
+    derm.go(item.course.get_absolute_url())
+    derm.check_accessibility("course-stopped")
+    derm.go(item.patient.get_absolute_url())
+    assert "Platelets" in page.content()
+    derm.check_accessibility("patient-trends")
+    context.close()
+    session.assert_accessible()
+    derm.assert_accessible()
