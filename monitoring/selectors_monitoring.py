@@ -9,7 +9,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
@@ -311,3 +311,13 @@ def _desc(name: str, unit: str, rows: list[LabResult], levels: list[charts.Level
     if levels:
         text += " Action levels drawn: " + "; ".join(level.label for level in levels) + "."
     return text
+
+
+def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
+    """The patient's most recently recorded results with their alerts and recipients (three queries)."""
+    alerts = Alert.objects.select_related("recipient").order_by("severity", "id")
+    return list(
+        patient.lab_results.select_related("lab_test")
+        .prefetch_related(Prefetch("alerts", queryset=alerts))
+        .order_by("-recorded_at", "-id")[:limit]
+    )

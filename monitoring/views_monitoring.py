@@ -125,9 +125,7 @@ def lab_entry(request, public_id):
 def lab_saved(request, public_id):
     """The results just saved, with their interpretation (what the server concluded)."""
     patient = get_patient_for_user(request.user, public_id)
-    results = list(
-        patient.lab_results.select_related("lab_test").prefetch_related("alerts").order_by("-recorded_at", "-id")[:20]
-    )
+    results = sel.latest_saved_results(patient)
     return render(request, "monitoring/lab_saved.html", {"patient": patient, "results": results})
 
 

@@ -1,0 +1,59 @@
+"""Query counts of the monitoring and therapy pages not covered elsewhere: constant as a patient's record grows."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from monitoring.models import Alert
+from tests.factories import make_patient
+from tests.monitoring.monitoring_helpers import TODAY, course_for, item_for, record
+
+
+@pytest.fixture
+def on_abro(clinic, derm, catalogue):
+    return course_for(make_patient(clinic=clinic, dermatologist=derm, record_number="QC-001"), derm)
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx)
+
+
+def _grow(course, nurse, n):
+    """n more days of blood counts (some at action levels, so alerts too) and n more scheduled checks."""
+    for i in range(n):
+        on = TODAY - dt.timedelta(days=30 - i)
+        record(nurse, course.patient, "platelets", "45" if i % 2 else "250", on=on)
+        record(nurse, course.patient, "hb", "13.5", on=on)
+        item_for(course, check_type="lipids", due=TODAY + dt.timedelta(days=7 * i + 7), window=3)
+
+
+@pytest.mark.parametrize(
+    ("role", "url_of"),
+    [
+        ("derm", lambda c, a, i: reverse("monitoring:alert", args=[a.public_id])),
+        ("nurse", lambda c, a, i: reverse("patient_monitoring:labs", args=[c.patient.public_id]) + "?panel=cbc"),
+        ("nurse", lambda c, a, i: reverse("patient_monitoring:labs", args=[c.patient.public_id]) + "?panel=screening"),
+        ("nurse", lambda c, a, i: reverse("patient_monitoring:labs_saved", args=[c.patient.public_id])),
+        ("nurse", lambda c, a, i: reverse("patient_monitoring:symptoms", args=[c.patient.public_id])),
+        ("nurse", lambda c, a, i: reverse("monitoring:item_done", args=[i.public_id])),
+        ("nurse", lambda c, a, i: reverse("monitoring:lab_upload")),
+        ("derm", lambda c, a, i: reverse("therapy:start", args=[c.patient.public_id])),
+        ("derm", lambda c, a, i: c.get_absolute_url()),
+    ],
+    ids=["alert", "labs-cbc", "labs-screening", "labs-saved", "symptoms", "item-done", "upload", "start", "course"],
+)
+def test_page_query_count_does_not_grow_with_the_record(role, url_of, client_as, derm, nurse, on_abro):
+    item = item_for(on_abro, check_type="efficacy_review")
+    alert = Alert.objects.get(lab_result=record(nurse, on_abro.patient, "platelets", "45", on=TODAY))
+    client = client_as({"derm": derm, "nurse": nurse}[role])
+    url = url_of(on_abro, alert, item)
+    _grow(on_abro, nurse, 2)
+    few = _queries(client, url)
+    _grow(on_abro, nurse, 12)
+    assert _queries(client, url) == few
