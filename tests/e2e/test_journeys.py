@@ -46,6 +46,7 @@ def test_catalogue_admin_changes_a_threshold_with_a_reason(session):
 
 def test_dermatologist_registers_a_patient_and_starts_therapy(session):
     page = session.login("demo-derm")
+    assert not page.locator("#session-warning").is_visible()  # only shortly before the idle limit
     session.check_accessibility("home-dermatologist")
     page.click("nav >> text=Patients")
     session.check_accessibility("patient-list")
@@ -187,3 +188,15 @@ def test_nurse_saves_a_blood_count_and_the_dermatologist_stops_the_course(sessio
     context.close()
     session.assert_accessible()
     derm.assert_accessible()
+
+
+def test_idle_warning_shows_before_the_limit_and_stay_signed_in_hides_it(session, settings):
+    settings.PORTAL_SESSION_WARNING_SECONDS = 1
+    page = session.login("demo-nurse")
+    warning = page.locator("#session-warning")
+    warning.wait_for(state="visible", timeout=5_000)
+    assert "logged out in about" in warning.inner_text()
+    session.check_accessibility("session-warning")
+    page.click("#session-warning button:has-text('Stay signed in')")
+    warning.wait_for(state="hidden", timeout=5_000)
+    session.assert_accessible()
