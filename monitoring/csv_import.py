@@ -128,20 +128,16 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
             else:
                 unit_code = unit.unit
                 try:
-                    value = interpret.to_canonical(interpret.parse_number(cell(line, "value")), unit.factor)
-                except interpret.EntryError as exc:
-                    bad("value", str(exc))
-                else:
-                    message = interpret.plausibility_error(
-                        value,
+                    value = interpret.entered_to_canonical(
+                        cell(line, "value"),
                         factor=unit.factor,
                         unit_label=unit.label,
                         test_name=test.short_name,
                         plausible_min=test.plausible_min,
                         plausible_max=test.plausible_max,
                     )
-                    if message:
-                        bad("value", message)
+                except interpret.EntryError as exc:
+                    bad("value", str(exc))
         if len(errors) > before:
             continue
         key = (patient.pk, test.pk, collected, value, coded)

@@ -98,21 +98,16 @@ class LabPanelForm(forms.Form):
                 self.add_error(unit_name, "Choose one of the units offered.")
                 continue
             try:
-                value = interpret.parse_number(raw)
-                canonical = interpret.to_canonical(value, unit.factor)
+                canonical = interpret.entered_to_canonical(
+                    raw,
+                    factor=unit.factor,
+                    unit_label=unit.label,
+                    test_name=test.short_name,
+                    plausible_min=test.plausible_min,
+                    plausible_max=test.plausible_max,
+                )
             except interpret.EntryError as exc:
                 self.add_error(value_name, str(exc))
-                continue
-            message = interpret.plausibility_error(
-                canonical,
-                factor=unit.factor,
-                unit_label=unit.label,
-                test_name=test.short_name,
-                plausible_min=test.plausible_min,
-                plausible_max=test.plausible_max,
-            )
-            if message:
-                self.add_error(value_name, message)
                 continue
             self.result_rows.append(
                 ResultRow(self.patient, test, cleaned.get("collected_on"), canonical, "", raw.strip(), unit.unit)

@@ -80,6 +80,31 @@ def plausibility_error(
     return None
 
 
+def entered_to_canonical(
+    raw: str,
+    *,
+    factor: Decimal,
+    unit_label: str,
+    test_name: str,
+    plausible_min: Decimal | None,
+    plausible_max: Decimal | None,
+) -> Decimal:
+    """A typed value in the canonical unit; EntryError with the message for the user when it is not a number
+    or not plausible. The one path for the lab form and the CSV upload."""
+    canonical = to_canonical(parse_number(raw), factor)
+    message = plausibility_error(
+        canonical,
+        factor=factor,
+        unit_label=unit_label,
+        test_name=test_name,
+        plausible_min=plausible_min,
+        plausible_max=plausible_max,
+    )
+    if message:
+        raise EntryError(message)
+    return canonical
+
+
 @dataclass(frozen=True)
 class Flag:
     code: str  # low / high / normal / no_range

@@ -119,3 +119,25 @@ def test_symptom_groups_are_as_the_reference_lists_them():
     sources = "".join(g.source for g in interpret.SYMPTOM_GROUPS)
     for tag in ("[S6]", "[P4]", "[P5]", "[P2]", "[P1]", "[P3]", "[P6]", "[P7]"):
         assert tag in sources
+
+
+PLATELETS = {"test_name": "Platelets", "plausible_min": D(1), "plausible_max": D(2000)}
+
+
+@pytest.mark.parametrize(
+    ("typed", "factor", "unit", "canonical", "error"),
+    [
+        ("45000", "0.001", "cells/mm³", D(45), None),
+        ("250", "1", "×10³/µL", D(250), None),
+        ("5000000", "0.001", "cells/mm³", None, "highest accepted value is 2000000 cells/mm³"),
+        ("-1", "1", "×10³/µL", None, "cannot be negative"),
+        ("0.5", "1", "×10³/µL", None, "lowest accepted value is 1 ×10³/µL"),
+        ("abc", "1", "×10³/µL", None, "number"),
+    ],
+)
+def test_entered_to_canonical_converts_or_refuses(typed, factor, unit, canonical, error):
+    if error is None:
+        assert interpret.entered_to_canonical(typed, factor=D(factor), unit_label=unit, **PLATELETS) == canonical
+    else:
+        with pytest.raises(interpret.EntryError, match=error):
+            interpret.entered_to_canonical(typed, factor=D(factor), unit_label=unit, **PLATELETS)
