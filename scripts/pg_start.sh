@@ -26,10 +26,11 @@ if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 
 fi
 pg_version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^${pg_version} main$"; then
-  pg_createcluster "$pg_version" main >/dev/null
+  pg_createcluster "$pg_version" main >/dev/null 3>&-
 fi
 if ! pg_lsclusters -h | awk -v v="$pg_version" '$1==v && $2=="main" {print $4}' | grep -q online; then
-  pg_ctlcluster "$pg_version" main start
+  # fd 3 is the caller's $(...) pipe: the server must not inherit it, or the caller waits for ever.
+  pg_ctlcluster "$pg_version" main start 3>&-
 fi
 pg_port=$(pg_lsclusters -h | awk -v v="$pg_version" '$1==v && $2=="main" {print $3}')
 for _ in $(seq 1 30); do
