@@ -22,6 +22,10 @@ def make_user(*, role: str | None = None, username: str | None = None, **fields)
         **fields,
     )
     if role:
+        if not Group.objects.filter(name=role).exists():  # a transactional test before this one flushed the groups
+            from portal.roles import sync_roles
+
+            sync_roles()
         user.groups.add(Group.objects.get(name=role))
     return user
 

@@ -16,7 +16,7 @@ from monitoring.management.commands.bench_data import (
     current_counts,
     expected_counts,
 )
-from monitoring.models import LabResult, TreatmentCourse
+from monitoring.models import Alert, LabResult, TreatmentCourse
 from patients.models import Patient
 from portal.models import Clinic
 
@@ -46,6 +46,8 @@ def test_builds_counts_and_reuses(settings):
     assert LabResult.objects.filter(patient=heavy).count() == 100 + HEAVY_EXTRA_LABS
     assert TreatmentCourse.objects.filter(patient=heavy, status="stopped").count() == 3
     assert set(bench_users()) == {"derm", "nurse", "superuser"}
+    assert Alert.objects.filter(patient__clinic=clinic, status="open", recipient__isnull=False).exists()
+    assert not LabResult.objects.filter(patient__clinic=clinic, flag="").exists()  # COPY fills the flag too
     assert all(p.family_name and p.record_number.startswith("BENCH-") for p in Patient.objects.filter(clinic=clinic))
 
     ids = set(Patient.objects.values_list("pk", flat=True))

@@ -39,7 +39,7 @@ pytestmark = [
     pytest.mark.drill,
     pytest.mark.skipif(not _ON_PG, reason="failure drills need DATABASE_URL pointing at PostgreSQL"),
     pytest.mark.skipif(_GUNICORN is None, reason="failure drills need gunicorn installed"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),  # keep the role groups
+    pytest.mark.django_db(transaction=True),  # role groups: tests.factories.make_user restores them after a flush
 ]
 
 

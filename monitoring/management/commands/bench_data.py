@@ -28,7 +28,8 @@ from django.utils import timezone
 
 from drugs.models import Drug, LabTest, Regimen
 from drugs.services import current_catalogue_version
-from monitoring.models import CourseEvent, LabResult, ScheduledItem, TreatmentCourse
+from monitoring import interpret
+from monitoring.models import Alert, CourseEvent, LabResult, ScheduledItem, TreatmentCourse
 from patients.models import Patient, RiskProfile
 from portal import roles
 from portal.models import AuditEvent, Clinic, User
@@ -41,6 +42,7 @@ SCHEDULED_PER_PATIENT = 10
 LABS_PER_PATIENT = 100
 HEAVY_EXTRA_LABS = 1_900  # the first patient has 2,000 results
 HEAVY_RECORD_NUMBER = "BENCH-000001"
+ALERT_EVERY = 10  # one alert per 10 open courses
 DERMATOLOGISTS = 10
 NURSES = 5
 SUPERUSER = "bench-superuser"
@@ -271,10 +273,38 @@ class Command(BaseCommand):
             CourseEvent.objects.bulk_create(self._events(courses, version), batch_size=BATCH)
             open_courses = [c for c in courses if c.status != TreatmentCourse.Status.STOPPED]
             ScheduledItem.objects.bulk_create(self._schedule(open_courses, version, today, nurse), batch_size=BATCH)
+            Alert.objects.bulk_create(self._alerts(open_courses, version, now), batch_size=BATCH)
             done += len(batch)
             self._say(f"  patients, courses and schedules: {done}/{total} patients ({100 * done // total}%)")
 
         self._labs(clinic, nurse, today, now, rng, total)
+
+    @staticmethod
+    def _alerts(open_courses, version, now) -> list[Alert]:
+        """Every 10th open course has an alert to its prescriber: urgent or same day, half already acknowledged."""
+        alerts = []
+        for n, course in enumerate(open_courses[::ALERT_EVERY]):
+            urgent = n % 2 == 0
+            acknowledged = n % 4 >= 2
+            alerts.append(
+                Alert(
+                    patient_id=course.patient_id,
+                    course=course,
+                    recipient_id=course.prescriber_id,
+                    kind=Alert.Kind.LAB_ACTION,
+                    severity=Alert.Severity.URGENT if urgent else Alert.Severity.SAME_DAY,
+                    title="Synthetic bench alert: platelets" if urgent else "Synthetic bench alert: neutrophils",
+                    reason="Synthetic result at an action level (bench data).",
+                    advice="Synthetic advice (bench data).",
+                    catalogue_version=version,
+                    status=Alert.Status.ACKNOWLEDGED if acknowledged else Alert.Status.OPEN,
+                    acknowledged_by_id=course.prescriber_id if acknowledged else None,
+                    acknowledged_at=now if acknowledged else None,
+                    comment="Synthetic acknowledgement (bench data)." if acknowledged else "",
+                    created_at=now - dt.timedelta(minutes=n),
+                )
+            )
+        return alerts
 
     @staticmethod
     def _profile(patient: Patient, rng: random.Random, now) -> RiskProfile:
@@ -414,6 +444,10 @@ class Command(BaseCommand):
             "entered_unit",
             "recorded_by_id",
             "recorded_at",
+            "flag",
+            "action",
+            "action_rule",
+            "action_source",
         )
 
         def rows():
@@ -423,7 +457,10 @@ class Command(BaseCommand):
                     test = tests[j % len(tests)]
                     value = _lab_value(test, rng)
                     collected = today - dt.timedelta(days=14 * (j // len(tests)) + index % 14)
-                    yield (patient_id, test.pk, collected, value, str(value), test.canonical_unit, nurse.pk, now)
+                    flag = interpret.reference_flag(value, test.reference_low, test.reference_high).code
+                    unit = test.canonical_unit
+                    # The bench measures pages, not interpretation: results carry their flag, no action level.
+                    yield (patient_id, test.pk, collected, value, str(value), unit, nurse.pk, now, flag, "", "", "")
 
         step = 100_000
         written = 0
