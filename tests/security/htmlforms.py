@@ -20,15 +20,17 @@ class _Parser(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms: list[list[FormField]] = []
+        self.actions: list[str] = []  # "" for a form that posts to the page itself
         self._in_form = False
         self._select: FormField | None = None
         self._textarea: FormField | None = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "form" and (a.get("method") or "").lower() == "post" and not a.get("action"):
+        if tag == "form" and (a.get("method") or "").lower() == "post":
             self._in_form = True
             self.forms.append([])
+            self.actions.append(a.get("action") or "")
         if not self._in_form:
             return
         if tag == "input" and a.get("name"):
@@ -61,12 +63,17 @@ class _Parser(HTMLParser):
             self._textarea.value += data
 
 
-def page_form(html: str) -> list[FormField]:
-    """The fields of the page's main POST form (the first one posting to the page itself)."""
+def page_form(html: str, action: str = "") -> list[FormField]:
+    """The fields of a POST form of the page: by default the first one posting to the page itself, else the one
+    whose action attribute is ``action``."""
     parser = _Parser()
     parser.feed(html)
-    forms = [f for f in parser.forms if any(x.name != "csrfmiddlewaretoken" for x in f)]
-    assert forms, "no POST form on the page"
+    forms = [
+        f
+        for f, a in zip(parser.forms, parser.actions, strict=True)
+        if a == action and any(x.name != "csrfmiddlewaretoken" for x in f)
+    ]
+    assert forms, f"no POST form to {action or 'the page itself'} on the page"
     return forms[0]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -66,19 +67,28 @@ def field_values(field: FormField) -> st.SearchStrategy[str]:
     return st.one_of(*choices)
 
 
-def fuzz_once(data, client: Client, url: str) -> None:
-    fields = [f for f in page_form(client.get(url).content.decode()) if f.name != "csrfmiddlewaretoken"]
-    post = as_post_data(fields)
+def fuzz_once(data, client: Client, url: str, action: str = "", extra: dict | None = None) -> None:
+    """One example: the form of page ``url`` (posting to ``action``, default the page itself), fuzzed and posted."""
+    fields = [f for f in page_form(client.get(url).content.decode(), action) if f.name != "csrfmiddlewaretoken"]
+    post = as_post_data(fields) | (extra or {})
     for f in fields:
         if data.draw(st.booleans(), label=f"change {f.name}"):
             post[f.name] = data.draw(field_values(f), label=f.name)
     if data.draw(st.booleans(), label="extra field"):
         post[data.draw(st.sampled_from(["is_superuser", "clinic", "created_by", "id"]))] = "1"
     before = row_counts()
-    response = client.post(url, post)
+    response = client.post(action or url, post)
     assert response.status_code < 500
     if response.status_code not in (301, 302, 303):
         assert row_counts() == before, (url, post)
+
+
+def fuzz_isolated(data, client: Client, url: str, action: str = "", extra: dict | None = None) -> None:
+    """As fuzz_once, rolled back afterwards: a saved example (a stopped course, a done check) does not change the
+    page the next example starts from."""
+    with transaction.atomic():
+        fuzz_once(data, client, url, action, extra)
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
@@ -165,5 +175,132 @@ def test_lab_test_edit_form(catalogue_client):
     def run(data):
         analyte = data.draw(st.sampled_from(analytes), label="analyte")
         fuzz_once(data, catalogue_client, reverse("drugs:lab_test_edit", kwargs={"analyte": analyte}))
+
+    run()
+
+
+# --- Therapy and monitoring ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def on_therapy(clinic, derm, nurse):
+    """A patient on abrocitinib with an open check and an urgent alert from a platelet count of 45."""
+    from monitoring.models import Alert
+    from tests.monitoring.monitoring_helpers import course_for, item_for, record
+
+    call_command("load_catalogue", verbosity=0)
+    patient = make_patient(clinic=clinic, dermatologist=derm, given_name=f"{CANARY}Fuzz", family_name=CANARY)
+    course = course_for(patient, derm)
+    item = item_for(course, check_type="efficacy_review")
+    alert = Alert.objects.get(lab_result=record(nurse, patient, "platelets", "45"))
+    return {"patient": patient, "course": course, "item": item, "alert": alert}
+
+
+@pytest.fixture
+def nurse_client(nurse):
+    client = Client()
+    client.force_login(nurse)
+    return client
+
+
+@pytest.mark.parametrize("target", ["labs-cbc", "labs-screening", "labs-lipids", "symptoms", "item-done"])
+def test_nurse_forms(target, nurse_client, on_therapy):
+    public_id = on_therapy["patient"].public_id
+    url = {
+        "labs-cbc": reverse("patient_monitoring:labs", args=[public_id]) + "?panel=cbc",
+        "labs-screening": reverse("patient_monitoring:labs", args=[public_id]) + "?panel=screening",
+        "labs-lipids": reverse("patient_monitoring:labs", args=[public_id]) + "?panel=lipids",
+        "symptoms": reverse("patient_monitoring:symptoms", args=[public_id]),
+        "item-done": reverse("monitoring:item_done", args=[on_therapy["item"].public_id]),
+    }[target]
+
+    @given(data=st.data())
+    @FUZZ
+    def run(data):
+        fuzz_isolated(data, nurse_client, url)
+
+    run()
+
+
+@pytest.mark.parametrize("action", ["dose", "interrupt", "stop"])
+def test_course_forms(action, derm_client, on_therapy):
+    course = on_therapy["course"]
+    target = reverse(f"therapy:{action}", args=[course.public_id])
+
+    @given(data=st.data())
+    @FUZZ
+    def run(data):
+        fuzz_isolated(data, derm_client, course.get_absolute_url(), action=target)
+
+    run()
+
+
+@pytest.mark.parametrize("button", ["check", "start"])
+def test_therapy_start_form(button, derm_client, clinic, derm):
+    call_command("load_catalogue", verbosity=0)
+    patient = make_patient(clinic=clinic, dermatologist=derm, risk={"tb_status": "negative"})
+    url = reverse("therapy:start", args=[patient.public_id])
+
+    @given(data=st.data())
+    @FUZZ
+    def run(data):
+        fuzz_isolated(data, derm_client, url, extra={"action": button})
+
+    run()
+
+
+@pytest.mark.parametrize("action", ["acknowledge", "stop", "interrupt", "dose"])
+def test_alert_forms(action, derm_client, on_therapy):
+    alert = on_therapy["alert"]
+    if action == "acknowledge":
+        target = reverse("monitoring:alert_ack", args=[alert.public_id])
+    else:
+        target = reverse("monitoring:alert_act", args=[alert.public_id, action])
+
+    @given(data=st.data())
+    @FUZZ
+    def run(data):
+        fuzz_isolated(data, derm_client, alert.get_absolute_url(), action=target)
+
+    run()
+
+
+CSV_HEADER = "record_number,loinc,value,unit,collected_on\n"
+
+
+CSV_BODIES = st.one_of(
+    st.text(max_size=300),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["FZ-001", "", "NOPE", CANARY]),
+            st.sampled_from(["777-3", "718-7", "71773-6", "0000-0", ""]),
+            st.sampled_from([*NASTY, "45000", "130", "negative"]),
+            st.sampled_from(["/mm3", "g/L", "", "furlongs", "10*3/uL"]),
+            st.one_of(st.dates().map(str), st.sampled_from(NASTY)),
+        ),
+        max_size=6,
+    ).map(lambda rows: CSV_HEADER + "".join(",".join(r).replace("\n", " ") + "\n" for r in rows)),
+)
+
+
+def test_csv_upload(nurse_client, clinic, derm):
+    """Arbitrary files: never a server error; nothing is imported unless the whole file is valid."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    call_command("load_catalogue", verbosity=0)
+    make_patient(clinic=clinic, dermatologist=derm, record_number="FZ-001")
+
+    @given(body=CSV_BODIES, encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]))
+    @FUZZ
+    def run(body, encoding):
+        with transaction.atomic():
+            content = body.encode(encoding, errors="replace")
+            upload = SimpleUploadedFile("results.csv", content, content_type="text/csv")
+            before = row_counts()
+            response = nurse_client.post(reverse("monitoring:lab_upload"), {"file": upload})
+            assert response.status_code < 500
+            if response.status_code not in (301, 302, 303):
+                assert row_counts() == before
+            transaction.set_rollback(True)
 
     run()
