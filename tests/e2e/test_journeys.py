@@ -41,6 +41,9 @@ def test_catalogue_admin_changes_a_threshold_with_a_reason(session):
     assert "Local protocol review (test)" in page.content()
     session.check_accessibility("drug-history")
     assert CatalogueVersion.objects.filter(reason="Local protocol review (test)").exists()
+    session.go("/drugs/abrocitinib/handout/")
+    assert "(911 in the US, 112 in Europe)" in page.content()
+    session.check_accessibility("handout")
     session.assert_accessible()
 
 
