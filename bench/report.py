@@ -75,7 +75,8 @@ def render_report(results: dict) -> str:
             f"| {page.get('queries', '–')} | {page.get('queries_tiny', '–')} | {status} | {page_verdict(page)} |"
         )
     for page in absent:
-        lines.append(f"| {page['title']} | | | | | | | | not measured: page not present in this build |")
+        why = page.get("error") or "page not present in this build"
+        lines.append(f"| {page['title']} | | | | | | | | not measured: {why} |")
     lines += ["", "## Targets", "", "| Target | Measured | Result |", "|---|---|---|"]
     main = [p for p in measured if p["kind"] == "main"]
     slow = [p["title"] for p in main if p["wrk"]["p50_us"] / 1000 >= TARGET_MEDIAN_MS]
@@ -107,7 +108,12 @@ def render_report(results: dict) -> str:
         verdict = "met" if peak < TARGET_WORKER_MB else "missed"
         lines.append(f"| Worker memory under {TARGET_WORKER_MB:g} MB (peak VmHWM) | {peak:.0f} MB | {verdict} |")
     if absent:
-        lines += ["", "Not measured: page not present in this build: " + ", ".join(p["title"] for p in absent) + "."]
+        lines += [
+            "",
+            "Not measured: "
+            + "; ".join(f"{p['title']} ({p.get('error') or 'page not present in this build'})" for p in absent)
+            + ".",
+        ]
     lines += [
         "",
         "Latency is under load (wrk keeps every connection busy), so with more connections than workers it includes "

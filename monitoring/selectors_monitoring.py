@@ -9,12 +9,12 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
 
-from drugs.models import Drug, LabTest, LabThreshold
+from drugs.models import Drug, LabTest, LabThreshold, LabUnit
 from monitoring import charts, interpret
 from monitoring.models import Alert, CourseEvent, LabResult, ScheduledItem, SymptomCheck, TreatmentCourse
 from monitoring.schedule import CHECK_NAMES, check_name
@@ -184,7 +184,9 @@ def panel_tests(panel: str) -> list[LabTest]:
 
 # --- Trends on the patient page -------------------------------------------------------------------------------------
 
-TREND_LIMIT = 1000
+TREND_LIMIT = 1000  # severity assessments
+TREND_POINTS_PER_TEST = 60  # the latest results per lab test on the patient page (years at the label's intervals)
+FLAG_LABELS = {value: str(label) for value, label in LabResult._meta.get_field("flag").choices}
 SCORES = (
     ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)"),)),
     ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)"),)),
@@ -202,23 +204,26 @@ EVENT_LABEL = {
 
 
 def _unit_labels(tests) -> dict[int, str]:
-    labels = {}
-    for test in tests:
-        labels[test.pk] = next(
-            (u.label for u in test.units.all() if u.unit == test.canonical_unit), test.canonical_unit
-        )
+    """Each test's canonical unit as clinicians write it (e.g. ×10³/µL for 10*3/uL): one query for all tests."""
+    labels = {test.pk: test.canonical_unit for test in tests}
+    rows = LabUnit.objects.filter(lab_test_id__in=labels, unit=F("lab_test__canonical_unit"))
+    labels.update(rows.values_list("lab_test_id", "label"))
     return labels
 
 
 def patient_monitoring(patient: Patient) -> dict:
     """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries)."""
+    # The latest TREND_POINTS_PER_TEST results of each test, and how many there are in all: one query.
+    per_test = Window(RowNumber(), partition_by=[F("lab_test_id")], order_by=[F("collected_on").desc(), F("id").desc()])
+    in_all = Window(Count("id"), partition_by=[F("lab_test_id")])
     results = list(
         LabResult.objects.filter(patient=patient, value__isnull=False)
-        .select_related("lab_test")
-        .prefetch_related("lab_test__units")
-        .order_by("-collected_on", "-id")[:TREND_LIMIT]
+        .annotate(nth=per_test, in_all=in_all)
+        .filter(nth__lte=TREND_POINTS_PER_TEST)
+        .order_by("collected_on", "id")
+        .values("lab_test_id", "collected_on", "value", "flag", "action", "in_all")
     )
-    results.reverse()
+    tests = LabTest.objects.in_bulk({r["lab_test_id"] for r in results})
     courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
     events = list(CourseEvent.objects.filter(course__patient=patient).select_related("course__drug").order_by("on"))
     chart_events = [
@@ -245,25 +250,24 @@ def patient_monitoring(patient: Patient) -> dict:
                     kind=t.action,
                 )
             )
-    by_test: dict[int, list[LabResult]] = defaultdict(list)
+    by_test: dict[int, list[dict]] = defaultdict(list)
     for r in results:
-        by_test[r.lab_test_id].append(r)
-    units = _unit_labels({r.lab_test for r in results})
+        by_test[r["lab_test_id"]].append(r)
+    units = _unit_labels(tests.values())
     lab_charts = []
-    for test_id, rows in sorted(
-        by_test.items(), key=lambda kv: (kv[1][0].lab_test.panel, kv[1][0].lab_test.display_order)
-    ):
-        test = rows[0].lab_test
-        points = [charts.Point(r.collected_on, r.value) for r in rows]
+    for test_id, rows in sorted(by_test.items(), key=lambda kv: (tests[kv[0]].panel, tests[kv[0]].display_order)):
+        test = tests[test_id]
+        points = [charts.Point(r["collected_on"], r["value"]) for r in rows]
         chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
         lab_charts.append(
             {
                 "id": f"trend-{test.analyte}",
                 "title": f"{test.short_name} ({units[test_id]})",
                 "desc": _desc(test.short_name, units[test_id], rows, levels_by_test.get(test_id, [])),
+                "shown": _shown(rows),
                 "chart": chart,
                 "rows": [
-                    {"on": r.collected_on, "value": r.value, "flag": r.get_flag_display(), "action": r.action}
+                    _table_row(r["collected_on"], r["value"], FLAG_LABELS.get(r["flag"], ""), r["action"])
                     for r in reversed(rows)
                 ],
                 "unit": units[test_id],
@@ -287,7 +291,7 @@ def patient_monitoring(patient: Patient) -> dict:
                 "desc": f"{title}: {len(points)} assessments from {points[0].on} to {points[-1].on}; latest "
                 f"{charts.fmt_number(float(points[-1].value))}.",
                 "chart": charts.line_chart(points, levels=levels, events=chart_events),
-                "rows": [{"on": p.on, "value": p.value, "flag": "", "action": ""} for p in reversed(points)],
+                "rows": [_table_row(p.on, p.value) for p in reversed(points)],
                 "unit": "points",
             }
         )
@@ -302,11 +306,22 @@ def patient_monitoring(patient: Patient) -> dict:
     return {"lab_charts": lab_charts, "score_charts": score_charts, "patient_alerts": alerts, "symptom_checks": checks}
 
 
-def _desc(name: str, unit: str, rows: list[LabResult], levels: list[charts.Level]) -> str:
-    latest = rows[-1]
+def _table_row(on: dt.date, value: Decimal, flag: str = "", action: str = "") -> dict:
+    """One line of a chart's "values as a table", as text (hundreds per page: no per-cell template filters)."""
+    return {"on": on, "date": on.isoformat(), "value": f"{value.normalize():f}", "flag": flag, "action": action}
+
+
+def _shown(rows: list[dict]) -> str:
+    """'the latest 60 of 412 results' when the chart leaves older results out, else ''."""
+    return f"the latest {len(rows)} of {rows[0]['in_all']} results" if rows[0]["in_all"] > len(rows) else ""
+
+
+def _desc(name: str, unit: str, rows: list[dict], levels: list[charts.Level]) -> str:
+    first, latest = rows[0], rows[-1]
+    shown = _shown(rows) or f"{len(rows)} results"
     text = (
-        f"{name} in {unit}: {len(rows)} results from {rows[0].collected_on} to {latest.collected_on}; latest "
-        f"{latest.value.normalize():f} ({latest.get_flag_display() or 'not flagged'})."
+        f"{name} in {unit}: {shown} from {first['collected_on']} to {latest['collected_on']}; latest "
+        f"{latest['value'].normalize():f} ({FLAG_LABELS.get(latest['flag']) or 'not flagged'})."
     )
     if levels:
         text += " Action levels drawn: " + "; ".join(level.label for level in levels) + "."

@@ -455,3 +455,21 @@ def test_patient_page_draws_trends_with_action_levels_and_events(client_as, nurs
     assert "style=" not in svg
     assert "<script" not in svg
     assert not re.search(r"<script(?![^>]*src=)", page)
+
+
+def test_trend_shows_the_latest_results_per_test_and_says_how_many_exist(client_as, nurse, derm, on_abro):
+    from monitoring.selectors_monitoring import TREND_POINTS_PER_TEST, patient_monitoring
+
+    extra = 5
+    for day in range(TREND_POINTS_PER_TEST + extra):
+        record(nurse, on_abro.patient, "platelets", str(200 + day), on=TODAY - dt.timedelta(days=day))
+    record(nurse, on_abro.patient, "hb", "13.5")
+    charts_by_id = {c["id"]: c for c in patient_monitoring(on_abro.patient)["lab_charts"]}
+    platelets = charts_by_id["trend-platelets"]
+    assert len(platelets["rows"]) == TREND_POINTS_PER_TEST
+    assert platelets["rows"][0]["on"] == TODAY  # newest first in the table; the oldest five are left out
+    assert platelets["rows"][-1]["on"] == TODAY - dt.timedelta(days=TREND_POINTS_PER_TEST - 1)
+    assert platelets["shown"] == f"the latest {TREND_POINTS_PER_TEST} of {TREND_POINTS_PER_TEST + extra} results"
+    assert charts_by_id["trend-hb"]["shown"] == ""  # one result: nothing left out
+    page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
+    assert f"the latest {TREND_POINTS_PER_TEST} of {TREND_POINTS_PER_TEST + extra} results" in page
