@@ -5,7 +5,7 @@ Environment (the Makefile sets the first two from scripts/pg_start.sh):
   BENCH_TINY_DATABASE_URL   a second bench database for the query counts at a tiny size
   BENCH_PATIENTS            patients in the bench clinic (default 10000; SIZE=small means 1000)
   BENCH_DURATION / BENCH_WARMUP   seconds of wrk per page / of warm-up before it (default 10 / 2)
-  BENCH_CONNECTIONS / BENCH_THREADS / BENCH_WORKERS   wrk -c / wrk -t / gunicorn workers (default 8 / 2 / 2)
+  BENCH_CONNECTIONS / BENCH_THREADS / BENCH_WORKERS   wrk -c / wrk -t / gunicorn workers (default workers / 2 / 2)
 
 Internal mode: ``run.py --prepare`` runs inside Django (on $DATABASE_URL): resolves the fixtures and URLs, creates
 the sessions, counts the SQL queries per page with the test client, and prints JSON.
@@ -67,6 +67,7 @@ def prepare() -> dict:
         "heavy_patient": heavy.public_id,
         "heavy_course": TreatmentCourse.objects.filter(patient=heavy).order_by("-start_date").first().public_id,
         "post_patient": Patient.objects.get(record_number="BENCH-000002").public_id,
+        "typical_patient": Patient.objects.get(record_number="BENCH-000003").public_id,
         "surname": "Benchley",
         "drug": "abrocitinib",
     }
@@ -277,9 +278,11 @@ def main() -> int:
     patients = int(os.environ.get("BENCH_PATIENTS") or SIZES[size])
     seconds = int(os.environ.get("BENCH_DURATION", "10"))
     warmup = int(os.environ.get("BENCH_WARMUP", "2"))
-    connections = int(os.environ.get("BENCH_CONNECTIONS", "8"))
-    threads = int(os.environ.get("BENCH_THREADS", "2"))
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    # One connection per worker: every worker busy, no request waiting in the queue, so the latency is what a
+    # user of a busy server sees. More connections than workers measure the queue (BENCH_CONNECTIONS=8).
+    connections = int(os.environ.get("BENCH_CONNECTIONS") or workers)
+    threads = min(int(os.environ.get("BENCH_THREADS", "2")), connections)
 
     env = {
         **os.environ,

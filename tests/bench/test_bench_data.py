@@ -57,3 +57,20 @@ def test_builds_counts_and_reuses(settings):
     run(8)  # another size: rebuilt to exactly that size
     assert current_counts(clinic) == expected_counts(8)
     assert built_size(clinic) == 8
+
+
+def test_a_build_by_an_earlier_generator_is_rebuilt(settings):
+    from portal.models import AuditEvent
+
+    settings.PORTAL_DEMO = True
+    run(5)
+    clinic = Clinic.objects.get(name=BENCH_CLINIC_NAME)
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.CREATE,
+        object_type="portal.clinic",
+        object_id=str(clinic.pk),
+        summary="Bench clinic built: 5 synthetic patients",  # the marker before generators were numbered
+    )
+    assert built_size(clinic) is None
+    assert "reusing" not in run(5)
+    assert built_size(clinic) == 5

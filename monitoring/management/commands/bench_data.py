@@ -35,7 +35,9 @@ from portal import roles
 from portal.models import AuditEvent, Clinic, User
 
 BENCH_CLINIC_NAME = "Bench Synthetic Clinic"
-MARKER = "Bench clinic built: {} synthetic patients"
+# Raise GENERATOR when what a build contains changes: a build made by another generator is rebuilt, not reused.
+GENERATOR = 2  # 2: alerts, and result flags
+MARKER = "Bench clinic built: {} synthetic patients (generator {})"
 BATCH = 5_000
 COURSES_PER_PATIENT = 4  # 3 stopped + 1 open
 SCHEDULED_PER_PATIENT = 10
@@ -100,16 +102,20 @@ def current_counts(clinic: Clinic) -> Counts:
 
 
 def built_size(clinic: Clinic) -> int | None:
-    """The size of the last completed build of the bench clinic, from its marker (None if never built)."""
+    """The size of the last completed build of the bench clinic by this generator, from its marker (None if never
+    built, or built by an earlier generator)."""
     summary = (
         AuditEvent.objects.filter(
             object_type="portal.clinic", object_id=str(clinic.pk), summary__startswith="Bench clinic built: "
         )
+        .order_by("-id")
         .values_list("summary", flat=True)
         .first()
     )
+    if not summary or not summary.endswith(f"(generator {GENERATOR})"):
+        return None
     try:
-        return int(summary.split(": ", 1)[1].split()[0]) if summary else None
+        return int(summary.split(": ", 1)[1].split()[0])
     except (IndexError, ValueError):
         return None
 
@@ -173,7 +179,7 @@ class Command(BaseCommand):
                 action=AuditEvent.Action.CREATE,
                 object_type="portal.clinic",
                 object_id=str(clinic.pk),
-                summary=MARKER.format(patients),
+                summary=MARKER.format(patients, GENERATOR),
             )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
