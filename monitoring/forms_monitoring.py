@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from drugs.labels import unit_label
 from drugs.models import LabTest
 from monitoring import interpret
 from monitoring.forms import DoseChangeForm, InterruptForm, ResumeForm, StopForm
@@ -26,10 +27,6 @@ def validate_result_date(value: dt.date, date_of_birth: dt.date | None = None) -
     if value < today.replace(year=today.year - OLDEST_RESULT_YEARS):
         return f"The date is more than {OLDEST_RESULT_YEARS} years ago."
     return None
-
-
-def canonical_unit_label(test: LabTest) -> str:
-    return next((u.label for u in test.units.all() if u.unit == test.canonical_unit), test.canonical_unit)
 
 
 class LabPanelForm(forms.Form):
@@ -118,7 +115,7 @@ class LabPanelForm(forms.Form):
 
 
 def _range_text(test: LabTest) -> str:
-    unit = canonical_unit_label(test)
+    unit = unit_label(test)
     if test.reference_low is not None and test.reference_high is not None:
         return f" · reference {test.reference_low.normalize():f}–{test.reference_high.normalize():f} {unit}"
     if test.reference_high is not None:

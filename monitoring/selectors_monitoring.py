@@ -164,6 +164,8 @@ def get_alert_for_user(user: User, public_id) -> Alert:
     alert = alert_queryset(user).filter(public_id=public_id).first() if user.clinic_id else None
     if alert is None:
         raise Http404("No such alert.")
+    if alert.lab_result_id:
+        label_units([alert.lab_result])
     return alert
 
 
@@ -328,11 +330,29 @@ def _desc(name: str, unit: str, rows: list[dict], levels: list[charts.Level]) ->
     return text
 
 
+def label_units(results: list[LabResult]) -> list[LabResult]:
+    """Give each result ``unit_label`` and ``entered_unit_label``: its units as clinicians write them (×10³/µL,
+    cells/mm³) instead of the UCUM codes stored (10*3/uL, /mm3). One query for any number of results."""
+    test_ids = {r.lab_test_id for r in results}
+    labels = {
+        (test_id, unit): label
+        for test_id, unit, label in LabUnit.objects.filter(lab_test_id__in=test_ids).values_list(
+            "lab_test_id", "unit", "label"
+        )
+    }
+    for r in results:
+        r.unit_label = labels.get((r.lab_test_id, r.lab_test.canonical_unit), r.lab_test.canonical_unit)
+        r.entered_unit_label = labels.get((r.lab_test_id, r.entered_unit), r.entered_unit)
+    return results
+
+
 def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
-    """The patient's most recently recorded results with their alerts and recipients (three queries)."""
+    """The patient's most recently recorded results with their alerts, recipients and unit labels (four queries)."""
     alerts = Alert.objects.select_related("recipient").order_by("severity", "id")
-    return list(
-        patient.lab_results.select_related("lab_test")
-        .prefetch_related(Prefetch("alerts", queryset=alerts))
-        .order_by("-recorded_at", "-id")[:limit]
+    return label_units(
+        list(
+            patient.lab_results.select_related("lab_test")
+            .prefetch_related(Prefetch("alerts", queryset=alerts))
+            .order_by("-recorded_at", "-id")[:limit]
+        )
     )

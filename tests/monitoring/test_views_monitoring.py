@@ -473,3 +473,18 @@ def test_trend_shows_the_latest_results_per_test_and_says_how_many_exist(client_
     assert charts_by_id["trend-hb"]["shown"] == ""  # one result: nothing left out
     page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
     assert f"the latest {TREND_POINTS_PER_TEST} of {TREND_POINTS_PER_TEST + extra} results" in page
+
+
+def test_alert_and_saved_results_show_units_as_clinicians_write_them(client_as, nurse, derm, on_abro):
+    from drugs.models import LabTest
+    from monitoring import services_monitoring as svc
+
+    test = LabTest.objects.get(analyte="platelets")
+    row = svc.ResultRow(on_abro.patient, test, TODAY, Decimal("45"), "", "45000", "/mm3")
+    result = svc.lab_results_record(actor=nurse, rows=[row])[0]
+    alert = Alert.objects.get(lab_result=result)
+    page = client_as(derm).get(alert.get_absolute_url()).content.decode()
+    assert "Platelets 45 ×10³/µL (entered as 45000 cells/mm³)" in page
+    saved = client_as(nurse).get(reverse("patient_monitoring:labs_saved", args=[on_abro.patient.public_id]))
+    assert "45 ×10³/µL" in saved.content.decode()
+    assert "10*3/uL" not in saved.content.decode()
