@@ -202,3 +202,12 @@ def test_patient_list_query_count_with_courses_does_not_grow(client_as, derm, co
     with CaptureQueriesContext(connection) as after:
         client.get(url)
     assert len(after) == len(before)
+
+
+def test_patient_page_gives_a_stopped_course_its_dates(client_as, derm, course):
+
+    course.status = TreatmentCourse.Status.STOPPED
+    course.stopped_on = course.start_date + dt.timedelta(days=30)
+    course.save()
+    page = client_as(derm).get(course.patient.get_absolute_url()).content.decode()
+    assert f"{course.start_date:%-d %b %Y} to {course.stopped_on:%-d %b %Y}" in page
