@@ -213,7 +213,7 @@ def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "for
             obj=patient,
             summary=f"{len(patient_rows)} lab result(s) recorded ({origin})",
             changes={
-                "tests": sorted({r.lab_test.analyte for r in patient_rows}),
+                "tests": ", ".join(sorted({r.lab_test.short_name for r in patient_rows})),
                 "alerts": sum(1 for a in alerts if a.patient_id == patient.pk),
             },
         )
@@ -281,7 +281,10 @@ def symptom_check_record(
         action=AuditEvent.Action.CREATE,
         obj=patient,
         summary="Infection and warning-sign check recorded",
-        changes={"symptoms": check.symptoms, "alert": alert.get_severity_display() if alert else None},
+        changes={
+            "symptoms": ", ".join(check.symptoms) or "none reported",
+            "alert": alert.get_severity_display() if alert else None,
+        },
     )
     return check, alert
 

@@ -15,6 +15,7 @@ from django.http import Http404
 from drugs.models import Medicine
 from patients import risk, scores, screening
 from patients.models import Assessment, ConcomitantMedicine, Patient, RiskProfile, ScreeningResult
+from portal.audit import describe_changes
 from portal.models import AuditEvent
 
 PAGE_SIZE = 25
@@ -300,7 +301,11 @@ def timeline(
 
 
 def patient_history(patient: Patient) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT])
+    """The record's last views and changes, each with ``change_lines`` to show."""
+    events = list(AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT])
+    for event in events:
+        event.change_lines = describe_changes(event.changes)
+    return events
 
 
 def patient_medicines(patient: Patient) -> list[ConcomitantMedicine]:

@@ -32,3 +32,22 @@ def audit_record(
         summary=summary[:300],
         changes=changes or {},
     )
+
+
+def describe_changes(changes: dict[str, Any]) -> list[str]:
+    """Readable lines for an audit event's changes: "dose: 100 → 200" for a [before, after] pair (what edits store)
+    and "alerts: 1" for a single value (what creations note)."""
+
+    def show(value: Any) -> str:
+        return "—" if value is None or value == "" else str(value)
+
+    lines = []
+    for field, value in (changes or {}).items():
+        label = str(field).replace("_", " ")
+        if isinstance(value, list | tuple) and len(value) == 2:
+            lines.append(f"{label}: {show(value[0])} → {show(value[1])}")
+        elif isinstance(value, list | tuple):
+            lines.append(f"{label}: {', '.join(show(v) for v in value) or '—'}")
+        else:
+            lines.append(f"{label}: {show(value)}")
+    return lines

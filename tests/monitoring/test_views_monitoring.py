@@ -488,3 +488,9 @@ def test_alert_and_saved_results_show_units_as_clinicians_write_them(client_as, 
     saved = client_as(nurse).get(reverse("patient_monitoring:labs_saved", args=[on_abro.patient.public_id]))
     assert "45 ×10³/µL" in saved.content.decode()
     assert "10*3/uL" not in saved.content.decode()
+
+
+def test_patient_history_reads_lab_entries_plainly(client_as, nurse, derm, on_abro):
+    record(nurse, on_abro.patient, "platelets", "45")
+    page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
+    assert "tests: Platelets; alerts: 1" in page
