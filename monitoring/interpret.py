@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -27,6 +28,10 @@ STORED_PLACES = Decimal("0.0001")
 CODED_VALUES = (("positive", "Positive"), ("negative", "Negative"), ("indeterminate", "Indeterminate"))
 
 
+_PLAIN_NUMBER = re.compile(r"\d+(\.\d*)?|\.\d+")
+MAX_DIGITS = 12  # what the result columns hold (12 digits, 4 after the point)
+
+
 class EntryError(ValueError):
     """A typed value that cannot be stored; the message is for the field it was typed in."""
 
@@ -36,21 +41,23 @@ def parse_number(text: str) -> Decimal:
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if "," in cleaned:
         raise EntryError("Use a point for decimals and no thousands separators (e.g. 45000 or 4.5).")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise EntryError(f"“{text.strip()}” is not a number.") from None
-    if not value.is_finite():
-        raise EntryError(f"“{text.strip()}” is not a number.")
-    if value < 0:
+    if cleaned.startswith("-") and _PLAIN_NUMBER.fullmatch(cleaned[1:]):
         raise EntryError("A lab value cannot be negative.")
-    return value
+    if not _PLAIN_NUMBER.fullmatch(cleaned):  # no exponents (1e309), NaN, Infinity or signs: digits as the lab prints
+        raise EntryError(f"“{text.strip()[:40]}” is not a number: type digits, with a point for decimals.")
+    if len(cleaned.replace(".", "").lstrip("0")) > MAX_DIGITS:
+        raise EntryError(f"Too many digits: a lab value has at most {MAX_DIGITS}.")
+    return Decimal(cleaned)
 
 
 def to_canonical(value: Decimal, factor: Decimal) -> Decimal:
     """Exact conversion to the canonical unit; refuses more precision than can be stored."""
     canonical = value * factor
-    if canonical != canonical.quantize(STORED_PLACES):
+    try:
+        rounded = canonical.quantize(STORED_PLACES)
+    except InvalidOperation:  # more digits than the decimal context holds
+        raise EntryError(f"Too many digits: a lab value has at most {MAX_DIGITS}.") from None
+    if canonical != rounded:
         raise EntryError("Too many decimal places for this unit; round the value as the lab reported it.")
     return canonical
 

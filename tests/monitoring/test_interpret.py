@@ -141,3 +141,28 @@ def test_entered_to_canonical_converts_or_refuses(typed, factor, unit, canonical
     else:
         with pytest.raises(interpret.EntryError, match=error):
             interpret.entered_to_canonical(typed, factor=D(factor), unit_label=unit, **PLATELETS)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("1e309", "is not a number"),  # found by the Hypothesis form suite: was an HTTP 500
+        ("1E3", "is not a number"),
+        ("NaN", "is not a number"),
+        ("Infinity", "is not a number"),
+        ("+5", "is not a number"),
+        ("-3", "cannot be negative"),
+        ("9" * 30, "Too many digits"),
+        ("1234567890123", "Too many digits"),
+    ],
+)
+def test_parse_number_refuses_what_a_lab_does_not_print(typed, message):
+    with pytest.raises(interpret.EntryError, match=message):
+        interpret.parse_number(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"), [("4.", D("4")), (".5", D("0.5")), ("000045", D("45")), ("1.2500", D("1.25"))]
+)
+def test_parse_number_accepts_plain_decimals(typed, value):
+    assert interpret.parse_number(typed) == value
