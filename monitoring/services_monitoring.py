@@ -124,6 +124,8 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
         result.flag = interpret.reference_flag(result.value, test.reference_low, test.reference_high).code
         worst = None
         for course in courses.get(result.patient_id, []):
+            if result.collected_on < course.start_date:
+                continue  # taken before the first dose: a baseline value, not an on-treatment action level
             if course.drug_id not in labels:
                 labels[course.drug_id] = drug_label(course.drug)
             label = labels[course.drug_id]

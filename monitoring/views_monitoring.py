@@ -34,6 +34,8 @@ from monitoring.forms_monitoring import (
 from monitoring.models import Alert, ScheduledItem, TreatmentCourse
 from monitoring.schedule import check_name
 from patients.selectors import get_patient_for_user
+from patients.services import patient_view_record
+from portal import idempotency
 
 GET_POST = require_http_methods(["GET", "POST"])
 VIEW_ITEMS = "monitoring.view_scheduleditem"
@@ -45,11 +47,16 @@ CHANGE_ALERTS = "monitoring.change_alert"
 CHANGE_COURSE = "monitoring.change_treatmentcourse"
 
 
+MAX_QUERY_INT = 2**31 - 1  # page numbers and ids from the query string: larger ones are nobody's
+
+
 def _int(value) -> int | None:
+    """A positive whole number from the query string, or None (bad, negative or absurdly large values)."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is not None and 0 < number <= MAX_QUERY_INT else None
 
 
 @permission_required(VIEW_ITEMS, raise_exception=True)
@@ -95,18 +102,29 @@ def lab_entry(request, public_id):
     panel = _panel(request)
     tests = sel.panel_tests(panel)
     form = LabPanelForm(request.POST or None, patient=patient, tests=tests)
+    scope = f"labs:{patient.public_id}"
+    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
+        messages.info(request, "This form was already sent; the results were saved once.")
+        return redirect(earlier)
+    if request.method == "GET":
+        patient_view_record(actor=request.user, patient=patient)
     if request.method == "POST" and form.is_valid():
+        if earlier := idempotency.claim(request, scope=scope):
+            return redirect(earlier)
         try:
             results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
         except svc.MonitoringError as exc:
+            idempotency.release(request, scope=scope)
             form.add_error(None, str(exc))
         else:
+            saved_url = reverse("patient_monitoring:labs_saved", args=[patient.public_id]) + f"?panel={panel}"
+            idempotency.complete(request, scope=scope, result_url=saved_url)
             alerts = sum(len(r.alerts.all()) for r in results)
             text = f"{len(results)} result(s) saved and interpreted."
             if alerts:
                 text += f" {alerts} alert(s) sent to the prescribing dermatologist."
             messages.success(request, text)
-            return redirect(reverse("patient_monitoring:labs_saved", args=[patient.public_id]) + f"?panel={panel}")
+            return redirect(saved_url)
     return render(
         request,
         "monitoring/lab_entry.html",
@@ -116,6 +134,7 @@ def lab_entry(request, public_id):
             "panel": panel,
             "panel_label": LabTest.Panel(panel).label,
             "panels": LabTest.Panel.choices,
+            "idempotency_key": idempotency.form_key(request),
         },
     )
 
@@ -125,6 +144,7 @@ def lab_entry(request, public_id):
 def lab_saved(request, public_id):
     """The results just saved, with their interpretation (what the server concluded)."""
     patient = get_patient_for_user(request.user, public_id)
+    patient_view_record(actor=request.user, patient=patient)
     results = sel.latest_saved_results(patient)
     return render(request, "monitoring/lab_saved.html", {"patient": patient, "results": results})
 
@@ -163,7 +183,13 @@ def lab_upload(request):
 def symptom_check(request, public_id):
     patient = get_patient_for_user(request.user, public_id)
     form = SymptomCheckForm(request.POST or None, patient=patient)
+    scope = f"symptoms:{patient.public_id}"
+    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
+        messages.info(request, "This form was already sent; the check was recorded once.")
+        return redirect(earlier)
     if request.method == "POST" and form.is_valid():
+        if earlier := idempotency.claim(request, scope=scope):
+            return redirect(earlier)
         data = form.cleaned_data
         try:
             _check, alert = svc.symptom_check_record(
@@ -175,8 +201,10 @@ def symptom_check(request, public_id):
                 note=data["note"],
             )
         except svc.MonitoringError as exc:
+            idempotency.release(request, scope=scope)
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
+            idempotency.complete(request, scope=scope, result_url=patient.get_absolute_url())
             if alert and alert.severity == Alert.Severity.URGENT:
                 messages.error(request, f"URGENT: {alert.advice}")
             elif alert:
@@ -184,7 +212,8 @@ def symptom_check(request, public_id):
             else:
                 messages.success(request, "Check recorded: no warning signs reported.")
             return redirect(patient)
-    return render(request, "monitoring/symptom_check.html", {"patient": patient, "form": form})
+    context = {"patient": patient, "form": form, "idempotency_key": idempotency.form_key(request)}
+    return render(request, "monitoring/symptom_check.html", context)
 
 
 @permission_required(CHANGE_ITEMS, raise_exception=True)
@@ -285,7 +314,9 @@ def _alert_page(request, alert, ack_form=None, bound=None, status=200):
 @permission_required(VIEW_ALERTS, raise_exception=True)
 @require_http_methods(["GET"])
 def alert_detail(request, public_id):
-    return _alert_page(request, sel.get_alert_for_user(request.user, public_id))
+    alert = sel.get_alert_for_user(request.user, public_id)
+    patient_view_record(actor=request.user, patient=alert.patient)
+    return _alert_page(request, alert)
 
 
 @require_POST

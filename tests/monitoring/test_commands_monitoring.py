@@ -40,6 +40,27 @@ def test_send_reminders_emails_nurses_and_escalates_once(overdue_and_urgent):
     overdue_and_urgent.refresh_from_db()
     assert overdue_and_urgent.escalated_at == first
     assert AuditEvent.objects.filter(summary__contains="escalated").count() == 1
+    assert len(mail.outbox) == 2  # the second run sent neither the digest nor the escalation again
+
+
+def test_a_failed_digest_email_is_retried_next_run_and_does_not_stop_escalation(overdue_and_urgent, monkeypatch):
+    from monitoring.management.commands import send_reminders
+
+    real_send_mail = send_reminders.send_mail
+
+    def flaky(subject, *args, **kwargs):
+        if subject.endswith("due and overdue"):
+            raise OSError("SMTP down")
+        return real_send_mail(subject, *args, **kwargs)
+
+    monkeypatch.setattr(send_reminders, "send_mail", flaky)
+    err = io.StringIO()
+    call_command("send_reminders", stdout=io.StringIO(), stderr=err)
+    assert "Email not sent" in err.getvalue()
+    assert [m.subject for m in mail.outbox] == ["JAK Portal: URGENT alert not acknowledged"]
+    monkeypatch.setattr(send_reminders, "send_mail", real_send_mail)
+    call_command("send_reminders", stdout=io.StringIO())
+    assert [m.subject for m in mail.outbox][-1] == "JAK Portal: checks due and overdue"
 
 
 def test_recent_urgent_alert_is_not_escalated(overdue_and_urgent):

@@ -494,3 +494,54 @@ def test_patient_history_reads_lab_entries_plainly(client_as, nurse, derm, on_ab
     record(nurse, on_abro.patient, "platelets", "45")
     page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
     assert "tests: Platelets; alerts: 1" in page
+
+
+def test_a_result_taken_before_the_first_dose_raises_no_on_treatment_alert(nurse, on_abro):
+    before_start = on_abro.start_date - dt.timedelta(days=3)
+    result = record(nurse, on_abro.patient, "platelets", "45", on=before_start)
+    assert not Alert.objects.filter(lab_result=result).exists()
+    assert result.action == ""
+    assert result.flag == "low"  # still flagged against the reference range
+
+
+def test_lab_panel_sent_twice_saves_once_and_alerts_once(client_as, nurse, on_abro):
+    client = client_as(nurse)
+    url = labs_url(on_abro.patient)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    post = {"collected_on": TODAY.isoformat(), "v_platelets": "45000", "u_platelets": "/mm3", "idempotency_key": key}
+    first = client.post(url, post)
+    second = client.post(url, post)
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == first["Location"]
+    assert LabResult.objects.filter(patient=on_abro.patient, lab_test__analyte="platelets").count() == 1
+    assert Alert.objects.filter(patient=on_abro.patient).count() == 1
+
+
+def test_symptom_check_sent_twice_is_recorded_once(client_as, nurse, on_abro):
+    client = client_as(nurse)
+    url = reverse("patient_monitoring:symptoms", args=[on_abro.patient.public_id])
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    post = {"checked_on": TODAY.isoformat(), "symptoms": ["chest_pain"], "idempotency_key": key}
+    assert client.post(url, post).status_code == 302
+    assert client.post(url, post).status_code == 302
+    assert SymptomCheck.objects.filter(patient=on_abro.patient).count() == 1
+
+
+@pytest.mark.parametrize("query", [{"page": "99999999999999999999"}, {"dermatologist": "99999999999999999999"},
+                                   {"page": "9223372036854775807"}, {"drug": "-5"}])  # fmt: skip
+def test_absurd_query_numbers_are_ignored_not_a_500(query, client_as, derm, on_abro):
+    client = client_as(derm)
+    assert client.get(WORKLIST, query).status_code == 200
+    assert client.get(ALERTS, query).status_code == 200
+
+
+def test_monitoring_pages_that_show_a_patient_are_audited(client_as, nurse, derm, on_abro):
+    from portal.models import AuditEvent
+
+    alert = Alert.objects.get(lab_result=record(nurse, on_abro.patient, "platelets", "45"))
+    views = AuditEvent.objects.filter(action="view", object_id=str(on_abro.patient.pk))
+    before = views.count()
+    client_as(derm).get(alert.get_absolute_url())
+    client_as(nurse).get(labs_url(on_abro.patient))
+    client_as(nurse).get(reverse("patient_monitoring:labs_saved", args=[on_abro.patient.public_id]))
+    assert views.count() == before + 3

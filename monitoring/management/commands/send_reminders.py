@@ -1,12 +1,15 @@
 """Send each clinic's nurses what is due and overdue, and escalate urgent alerts left unacknowledged.
 
-Idempotent and ready for cron: an alert is escalated once (``escalated_at`` is set and audited); the lists are a
-snapshot each run. Emails carry record numbers and opaque ids only, never patient names.
+Idempotent and ready for cron: each clinic's nurses get one digest a day (marked in the audit trail, so running
+the command every 30 minutes sends it once), and an alert is escalated once (``escalated_at`` is set and audited).
+A failed email is reported and does not stop the rest. Emails carry record numbers and opaque ids only, never
+patient names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 
 from django.conf import settings
@@ -18,7 +21,10 @@ from django.utils import timezone
 from monitoring.models import ScheduledItem
 from monitoring.services_monitoring import alerts_escalate
 from portal import roles
-from portal.models import Clinic, User
+from portal.models import AuditEvent, Clinic, User
+
+logger = logging.getLogger(__name__)
+DIGEST_SUMMARY = "Reminder digest sent for {}"
 
 
 class Command(BaseCommand):
@@ -40,8 +46,16 @@ class Command(BaseCommand):
             .annotate(overdue=Count("id", filter=Q(due_date__lt=today)), due=Count("id", filter=Q(due_date=today)))
         )
         clinics = {c.pk: c for c in Clinic.objects.all()}
+        already = set(
+            AuditEvent.objects.filter(object_type="portal.clinic", summary=DIGEST_SUMMARY.format(today)).values_list(
+                "object_id", flat=True
+            )
+        )
         for row in counts:
             clinic_id = row["patient__clinic_id"]
+            if str(clinic_id) in already:
+                self.stdout.write(f"Clinic {clinic_id}: today's digest was already sent")
+                continue
             items = (
                 ScheduledItem.objects.filter(
                     status=ScheduledItem.Status.OPEN, due_date__lte=today, patient__clinic_id=clinic_id
@@ -61,8 +75,15 @@ class Command(BaseCommand):
             )
             recipients = [n.email for n in nurses.get(clinic_id, []) if n.email]
             self.stdout.write(f"Clinic {clinic_id}: {row['overdue']} overdue, {row['due']} due today")
-            if recipients and not options["dry_run"]:
-                send_mail("JAK Portal: checks due and overdue", body, sender, recipients)
+            subject = "JAK Portal: checks due and overdue"
+            if recipients and not options["dry_run"] and self._send(subject, body, sender, recipients):
+                AuditEvent.objects.create(
+                    action=AuditEvent.Action.CREATE,
+                    object_type="portal.clinic",
+                    object_id=str(clinic_id),
+                    summary=DIGEST_SUMMARY.format(today),
+                    changes={"recipients": len(recipients), "overdue": row["overdue"], "due": row["due"]},
+                )
         if options["dry_run"]:
             self.stdout.write("Dry run: no alerts escalated.")
             return
@@ -76,5 +97,14 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"Escalated alert {alert.public_id} (record {alert.patient.record_number})")
             if to:
-                send_mail("JAK Portal: URGENT alert not acknowledged", body, sender, to)
+                self._send("JAK Portal: URGENT alert not acknowledged", body, sender, to)
         self.stdout.write(self.style.SUCCESS(f"Reminders sent; {len(escalated)} urgent alert(s) escalated."))
+
+    def _send(self, subject: str, body: str, sender: str, to: list[str]) -> bool:
+        try:
+            send_mail(subject, body, sender, to)
+        except Exception as exc:  # noqa: BLE001  one failed email must not stop the others
+            logger.error("send_reminders: email %r not sent: %s", subject, exc.__class__.__name__)
+            self.stderr.write(f"Email not sent ({subject}): {exc.__class__.__name__}")
+            return False
+        return True
