@@ -150,6 +150,11 @@ def patient_create(request):
             idempotency.complete(request, scope="patients:create", result_url=next_url)
             messages.success(request, "Patient registered. Next: record the risk profile.")
             return redirect(next_url)
+    if request.method == "POST" and form.errors and (earlier := idempotency.replay(request, scope="patients:create")):
+        # The first of two simultaneous submissions finished while this one was validated (so its record
+        # number now "exists"): answer like the first one instead of showing that error.
+        messages.info(request, "This form was already sent; the patient was registered once.")
+        return redirect(earlier)
     context = {
         "form": form,
         "title": "Register a patient",

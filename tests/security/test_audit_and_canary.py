@@ -136,6 +136,27 @@ def test_double_submitted_patient_form_writes_once(client, derm):
     assert third.status_code == 200, third["Location"]
 
 
+def test_second_submission_that_loses_the_race_is_answered_like_the_first(client, derm, monkeypatch):
+    """The window the gunicorn drill hit: the first submission commits after the second passed the replay check
+    but before it validated, so the second sees the record number as taken."""
+    from portal import idempotency
+
+    client.force_login(derm)
+    data, first = register_patient(client)
+    real_replay = idempotency.replay
+    calls = []
+
+    def replay_late(request, *, scope):
+        calls.append(scope)
+        return None if len(calls) == 1 else real_replay(request, scope=scope)
+
+    monkeypatch.setattr(idempotency, "replay", replay_late)
+    second = client.post(reverse("patients:create"), data)
+    assert second.status_code == 302, second.content.decode()[-2000:]
+    assert second["Location"] == first["Location"]
+    assert Patient.objects.filter(record_number="CAN-0001").count() == 1
+
+
 def test_token_of_an_invalid_submission_can_be_resent(client, derm):
     client.force_login(derm)
     data, bad = register_patient(client, date_of_birth="not a date")
