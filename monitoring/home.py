@@ -14,7 +14,12 @@ def monitoring_sections(user) -> list[HomeSection]:
     if user.has_perm("monitoring.view_alert"):
         alerts = sel.urgent_open_alerts(user)
         items = [
-            HomeItem(f"URGENT · {a.patient.record_number}: {a.title}", a.get_absolute_url(), urgent=True)
+            HomeItem(
+                f"URGENT · {a.patient.record_number}: {a.title}"
+                + ("" if a.recipient_id else " (no active dermatologist on this patient)"),
+                a.get_absolute_url(),
+                urgent=True,
+            )
             for a in alerts
         ]
         items.append(HomeItem("All your alerts", reverse("monitoring:alerts")))

@@ -170,8 +170,10 @@ def get_alert_for_user(user: User, public_id) -> Alert:
 
 
 def urgent_open_alerts(user: User, limit: int = 10) -> list[Alert]:
+    """The user's open urgent alerts, and those of the clinic that reached nobody (no active prescriber)."""
+    unassigned = Q(recipient__isnull=True, patient__clinic_id=user.clinic_id) if user.clinic_id else Q(pk__in=[])
     return list(
-        Alert.objects.filter(recipient=user, status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
+        Alert.objects.filter(Q(recipient=user) | unassigned, status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
         .select_related("patient")
         .order_by("created_at", "id")[:limit]
     )

@@ -148,11 +148,16 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
     return alerts
 
 
+def _active(user):
+    """The user if they can still sign in; an alert to someone who has left reaches nobody."""
+    return user if user is not None and user.is_active else None
+
+
 def _alert(draft: interpret.AlertDraft, *, patient_id, course, lab_result=None, symptom_check=None, recipient=None):
     return Alert(
         patient_id=patient_id,
         course=course,
-        recipient=recipient or (course.prescriber if course else None),
+        recipient=recipient or _active(course.prescriber if course else None),
         lab_result=lab_result,
         symptom_check=symptom_check,
         kind=Alert.Kind.LAB_ACTION if lab_result is not None else Alert.Kind.SYMPTOM,
@@ -275,7 +280,7 @@ def symptom_check_record(
             patient_id=patient.pk,
             course=course,
             symptom_check=check,
-            recipient=course.prescriber if course else patient.dermatologist,
+            recipient=_active(course.prescriber if course else None) or _active(patient.dermatologist),
         )
         alert.save()
     audit_record(

@@ -545,3 +545,19 @@ def test_monitoring_pages_that_show_a_patient_are_audited(client_as, nurse, derm
     client_as(nurse).get(labs_url(on_abro.patient))
     client_as(nurse).get(reverse("patient_monitoring:labs_saved", args=[on_abro.patient.public_id]))
     assert views.count() == before + 3
+
+
+def test_alert_of_a_prescriber_who_left_reaches_the_clinics_dermatologists(client_as, nurse, derm, clinic, on_abro):
+    from portal import roles
+    from tests.factories import make_user
+
+    on_abro.prescriber.is_active = False
+    on_abro.prescriber.save()
+    on_abro.patient.dermatologist = None
+    on_abro.patient.save()
+    alert = Alert.objects.get(lab_result=record(nurse, on_abro.patient, "platelets", "45"))
+    assert alert.recipient is None  # not to the inactive account
+    colleague = make_user(role=roles.DERMATOLOGIST, clinic=clinic)
+    home = client_as(colleague).get("/").content.decode()
+    assert "no active dermatologist on this patient" in home
+    assert alert.get_absolute_url() in home
