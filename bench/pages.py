@@ -57,7 +57,7 @@ PAGES: list[Page] = [
     Page("alerts", "Alert inbox", "monitoring:alerts"),
     Page("assessment_post", "Save a severity assessment (POST)", "patients:assessment_create",
          args=lambda fx: [fx["post_patient"]], method="POST", form=_assessment_form, expect=(302,)),
-    Page("lab_panel_post", "Save a CBC lab panel (POST)", "patient_monitoring:labs",
+    Page("lab_panel_post", "Save a CBC lab panel (POST)", "monitoring:lab_entry",
          args=lambda fx: [fx["post_patient"]], query=lambda fx: "panel=cbc", user="nurse", method="POST",
          form=_cbc_panel_form, expect=(302,)),
 ]  # fmt: skip

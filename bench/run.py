@@ -57,10 +57,10 @@ def prepare() -> dict:
     from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
 
+    from bench.management.commands.bench_data import HEAVY_RECORD_NUMBER, bench_users
     from bench.pages import PAGES
-    from monitoring.management.commands.bench_data import HEAVY_RECORD_NUMBER, bench_users
-    from monitoring.models import TreatmentCourse
     from patients.models import Patient
+    from therapy.models import TreatmentCourse
 
     heavy = Patient.objects.get(record_number=HEAVY_RECORD_NUMBER)
     fixtures = {

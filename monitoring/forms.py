@@ -1,148 +1,249 @@
+"""Forms for monitoring: a lab panel, the CSV upload, the symptom check, a check done, and alert acknowledgement."""
+
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 
-from drugs.models import Drug, Regimen
-from monitoring.models import TreatmentCourse
-from monitoring.selectors import regimen_options
-from monitoring.services import Plan
+from drugs import units
+from drugs.models import LabTest
+from drugs.selectors import unit_label
+from monitoring import alerting
+from monitoring.services import ResultRow
 from portal.forms import DateInput
+from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StopForm
+
+OLDEST_RESULT_YEARS = 20
 
 
-class StartTherapyForm(forms.Form):
-    regimen = forms.CharField(
-        label="Drug and dose",
-        max_length=20,
-        widget=forms.Select,
-        help_text="Only doses in the drug catalogue can be chosen.",
-    )
-    start_date = forms.DateField(label="Start date", widget=DateInput())
-    topical_bsa_percent = forms.DecimalField(
-        label="Body surface area to treat (%)",
-        required=False,
-        min_value=Decimal("0.1"),
-        max_value=100,
-        help_text="Topical drugs only.",
-    )
-    topical_grams = forms.DecimalField(
-        label="Grams prescribed",
-        required=False,
-        min_value=Decimal("0.1"),
-        max_value=5000,
-        help_text="Topical drugs only: the amount for the period below.",
-    )
-    topical_days = forms.IntegerField(
-        label="Period (days)", required=False, min_value=1, max_value=366, help_text="e.g. 7 for grams per week."
-    )
+def validate_result_date(value: dt.date, date_of_birth: dt.date | None = None) -> str | None:
+    """A message when a collection or visit date cannot be right, else None."""
+    today = timezone.localdate()
+    if value > today:
+        return "The date is in the future."
+    if date_of_birth and value < date_of_birth:
+        return "The date is before the patient's date of birth."
+    if value < today.replace(year=today.year - OLDEST_RESULT_YEARS):
+        return f"The date is more than {OLDEST_RESULT_YEARS} years ago."
+    return None
 
-    def __init__(self, *args, patient, **kwargs):
-        self.patient = patient
+
+class LabPanelForm(forms.Form):
+    """One panel: the collection date, and per analyte a value and its unit (canonical by default)."""
+
+    collected_on = forms.DateField(label="Collected on", widget=DateInput())
+
+    def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["regimen"].widget.choices = [("", "Choose a drug and dose"), *regimen_options()]
-        self.fields["start_date"].initial = timezone.localdate()
+        self.patient = patient
+        self.tests = tests
+        self.fields["collected_on"].initial = timezone.localdate()
+        self.rows_layout = []
+        for test in tests:
+            value_name, unit_name = f"v_{test.analyte}", f"u_{test.analyte}"
+            if test.value_type == LabTest.ValueType.CODED:
+                self.fields[value_name] = forms.ChoiceField(
+                    label=test.short_name,
+                    required=False,
+                    choices=[("", "Not done"), *units.CODED_VALUES],
+                    help_text=f"LOINC {test.loinc}",
+                )
+                self.rows_layout.append((test, value_name, None))
+                continue
+            self.fields[value_name] = forms.CharField(
+                label=test.short_name,
+                required=False,
+                max_length=20,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                help_text=f"LOINC {test.loinc}" + _range_text(test),
+            )
+            accepted = list(test.units.all())
+            self.fields[unit_name] = forms.ChoiceField(
+                label=f"{test.short_name} unit",
+                choices=[(u.unit, u.label) for u in accepted],
+                initial=test.canonical_unit,
+                required=False,
+            )
+            self.rows_layout.append((test, value_name, unit_name))
 
-    def clean_regimen(self):
-        value = self.cleaned_data["regimen"]
-        self.plan_drug, self.plan_dose, self.plan_frequency = self._resolve(value)
+    def bound_rows(self):
+        return [(test, self[v], self[u] if u else None) for test, v, u in self.rows_layout]
+
+    def clean_collected_on(self):
+        value = self.cleaned_data["collected_on"]
+        message = validate_result_date(value, self.patient.date_of_birth)
+        if message:
+            raise forms.ValidationError(message)
         return value
-
-    @staticmethod
-    def _resolve(value: str):
-        invalid = forms.ValidationError("That drug and dose is not in the catalogue. Choose one from the list.")
-        if len(value) < 2 or not value[1:].isdigit():
-            raise invalid
-        if value[0] == "r":
-            regimen = Regimen.objects.select_related("drug").filter(pk=int(value[1:]), dose__isnull=False).first()
-            if regimen is None:
-                raise invalid
-            return regimen.drug, regimen.dose, regimen.frequency
-        if value[0] == "d":
-            drug = Drug.objects.filter(pk=int(value[1:])).first()
-            if drug is None or drug.regimens.filter(dose__isnull=False).exists():
-                raise invalid
-            return drug, None, "as directed" if drug.route == "topical" else ""
-        raise invalid
-
-    def clean_start_date(self):
-        start = self.cleaned_data["start_date"]
-        if start < self.patient.date_of_birth:
-            raise forms.ValidationError("The start date is before the patient's date of birth.")
-        if start > timezone.localdate() + dt.timedelta(days=366):
-            raise forms.ValidationError("The start date is more than a year ahead.")
-        if start < timezone.localdate() - dt.timedelta(days=3650):
-            raise forms.ValidationError("The start date is more than ten years ago.")
-        return start
 
     def clean(self):
         cleaned = super().clean()
-        drug = getattr(self, "plan_drug", None)
-        topical = drug is not None and drug.route == "topical"
-        if topical and cleaned.get("topical_grams") is not None and not cleaned.get("topical_days"):
-            self.add_error("topical_days", "Give the period the grams are for.")
+        self.result_rows: list[ResultRow] = []
+        entered = 0
+        for test, value_name, unit_name in self.rows_layout:
+            raw = cleaned.get(value_name) or ""
+            if not raw.strip():
+                continue
+            entered += 1
+            if unit_name is None:
+                self.result_rows.append(
+                    ResultRow(
+                        patient=self.patient,
+                        lab_test=test,
+                        collected_on=cleaned.get("collected_on"),
+                        value=None,
+                        coded_value=raw,
+                        entered_value=raw,
+                        entered_unit="",
+                    )
+                )
+                continue
+            by_code = {u.unit: u for u in test.units.all()}
+            unit = by_code.get(cleaned.get(unit_name) or test.canonical_unit)
+            if unit is None:
+                self.add_error(unit_name, "Choose one of the units offered.")
+                continue
+            try:
+                canonical = units.entered_to_canonical(
+                    raw,
+                    factor=unit.factor,
+                    unit_label=unit.label,
+                    test_name=test.short_name,
+                    plausible_min=test.plausible_min,
+                    plausible_max=test.plausible_max,
+                )
+            except units.EntryError as exc:
+                self.add_error(value_name, str(exc))
+                continue
+            self.result_rows.append(
+                ResultRow(
+                    patient=self.patient,
+                    lab_test=test,
+                    collected_on=cleaned.get("collected_on"),
+                    value=canonical,
+                    coded_value="",
+                    entered_value=raw.strip(),
+                    entered_unit=unit.unit,
+                )
+            )
+        if not entered:
+            raise forms.ValidationError("Enter at least one result.")
         return cleaned
 
-    def plan(self) -> Plan:
-        data = self.cleaned_data
-        topical = self.plan_drug.route == "topical"
-        return Plan(
-            drug=self.plan_drug,
-            dose=self.plan_dose,
-            frequency=self.plan_frequency,
-            start_date=data["start_date"],
-            topical_bsa_percent=data.get("topical_bsa_percent") if topical else None,
-            topical_grams=data.get("topical_grams") if topical else None,
-            topical_days=data.get("topical_days") if topical else None,
-        )
+
+def _range_text(test: LabTest) -> str:
+    unit = unit_label(test)
+    if test.reference_low is not None and test.reference_high is not None:
+        return f" · reference {test.reference_low.normalize():f}–{test.reference_high.normalize():f} {unit}"
+    if test.reference_high is not None:
+        return f" · reference up to {test.reference_high.normalize():f} {unit}"
+    if test.reference_low is not None:
+        return f" · reference from {test.reference_low.normalize():f} {unit}"
+    return " · no reference range set"
 
 
-class DoseChangeForm(forms.Form):
-    dose = forms.TypedChoiceField(label="New dose", coerce=Decimal)
-    on = forms.DateField(label="From", widget=DateInput())
-    reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. inadequate response after 12 weeks")
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
+class LabCsvForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: record_number, loinc, value, unit, collected_on (YYYY-MM-DD). At most 5,000 rows, 1 MB.",
+    )
 
-    def __init__(self, *args, course: TreatmentCourse, doses, **kwargs):
+
+class SymptomCheckForm(forms.Form):
+    checked_on = forms.DateField(label="Visit date", widget=DateInput())
+    symptoms = forms.MultipleChoiceField(
+        label="Symptoms the patient reports",
+        required=False,
+        choices=[(code, label) for code, label in alerting.SYMPTOM_LABELS.items()],
+    )
+    none_reported = forms.BooleanField(label="None of these", required=False)
+    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["dose"].choices = [(str(d), f"{d.normalize():f} {course.dose_unit}") for d in doses]
-        self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version
+        self.patient = patient
+        self.fields["checked_on"].initial = timezone.localdate()
+
+    def groups(self):
+        """The symptom checkboxes grouped as in the clinical reference §6 (a shared symptom shows in both)."""
+        chosen = set(self.data.getlist("symptoms")) if self.is_bound else set()
+        return [
+            {
+                "title": g.title,
+                "source": g.source,
+                "code": g.code,
+                "options": [
+                    {"value": code, "label": label, "id": f"sym-{g.code}-{code}", "checked": code in chosen}
+                    for code, label in g.symptoms
+                ],
+            }
+            for g in alerting.SYMPTOM_GROUPS
+        ]
+
+    def clean_checked_on(self):
+        value = self.cleaned_data["checked_on"]
+        message = validate_result_date(value, self.patient.date_of_birth)
+        if message:
+            raise forms.ValidationError(message)
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        symptoms = cleaned.get("symptoms") or []
+        if symptoms and cleaned.get("none_reported"):
+            self.add_error("none_reported", "Tick symptoms or “none of these”, not both.")
+        elif not symptoms and not cleaned.get("none_reported") and "symptoms" not in self.errors:
+            self.add_error("symptoms", "Tick the symptoms the patient reports, or “none of these”.")
+        return cleaned
 
 
-class InterruptForm(forms.Form):
-    on = forms.DateField(label="Interrupted on", widget=DateInput())
-    reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. neutrophils below the action level")
-    analyte = forms.ChoiceField(label="Because of a lab result (adds the re-check)", required=False)
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
+class ItemDoneForm(forms.Form):
+    done_on = forms.DateField(label="Done on", widget=DateInput())
+    note = forms.CharField(label="Note", required=False, max_length=300)
 
-    def __init__(self, *args, course: TreatmentCourse, analytes, **kwargs):
+    def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["analyte"].choices = [("", "No lab result"), *analytes]
-        self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version
+        self.patient = patient
+        self.fields["done_on"].initial = timezone.localdate()
+
+    def clean_done_on(self):
+        value = self.cleaned_data["done_on"]
+        message = validate_result_date(value, self.patient.date_of_birth)
+        if message:
+            raise forms.ValidationError(message)
+        return value
 
 
-class ResumeForm(forms.Form):
-    on = forms.DateField(label="Resumed on", widget=DateInput())
-    reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. re-check above the action level")
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, course: TreatmentCourse, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version
+COMMENT_HELP = "What you decided and why; kept with the alert."
 
 
-class StopForm(forms.Form):
-    on = forms.DateField(label="Stopped on", widget=DateInput())
-    reason = forms.ChoiceField(label="Why", choices=[("", "Choose"), *TreatmentCourse.StopReason.choices])
-    note = forms.CharField(label="Note", max_length=1000, required=False, help_text="Required for “Other”.")
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
+def _comment_field() -> forms.CharField:
+    return forms.CharField(
+        label="Comment",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=COMMENT_HELP,
+        error_messages={"required": "Write a comment: what you decided and why."},
+    )
 
-    def __init__(self, *args, course: TreatmentCourse, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version
+
+class AlertAckForm(forms.Form):
+    comment = _comment_field()
+
+
+class StopAckForm(StopForm):
+    comment = _comment_field()
+
+
+class InterruptAckForm(InterruptForm):
+    comment = _comment_field()
+
+
+class ResumeAckForm(ResumeForm):
+    comment = _comment_field()
+
+
+class DoseAckForm(DoseChangeForm):
+    comment = _comment_field()

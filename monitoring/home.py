@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring import selectors_monitoring as sel
+from monitoring import selectors as sel
 from portal.home import HomeItem, HomeSection
 
 
@@ -24,7 +24,7 @@ def monitoring_sections(user) -> list[HomeSection]:
         ]
         items.append(HomeItem("All your alerts", reverse("monitoring:alerts")))
         sections.append(HomeSection("Urgent alerts waiting for you", items, "No urgent alerts."))
-    if user.has_perm("monitoring.view_scheduleditem") and user.clinic_id is not None:
+    if user.has_perm("therapy.view_scheduleditem") and user.clinic_id is not None:
         counts = sel.worklist_counts(user, timezone.localdate())
         url = reverse("monitoring:worklist")
         items = [
@@ -32,7 +32,7 @@ def monitoring_sections(user) -> list[HomeSection]:
             HomeItem("Checks due today", f"{url}?window=today", count=counts["today"]),
             HomeItem("Open the worklist", url),
         ]
-        if user.has_perm("monitoring.add_labresult"):
+        if user.has_perm("patients.add_labresult"):
             items.append(HomeItem("Upload lab results (CSV)", reverse("monitoring:lab_upload")))
         sections.append(HomeSection("Monitoring worklist", items))
     return sections

@@ -1,92 +1,361 @@
-"""Reads for therapy pages: courses, findings, events and schedules in a fixed number of queries."""
+"""Reads for monitoring pages: the worklist, the alert inbox, lab trends and the home-page counts.
+
+Each read is a fixed number of queries whatever the data size; lists page without COUNT(*) (one extra row).
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db.models import Prefetch, Q
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
+from django.urls import reverse
 
-from drugs.models import Drug, Regimen
-from monitoring.models import CourseEvent, SafetyFinding, ScheduledItem, TreatmentCourse
-from monitoring.schedule import check_name
-from patients.selectors import get_patient_for_user
+from drugs.models import Drug, LabTest, LabThreshold, LabUnit
+from monitoring import alerting, charts
+from monitoring.models import Alert, SymptomCheck
+from monitoring.services import SCREENING_CHECK
+from patients import risk
+from patients.models import Assessment, LabResult, Patient
+from patients.selectors import ListPage, badge_q
+from portal.models import User
+from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
+from therapy.schedule import CHECK_NAMES, check_name
+
+PAGE_SIZE = 50
+WINDOWS = {
+    "": "Overdue, today and the next 30 days",
+    "overdue": "Overdue",
+    "today": "Due today",
+    "7": "Next 7 days",
+    "30": "Next 30 days",
+}
+LAB_PANELS = {"cbc", "lipids", "liver", "kidney", "cpk"}
+SCREENING_PANEL_CHECKS = set(SCREENING_CHECK.values())
+SYMPTOM_CHECKS = {"infection_check"}
 
 
-def get_course_for_user(user, public_id) -> TreatmentCourse:
-    """The course if its patient is within the user's reach, else 404 (one helper per object type)."""
-    course = TreatmentCourse.objects.select_related("drug", "patient", "prescriber").filter(public_id=public_id).first()
-    if course is None:
-        raise Http404
-    get_patient_for_user(user, course.patient.public_id)
-    return course
-
-
-def regimen_options(jurisdiction: str | None = None) -> list[tuple[str, str]]:
-    """Choices for the start form: every catalogue dose of every drug ("r<id>"), and "d<id>" for a drug with no
-    dose rows (topicals and investigational drugs), so the prescriber never types a dose."""
-    jurisdiction = jurisdiction or settings.PORTAL_JURISDICTION
-    regimens = Regimen.objects.filter(Q(jurisdiction="ANY") | Q(jurisdiction=jurisdiction)).order_by("dose", "id")
-    drugs = Drug.objects.prefetch_related(Prefetch("regimens", queryset=regimens, to_attr="here")).order_by(
-        "generic_name"
+def _risk_score(today: dt.date) -> Subquery:
+    """How many risk badges the patient carries, computed by the database (patients.selectors.badge_q)."""
+    total = sum(
+        (Case(When(badge_q(code, today), then=Value(1)), default=Value(0), output_field=IntegerField()))
+        for code in risk.BADGE_LABELS
     )
-    options: list[tuple[str, str]] = []
-    for drug in drugs:
-        seen = set()
-        doses = [r for r in drug.here if r.dose is not None]
-        for regimen in doses:
-            key = (regimen.dose, regimen.frequency)
-            if key in seen:
-                continue
-            seen.add(key)
-            options.append(
-                (f"r{regimen.pk}", f"{drug} {regimen.dose.normalize():f} {drug.dose_unit} {regimen.frequency}")
-            )
-        if not doses:
-            note = (
-                "topical, as directed" if drug.route == "topical" else f"no catalogue dose in the {jurisdiction} label"
-            )
-            options.append((f"d{drug.pk}", f"{drug} ({note})"))
-    return options
+    scores = Patient.objects.filter(pk=OuterRef("patient_id")).annotate(score=total).values("score")[:1]
+    return Coalesce(Subquery(scores, output_field=IntegerField()), Value(0))
 
 
-def course_page(course: TreatmentCourse) -> dict:
-    findings = list(course.findings.select_related("acknowledged_by").order_by("-severity", "id"))
-    for finding in findings:
-        finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"
-    events = list(course.events.select_related("created_by").order_by("on", "id"))
-    schedule = list(course.schedule.select_related("completed_by").order_by("due_date", "id"))
-    for item in schedule:
-        item.check_label = check_name(item.check_type)
+def action_url(item: ScheduledItem) -> tuple[str, str]:
+    """Where the row's action is done, and its button text."""
+    patient_id = item.patient.public_id
+    if item.check_type in LAB_PANELS:
+        return f"{reverse('monitoring:lab_entry', args=[patient_id])}?panel={item.check_type}", "Enter results"
+    if item.check_type in SCREENING_PANEL_CHECKS:
+        return f"{reverse('monitoring:lab_entry', args=[patient_id])}?panel=screening", "Enter results"
+    if item.check_type in SYMPTOM_CHECKS:
+        return reverse("monitoring:symptom_check", args=[patient_id]), "Run the check"
+    return reverse("monitoring:item_done", args=[item.public_id]), "Record done"
+
+
+def worklist_filters(user: User) -> dict:
+    dermatologists = User.objects.filter(clinic_id=user.clinic_id, groups__name="Dermatologist").order_by(
+        "last_name", "first_name"
+    )
     return {
-        "course": course,
-        "findings": findings,
-        "overrides": [f for f in findings if f.overridden],
-        "events": events,
-        "schedule": schedule,
-        "open_items": [i for i in schedule if i.status == ScheduledItem.Status.OPEN],
+        "dermatologists": list(dermatologists),
+        "drugs": list(Drug.objects.order_by("generic_name")),
+        "check_types": sorted(CHECK_NAMES.items(), key=lambda kv: kv[1]),
+        "windows": list(WINDOWS.items()),
     }
 
 
-def patient_therapy(patient) -> dict:
-    """The patient's courses (open first) with their next open check, for the patient page (2 queries)."""
-    courses = list(
-        TreatmentCourse.objects.filter(patient=patient)
-        .select_related("drug", "prescriber")
-        .prefetch_related(
-            Prefetch(
-                "schedule",
-                queryset=ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"),
-                to_attr="open_items",
-            )
-        )
-        .order_by("-start_date", "-id")
+def worklist_page(
+    *,
+    user: User,
+    today: dt.date,
+    window: str = "",
+    dermatologist_id: int | None = None,
+    drug_id: int | None = None,
+    check_type: str = "",
+    page: int = 1,
+) -> ListPage:
+    """Open checks of the user's clinic: overdue first (longest overdue, then highest risk), today, then upcoming."""
+    if user.clinic_id is None:
+        return ListPage(number=1, rows=[], has_next=False)
+    qs = ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, patient__clinic_id=user.clinic_id)
+    if window == "overdue":
+        qs = qs.filter(due_date__lt=today)
+    elif window == "today":
+        qs = qs.filter(due_date=today)
+    elif window == "7":
+        qs = qs.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))
+    elif window == "30":
+        qs = qs.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=30))
+    else:
+        qs = qs.filter(due_date__lte=today + dt.timedelta(days=30))
+    if dermatologist_id:
+        qs = qs.filter(patient__dermatologist_id=dermatologist_id)
+    if drug_id:
+        qs = qs.filter(course__drug_id=drug_id)
+    if check_type:
+        qs = qs.filter(check_type=check_type)
+    qs = (
+        qs.annotate(risk=_risk_score(today))
+        .select_related("patient", "patient__dermatologist", "course", "course__drug")
+        .order_by("due_date", "-risk", "id")
     )
-    for course in courses:
-        course.next_item = course.open_items[0] if course.open_items else None
-        if course.next_item:
-            course.next_item.check_label = check_name(course.next_item.check_type)
-    courses.sort(key=lambda c: (not c.is_open,))
-    return {"courses": courses}
+    page = max(1, page)
+    start = (page - 1) * PAGE_SIZE
+    items = list(qs[start : start + PAGE_SIZE + 1])
+    rows = []
+    for item in items[:PAGE_SIZE]:
+        url, label = action_url(item)
+        days = (today - item.due_date).days
+        rows.append(
+            {
+                "item": item,
+                "check": check_name(item.check_type),
+                "bucket": "overdue" if days > 0 else "today" if days == 0 else "upcoming",
+                "days_overdue": max(days, 0),
+                "days_until": max(-days, 0),
+                "risk": item.risk,
+                "action_url": url,
+                "action_label": label,
+            }
+        )
+    return ListPage(number=page, rows=rows, has_next=len(items) > PAGE_SIZE)
 
 
-__all__ = ["CourseEvent", "SafetyFinding", "course_page", "get_course_for_user", "patient_therapy", "regimen_options"]
+def worklist_counts(user: User, today: dt.date) -> dict[str, int]:
+    if user.clinic_id is None:
+        return {"overdue": 0, "today": 0}
+    return ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, patient__clinic_id=user.clinic_id).aggregate(
+        overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today))
+    )
+
+
+# --- Alerts ---------------------------------------------------------------------------------------------------------
+
+
+def alert_queryset(user: User):
+    return Alert.objects.filter(patient__clinic_id=user.clinic_id).select_related(
+        "patient", "course", "course__drug", "recipient", "acknowledged_by", "lab_result", "lab_result__lab_test"
+    )
+
+
+def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: int = 1) -> ListPage:
+    """Urgent first, then same day, then routine; oldest first within each."""
+    if user.clinic_id is None:
+        return ListPage(number=1, rows=[], has_next=False)
+    qs = alert_queryset(user)
+    if scope != "clinic":
+        qs = qs.filter(recipient=user)
+    qs = qs.filter(status=Alert.Status.ACKNOWLEDGED if status == "acknowledged" else Alert.Status.OPEN)
+    qs = qs.order_by("severity", "created_at", "id")
+    page = max(1, page)
+    start = (page - 1) * PAGE_SIZE
+    alerts = list(qs[start : start + PAGE_SIZE + 1])
+    return ListPage(number=page, rows=alerts[:PAGE_SIZE], has_next=len(alerts) > PAGE_SIZE)
+
+
+def get_alert_for_user(user: User, public_id) -> Alert:
+    alert = alert_queryset(user).filter(public_id=public_id).first() if user.clinic_id else None
+    if alert is None:
+        raise Http404("No such alert.")
+    if alert.lab_result_id:
+        label_units([alert.lab_result])
+    return alert
+
+
+def urgent_open_alerts(user: User, limit: int = 10) -> list[Alert]:
+    """The user's open urgent alerts, and those of the clinic that reached nobody (no active prescriber)."""
+    unassigned = Q(recipient__isnull=True, patient__clinic_id=user.clinic_id) if user.clinic_id else Q(pk__in=[])
+    return list(
+        Alert.objects.filter(Q(recipient=user) | unassigned, status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
+        .select_related("patient")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+# --- Lab entry ------------------------------------------------------------------------------------------------------
+
+
+def panel_tests(panel: str) -> list[LabTest]:
+    return list(LabTest.objects.filter(panel=panel).prefetch_related("units").order_by("display_order", "name"))
+
+
+# --- Trends on the patient page -------------------------------------------------------------------------------------
+
+TREND_LIMIT = 1000  # severity assessments
+TREND_POINTS_PER_TEST = 60  # the latest results per lab test on the patient page (years at the label's intervals)
+FLAG_LABELS = {value: str(label) for value, label in LabResult._meta.get_field("flag").choices}
+SCORES = (
+    ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)"),)),
+    ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)"),)),
+    ("itch_nrs", "Itch NRS (0–10)", ((Decimal("4"), "Moderate itch from 4"),)),
+    ("poem", "POEM (0–28)", ((Decimal("2"), "Clear/almost clear up to 2"),)),
+    ("dlqi", "DLQI (0–30)", ((Decimal("5"), "Small effect up to 5"),)),
+)
+EVENT_LABEL = {
+    CourseEvent.Kind.START: "start",
+    CourseEvent.Kind.DOSE_CHANGE: "dose change",
+    CourseEvent.Kind.INTERRUPTION: "interrupted",
+    CourseEvent.Kind.RESUMPTION: "resumed",
+    CourseEvent.Kind.STOP: "stopped",
+}
+
+
+def _unit_labels(tests) -> dict[int, str]:
+    """Each test's canonical unit as clinicians write it (e.g. ×10³/µL for 10*3/uL): one query for all tests."""
+    labels = {test.pk: test.canonical_unit for test in tests}
+    rows = LabUnit.objects.filter(lab_test_id__in=labels, unit=F("lab_test__canonical_unit"))
+    labels.update(rows.values_list("lab_test_id", "label"))
+    return labels
+
+
+def patient_monitoring(patient: Patient, user=None) -> dict:
+    """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries)."""
+    # The latest TREND_POINTS_PER_TEST results of each test, and how many there are in all: one query.
+    per_test = Window(RowNumber(), partition_by=[F("lab_test_id")], order_by=[F("collected_on").desc(), F("id").desc()])
+    in_all = Window(Count("id"), partition_by=[F("lab_test_id")])
+    results = list(
+        LabResult.objects.filter(patient=patient, value__isnull=False)
+        .annotate(nth=per_test, in_all=in_all)
+        .filter(nth__lte=TREND_POINTS_PER_TEST)
+        .order_by("collected_on", "id")
+        .values("lab_test_id", "collected_on", "value", "flag", "action", "in_all")
+    )
+    tests = LabTest.objects.in_bulk({r["lab_test_id"] for r in results})
+    courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
+    events = list(CourseEvent.objects.filter(course__patient=patient).select_related("course__drug").order_by("on"))
+    chart_events = [
+        charts.Event(on=e.on, label=f"{e.course.drug} {EVENT_LABEL.get(e.kind, e.kind)}", kind=e.kind) for e in events
+    ]
+    levels_by_test: dict[int, list[charts.Level]] = defaultdict(list)
+    if courses:
+        jurisdictions = {c.drug_id: c.jurisdiction for c in courses}
+        thresholds = LabThreshold.objects.filter(
+            drug_id__in=jurisdictions, phase=LabThreshold.Phase.ON_TREATMENT
+        ).select_related("drug")
+        seen = set()
+        for t in thresholds:
+            if t.jurisdiction not in ("ANY", jurisdictions[t.drug_id]):
+                continue
+            key = (t.lab_test_id, t.drug_id, t.value, t.action)
+            if key in seen:
+                continue
+            seen.add(key)
+            levels_by_test[t.lab_test_id].append(
+                charts.Level(
+                    value=t.value,
+                    label=f"{t.get_action_display()} {t.drug} ({t.get_comparison_display()} {t.value.normalize():f})",
+                    kind=t.action,
+                )
+            )
+    by_test: dict[int, list[dict]] = defaultdict(list)
+    for r in results:
+        by_test[r["lab_test_id"]].append(r)
+    unit_text = _unit_labels(tests.values())
+    lab_charts = []
+    for test_id, rows in sorted(by_test.items(), key=lambda kv: (tests[kv[0]].panel, tests[kv[0]].display_order)):
+        test = tests[test_id]
+        points = [charts.Point(r["collected_on"], r["value"]) for r in rows]
+        chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
+        lab_charts.append(
+            {
+                "id": f"trend-{test.analyte}",
+                "title": f"{test.short_name} ({unit_text[test_id]})",
+                "desc": _desc(test.short_name, unit_text[test_id], rows, levels_by_test.get(test_id, [])),
+                "shown": _shown(rows),
+                "chart": chart,
+                "rows": [
+                    _table_row(r["collected_on"], r["value"], FLAG_LABELS.get(r["flag"], ""), r["action"])
+                    for r in reversed(rows)
+                ],
+                "unit": unit_text[test_id],
+            }
+        )
+    assessments = list(Assessment.objects.filter(patient=patient).order_by("assessed_on", "id")[:TREND_LIMIT])
+    score_charts = []
+    for field, title, targets in SCORES:
+        points = [
+            charts.Point(a.assessed_on, Decimal(getattr(a, field)))
+            for a in assessments
+            if getattr(a, field) is not None
+        ]
+        if not points:
+            continue
+        levels = [charts.Level(value=v, label=label, kind="target") for v, label in targets]
+        score_charts.append(
+            {
+                "id": f"trend-{field}",
+                "title": title,
+                "desc": f"{title}: {len(points)} assessments from {points[0].on} to {points[-1].on}; latest "
+                f"{charts.fmt_number(float(points[-1].value))}.",
+                "chart": charts.line_chart(points, levels=levels, events=chart_events),
+                "rows": [_table_row(p.on, p.value) for p in reversed(points)],
+                "unit": "points",
+            }
+        )
+    alerts = list(
+        Alert.objects.filter(patient=patient)
+        .select_related("acknowledged_by")
+        .order_by("status", "severity", "-id")[:10]
+    )
+    checks = list(SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")[:5])
+    for check in checks:
+        check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]
+    return {"lab_charts": lab_charts, "score_charts": score_charts, "patient_alerts": alerts, "symptom_checks": checks}
+
+
+def _table_row(on: dt.date, value: Decimal, flag: str = "", action: str = "") -> dict:
+    """One line of a chart's "values as a table", as text (hundreds per page: no per-cell template filters)."""
+    return {"on": on, "date": on.isoformat(), "value": f"{value.normalize():f}", "flag": flag, "action": action}
+
+
+def _shown(rows: list[dict]) -> str:
+    """'the latest 60 of 412 results' when the chart leaves older results out, else ''."""
+    return f"the latest {len(rows)} of {rows[0]['in_all']} results" if rows[0]["in_all"] > len(rows) else ""
+
+
+def _desc(name: str, unit: str, rows: list[dict], levels: list[charts.Level]) -> str:
+    first, latest = rows[0], rows[-1]
+    shown = _shown(rows) or f"{len(rows)} results"
+    text = (
+        f"{name} in {unit}: {shown} from {first['collected_on']} to {latest['collected_on']}; latest "
+        f"{latest['value'].normalize():f} ({FLAG_LABELS.get(latest['flag']) or 'not flagged'})."
+    )
+    if levels:
+        text += " Action levels drawn: " + "; ".join(level.label for level in levels) + "."
+    return text
+
+
+def label_units(results: list[LabResult]) -> list[LabResult]:
+    """Give each result ``unit_label`` and ``entered_unit_label``: its units as clinicians write them (×10³/µL,
+    cells/mm³) instead of the UCUM codes stored (10*3/uL, /mm3). One query for any number of results."""
+    test_ids = {r.lab_test_id for r in results}
+    labels = {
+        (test_id, unit): label
+        for test_id, unit, label in LabUnit.objects.filter(lab_test_id__in=test_ids).values_list(
+            "lab_test_id", "unit", "label"
+        )
+    }
+    for r in results:
+        r.unit_label = labels.get((r.lab_test_id, r.lab_test.canonical_unit), r.lab_test.canonical_unit)
+        r.entered_unit_label = labels.get((r.lab_test_id, r.entered_unit), r.entered_unit)
+    return results
+
+
+def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
+    """The patient's most recently recorded results with their alerts, recipients and unit labels (four queries)."""
+    alerts = Alert.objects.select_related("recipient").order_by("severity", "id")
+    return label_units(
+        list(
+            patient.lab_results.select_related("lab_test")
+            .prefetch_related(Prefetch("alerts", queryset=alerts))
+            .order_by("-recorded_at", "-id")[:limit]
+        )
+    )

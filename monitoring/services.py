@@ -1,428 +1,415 @@
-"""Writes for treatment courses: start with the safety check, change dose, interrupt, resume, stop.
-
-Every write runs in one transaction, re-runs the rules on the server (the browser is never trusted), records who
-did it, and keeps the monitoring schedule in step with the catalogue protocol.
-"""
+"""Writes for monitoring: lab results (form and CSV), their interpretation and alerts, symptom checks, checks done,
+and acknowledging or acting on alerts. Every write is one transaction and audited; rules come from
+``monitoring.interpret`` and ``monitoring.safety`` (pure functions)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from drugs.labels import drug_label
-from drugs.models import Drug
+from drugs import units
+from drugs.models import LabTest
+from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
-from monitoring import schedule as S
-from monitoring.facts import patient_facts
-from monitoring.label import DrugLabel
-from monitoring.models import CourseEvent, SafetyFinding, ScheduledItem, TreatmentCourse
-from monitoring.safety import Finding, Severity, check_safety
-from patients.models import Patient
+from monitoring import alerting
+from monitoring.models import Alert, SymptomCheck
+from patients.models import LabResult, Patient, ResultFlag
+from patients.services import screening_result_record
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
+from therapy import services
+from therapy.models import ScheduledItem, TreatmentCourse
+from therapy.thresholds import check_result
 
-HORIZON_WEEKS = 52
+# Screening lab tests: the schedule check they complete and the patient's screening record item they update.
+SCREENING_CHECK = {
+    "tb_igra": "tb",
+    "hbsag": "hbv",
+    "anti_hbc": "hbv",
+    "hcv_ab": "hcv",
+    "hcg_urine": "pregnancy",
+    "hcg_serum": "pregnancy",
+}
+SCREENING_RECORD_ITEM = {
+    "tb_igra": "tb",
+    "hbsag": "hbsag",
+    "anti_hbc": "hbcab",
+    "hcv_ab": "hcv",
+    "hcg_urine": "pregnancy",
+    "hcg_serum": "pregnancy",
+}
+LAB_CHECK_TYPES = {"cbc", "lipids", "liver", "kidney", "cpk", *SCREENING_CHECK.values()}
+ALERT_SEVERITY = {
+    alerting.URGENT: Alert.Severity.URGENT,
+    alerting.SAME_DAY: Alert.Severity.SAME_DAY,
+    alerting.ROUTINE: Alert.Severity.ROUTINE,
+}
+INTERPRETED_STATUSES = (TreatmentCourse.Status.ACTIVE, TreatmentCourse.Status.INTERRUPTED)
 
 
-class TherapyError(Exception):
-    """A therapy action that cannot be done; ``field`` names the form field the message belongs to."""
+class MonitoringError(Exception):
+    """A monitoring action that cannot be done; ``field`` names the form field the message belongs to."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What the prescriber chose: drug, dose and start date (plus the topical amounts)."""
+@dataclass(frozen=True, kw_only=True)
+class ResultRow:
+    """One validated result, value already in the canonical unit."""
 
-    drug: Drug
-    dose: Decimal | None
-    frequency: str
-    start_date: dt.date
-    topical_bsa_percent: Decimal | None = None
-    topical_grams: Decimal | None = None
-    topical_days: int | None = None
-
-
-def jurisdiction() -> str:
-    return settings.PORTAL_JURISDICTION
+    patient: Patient
+    lab_test: LabTest
+    collected_on: dt.date
+    value: Decimal | None = None
+    coded_value: str = ""
+    entered_value: str = ""
+    entered_unit: str = ""
 
 
-def safety_preview(*, patient: Patient, plan: Plan, today: dt.date | None = None) -> tuple[list[Finding], int]:
-    """The findings the prescriber must see before starting, and the catalogue version they came from."""
+def check_type_for(lab_test: LabTest) -> str:
+    if lab_test.panel == LabTest.Panel.SCREENING:
+        return SCREENING_CHECK.get(lab_test.analyte, "")
+    return lab_test.panel
+
+
+def _completable(item: ScheduledItem, on: dt.date) -> bool:
+    """Baseline items, and items whose window has opened by ``on`` (due, or overdue)."""
+    return item.kind == "baseline" or item.earliest is None or item.earliest <= on
+
+
+def _complete_items(actor: User, wanted: dict[int, dict[str, dt.date]]) -> int:
+    """Close the open items of each patient's check types; ``wanted`` is patient id -> check type -> date done."""
+    if not wanted:
+        return 0
+    types = {t for per_patient in wanted.values() for t in per_patient}
+    items = ScheduledItem.objects.filter(patient_id__in=wanted, status=ScheduledItem.Status.OPEN, check_type__in=types)
+    done = []
+    for item in items:
+        on = wanted[item.patient_id].get(item.check_type)
+        if on is not None and _completable(item, on):
+            item.status = ScheduledItem.Status.DONE
+            item.completed_on = on
+            item.completed_by = actor
+            done.append(item)
+    ScheduledItem.objects.bulk_update(done, ["status", "completed_on", "completed_by"])
+    return len(done)
+
+
+def _open_courses(patient_ids: Iterable[int]) -> dict[int, list[TreatmentCourse]]:
+    by_patient: dict[int, list[TreatmentCourse]] = defaultdict(list)
+    courses = TreatmentCourse.objects.filter(patient_id__in=set(patient_ids), status__in=INTERPRETED_STATUSES)
+    for course in courses.select_related("drug", "prescriber").order_by("id"):
+        by_patient[course.patient_id].append(course)
+    return by_patient
+
+
+def interpret_results(results: list[LabResult]) -> list[Alert]:
+    """Flag each result against its reference range, apply the action levels of the patient's open courses, store
+    the worst action on the result and raise one alert per result and course (never twice)."""
     version = current_catalogue_version()
-    findings = check_safety(
-        patient_facts(patient, today=plan.start_date),
-        drug_label(plan.drug),
-        dose=plan.dose,
-        jurisdiction=jurisdiction(),
-        catalogue_version=version,
-        today=plan.start_date,
-        topical_bsa_percent=plan.topical_bsa_percent,
-        topical_grams=plan.topical_grams,
-        topical_days=plan.topical_days,
-    )
-    return findings, version
-
-
-def _validate_plan(patient: Patient, plan: Plan) -> None:
-    if plan.start_date < patient.date_of_birth:
-        raise TherapyError("The start date is before the patient's date of birth.", "start_date")
-    if plan.start_date > timezone.localdate() + dt.timedelta(days=366):
-        raise TherapyError("The start date is more than a year ahead; plan closer to the start.", "start_date")
-
-
-def _store_findings(course, findings, *, actor, acknowledgements, override_reason, event) -> None:
-    now = timezone.now()
-    rows = []
-    for finding in findings:
-        ack = ""
-        overridden = False
-        if finding.severity == Severity.WARNING:
-            ack = acknowledgements.get(finding.code, "").strip()
-        elif finding.severity >= Severity.DO_NOT_START:
-            ack = override_reason.strip()
-            overridden = True
-        rows.append(
-            SafetyFinding(
-                course=course,
-                event=event,
-                severity=int(finding.severity),
-                code=finding.code,
-                message=finding.message,
-                rule=finding.rule,
-                source=finding.source,
-                unconfirmed=finding.unconfirmed,
-                catalogue_version=finding.catalogue_version,
-                recommended_dose=finding.recommended_dose,
-                acknowledgement=ack,
-                overridden=overridden,
-                acknowledged_by=actor if ack else None,
-                acknowledged_at=now if ack else None,
+    courses = _open_courses(r.patient_id for r in results)
+    labels = {}
+    alerts = []
+    for result in results:
+        test = result.lab_test
+        result.interpreted_version = version
+        if test.value_type == LabTest.ValueType.CODED or result.value is None:
+            result.flag = ResultFlag.CODED
+            continue
+        result.flag = units.reference_flag(result.value, test.reference_low, test.reference_high).code
+        worst = None
+        for course in courses.get(result.patient_id, []):
+            if result.collected_on < course.start_date:
+                continue  # taken before the first dose: a baseline value, not an on-treatment action level
+            if course.drug_id not in labels:
+                labels[course.drug_id] = drug_label(course.drug)
+            label = labels[course.drug_id]
+            findings = check_result(test.analyte, result.value, label, course.jurisdiction, True, version)
+            finding = alerting.worst_finding(findings)
+            if finding is None:
+                continue
+            draft = alerting.lab_alert(
+                finding, test_name=test.short_name, drug_name=str(course.drug), collected_on=str(result.collected_on)
             )
-        )
-    SafetyFinding.objects.bulk_create(rows)
+            if worst is None or alerting.SEVERITY_ORDER[draft.severity] < alerting.SEVERITY_ORDER[worst.severity]:
+                worst = draft
+            alerts.append(_alert(draft, patient_id=result.patient_id, course=course, lab_result=result))
+        if worst is not None:
+            result.action, result.action_rule, result.action_source = worst.action, worst.rule, worst.source[:200]
+    LabResult.objects.bulk_update(
+        results, ["flag", "action", "action_rule", "action_source", "interpreted_version"], batch_size=500
+    )
+    Alert.objects.bulk_create(alerts, ignore_conflicts=True)
+    return alerts
 
 
-def _check_acknowledged(findings: list[Finding], acknowledgements: dict[str, str], override_reason: str) -> None:
-    missing = [f for f in findings if f.severity == Severity.WARNING and not acknowledgements.get(f.code, "").strip()]
-    if missing:
-        raise TherapyError(
-            f"Acknowledge each warning with a reason before starting ({len(missing)} without a reason).", "ack"
-        )
-    if any(f.blocks_start for f in findings) and not override_reason.strip():
-        raise TherapyError(
-            "A finding blocks the start. Record an override reason to start anyway; it is kept and shown on the "
-            "course.",
-            "override_reason",
-        )
+def _active(user):
+    """The user if they can still sign in; an alert to someone who has left reaches nobody."""
+    return user if user is not None and user.is_active else None
 
 
-def _schedule_items(course: TreatmentCourse, planned: list[S.PlannedItem], version: int) -> list[ScheduledItem]:
-    return [
-        ScheduledItem(
-            course=course,
-            patient_id=course.patient_id,
-            check_type=item.check_type,
-            kind=item.kind,
-            due_date=item.due,
-            earliest=item.earliest,
-            latest=max(item.latest, item.due),
-            reason=item.reason[:300],
-            rule=item.rule[:300],
-            source=item.source[:200],
-            unconfirmed=item.unconfirmed,
-            catalogue_version=version,
-        )
-        for item in planned
-    ]
-
-
-def _label_for_clinic(drug: Drug) -> DrugLabel:
-    return drug_label(drug).for_jurisdiction(jurisdiction())
-
-
-def _planned_from_stored(items) -> list[S.PlannedItem]:
-    return [
-        S.PlannedItem(
-            check_type=i.check_type,
-            due=i.due_date,
-            earliest=i.earliest,
-            latest=i.latest,
-            reason=i.reason,
-            rule=i.rule,
-            source=i.source,
-            unconfirmed=i.unconfirmed,
-            kind=i.kind,
-            done=i.status == ScheduledItem.Status.DONE,
-            ref=i.pk,
-        )
-        for i in items
-    ]
+def _alert(draft: alerting.AlertDraft, *, patient_id, course, lab_result=None, symptom_check=None, recipient=None):
+    return Alert(
+        patient_id=patient_id,
+        course=course,
+        recipient=recipient or _active(course.prescriber if course else None),
+        lab_result=lab_result,
+        symptom_check=symptom_check,
+        kind=Alert.Kind.LAB_ACTION if lab_result is not None else Alert.Kind.SYMPTOM,
+        severity=ALERT_SEVERITY[draft.severity],
+        title=draft.title,
+        reason=draft.reason,
+        advice=draft.advice,
+        rule=draft.rule,
+        source=draft.source[:200],
+        catalogue_version=draft.catalogue_version,
+    )
 
 
 @transaction.atomic
-def course_start(
-    *,
-    actor: User,
-    patient: Patient,
-    plan: Plan,
-    acknowledgements: dict[str, str],
-    override_reason: str = "",
-    shown_codes: set[str] | None = None,
-) -> TreatmentCourse:
-    """Start a course: re-run the check, require reasons, store findings, generate the schedule, audit."""
-    _validate_plan(patient, plan)
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # serialise starts for this patient
-    findings, version = safety_preview(patient=patient, plan=plan)
-    if shown_codes is not None and {f.code for f in findings} - shown_codes:
-        raise TherapyError("The findings changed since you checked (new data arrived). Review them again.", "ack")
-    _check_acknowledged(findings, acknowledgements, override_reason)
-    if TreatmentCourse.objects.filter(
-        patient=patient, drug=plan.drug, status__in=TreatmentCourse.OPEN_STATUSES
-    ).exists():
-        raise TherapyError(f"{patient} already has an open course of {plan.drug}.", "regimen")
-    status = TreatmentCourse.Status.PLANNED if plan.start_date > timezone.localdate() else TreatmentCourse.Status.ACTIVE
-    blocking = [f for f in findings if f.blocks_start]
-    try:
-        with transaction.atomic():
-            course = TreatmentCourse.objects.create(
-                patient=patient,
-                drug=plan.drug,
-                dose=plan.dose,
-                dose_unit=plan.drug.dose_unit,
-                frequency=plan.frequency,
-                topical_bsa_percent=plan.topical_bsa_percent,
-                topical_grams=plan.topical_grams,
-                topical_days=plan.topical_days,
-                start_date=plan.start_date,
-                status=status,
-                prescriber=actor,
-                jurisdiction=jurisdiction(),
-                catalogue_version=version,
-                override_reason=override_reason.strip() if blocking else "",
+def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "form") -> list[LabResult]:
+    """Store validated results, complete the matching checks, update screening records, interpret, audit."""
+    if not rows:
+        raise MonitoringError("Enter at least one result.")
+    results = LabResult.objects.bulk_create(
+        [
+            LabResult(
+                patient=row.patient,
+                lab_test=row.lab_test,
+                collected_on=row.collected_on,
+                value=row.value,
+                coded_value=row.coded_value,
+                entered_value=row.entered_value[:40],
+                entered_unit=row.entered_unit[:30],
+                recorded_by=actor,
             )
-    except IntegrityError:
-        raise TherapyError(f"{patient} already has an open course of {plan.drug}.", "regimen") from None
-    event = CourseEvent.objects.create(
-        course=course,
-        kind=CourseEvent.Kind.START,
-        on=plan.start_date,
-        dose_after=plan.dose,
-        catalogue_version=version,
-        created_by=actor,
-        note="Started despite a blocking finding (override recorded)." if blocking else "",
+            for row in rows
+        ]
     )
-    _store_findings(
-        course, findings, actor=actor, acknowledgements=acknowledgements, override_reason=override_reason, event=event
+    wanted: dict[int, dict[str, dt.date]] = defaultdict(dict)
+    for row in rows:
+        check_type = check_type_for(row.lab_test)
+        if check_type:
+            current = wanted[row.patient.pk].get(check_type)
+            wanted[row.patient.pk][check_type] = max(current, row.collected_on) if current else row.collected_on
+        item = SCREENING_RECORD_ITEM.get(row.lab_test.analyte)
+        if item and row.coded_value:
+            screening_result_record(
+                actor=actor,
+                patient=row.patient,
+                item=item,
+                performed_on=row.collected_on,
+                result=row.coded_value,
+                note=f"From the lab result ({row.lab_test.short_name})",
+            )
+    completed = _complete_items(actor, wanted)
+    alerts = interpret_results(results)
+    by_patient: dict[int, list[ResultRow]] = defaultdict(list)
+    for row in rows:
+        by_patient[row.patient.pk].append(row)
+    for patient_rows in by_patient.values():
+        patient = patient_rows[0].patient
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            obj=patient,
+            summary=f"{len(patient_rows)} lab result(s) recorded ({origin})",
+            changes={
+                "tests": ", ".join(sorted({r.lab_test.short_name for r in patient_rows})),
+                "alerts": sum(1 for a in alerts if a.patient_id == patient.pk),
+            },
+        )
+    if origin == "csv":
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            object_type="monitoring.labresult",
+            summary=f"CSV import: {len(results)} results for {len(by_patient)} patients",
+            changes={"results": len(results), "checks_completed": completed, "alerts": len(alerts)},
+        )
+    return results
+
+
+# --- Symptom checks -------------------------------------------------------------------------------------------------
+
+
+def _latest_open_course(patient: Patient) -> TreatmentCourse | None:
+    return (
+        TreatmentCourse.objects.filter(patient=patient, status__in=INTERPRETED_STATUSES)
+        .select_related("drug", "prescriber")
+        .order_by("-start_date", "-id")
+        .first()
     )
-    label = _label_for_clinic(plan.drug)
-    facts = patient_facts(patient, today=plan.start_date)
-    required = [s.item for s in label.screening_items if s.requirement == "required"]
-    missing = [item for item in required if item not in facts.screening_done]
-    status_fact = label.status(jurisdiction())
-    planned = S.generate_schedule(
-        label.monitoring_rules,
-        start=plan.start_date,
-        horizon_weeks=HORIZON_WEEKS,
-        baseline_missing=missing,
-        futility_week=status_fact.futility_week if status_fact else None,
-        futility_source=status_fact.source if status_fact else "",
-        futility_unconfirmed=status_fact.unconfirmed if status_fact else False,
-        drug_name=label.name,
-        screening=label.screening_items,
+
+
+@transaction.atomic
+def symptom_check_record(
+    *, actor: User, patient: Patient, checked_on: dt.date, symptoms: list[str], none_reported: bool, note: str = ""
+) -> tuple[SymptomCheck, Alert | None]:
+    unknown = [s for s in symptoms if s not in alerting.SYMPTOM_LABELS]
+    if unknown:
+        raise MonitoringError("Choose symptoms from the list.", "symptoms")
+    if symptoms and none_reported:
+        raise MonitoringError("Tick symptoms or “none of these”, not both.", "none_reported")
+    if not symptoms and not none_reported:
+        raise MonitoringError("Tick the symptoms the patient reports, or “none of these”.", "symptoms")
+    if checked_on > timezone.localdate():
+        raise MonitoringError("The check date is in the future.", "checked_on")
+    if checked_on < patient.date_of_birth:
+        raise MonitoringError("The check date is before the patient's date of birth.", "checked_on")
+    check = SymptomCheck.objects.create(
+        patient=patient,
+        checked_on=checked_on,
+        symptoms=list(dict.fromkeys(symptoms)),
+        none_reported=none_reported,
+        note=note.strip(),
+        recorded_by=actor,
     )
-    ScheduledItem.objects.bulk_create(_schedule_items(course, planned, version))
+    _complete_items(actor, {patient.pk: {"infection_check": checked_on}})
+    alert = None
+    draft = alerting.escalate_symptoms(symptoms)
+    if draft is not None:
+        course = _latest_open_course(patient)
+        alert = _alert(
+            draft,
+            patient_id=patient.pk,
+            course=course,
+            symptom_check=check,
+            recipient=_active(course.prescriber if course else None) or _active(patient.dermatologist),
+        )
+        alert.save()
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
         obj=patient,
-        summary=f"Started {course} (catalogue version {version})",
-        changes={"course": str(course.public_id), "findings": len(findings), "override": bool(blocking)},
+        summary="Infection and warning-sign check recorded",
+        changes={
+            "symptoms": ", ".join(check.symptoms) or "none reported",
+            "alert": alert.get_severity_display() if alert else None,
+        },
     )
-    return course
+    return check, alert
 
 
-def _lock_course(course: TreatmentCourse, expected_row_version: int | None) -> TreatmentCourse:
-    locked = TreatmentCourse.objects.select_for_update().select_related("drug", "patient").get(pk=course.pk)
-    if expected_row_version is not None and locked.row_version != expected_row_version:
-        raise TherapyError("Someone else changed this course after you opened the page. Reload it and try again.")
-    return locked
-
-
-def _touch(course: TreatmentCourse, **fields) -> None:
-    for name, value in fields.items():
-        setattr(course, name, value)
-    course.row_version += 1
-    course.updated_at = timezone.now()
-    course.save(update_fields=[*fields, "row_version", "updated_at"])
-
-
-def _open_items(course):
-    return list(course.schedule.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"))
+# --- Checks done ----------------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def course_change_dose(
-    *, actor: User, course: TreatmentCourse, dose: Decimal, on: dt.date, reason: str, row_version: int | None = None
-) -> TreatmentCourse:
-    course = _lock_course(course, row_version)
-    if not course.is_open or course.status == TreatmentCourse.Status.STOPPED:
-        raise TherapyError("A stopped course cannot change dose.")
-    label = _label_for_clinic(course.drug)
-    if dose not in label.regimen_doses(jurisdiction()):
-        allowed = ", ".join(f"{d.normalize():f}" for d in sorted(label.regimen_doses(jurisdiction())))
-        raise TherapyError(
-            f"{dose.normalize():f} {course.dose_unit} is not a catalogue dose (allowed: {allowed}).", "dose"
-        )
-    if dose == course.dose:
-        raise TherapyError("That is the current dose.", "dose")
-    if on < course.start_date:
-        raise TherapyError("The change cannot be before the course started.", "on")
-    if not reason.strip():
-        raise TherapyError("Give a reason for the dose change.", "reason")
-    version = current_catalogue_version()
-    before = course.dose
-    event = CourseEvent.objects.create(
-        course=course,
-        kind=CourseEvent.Kind.DOSE_CHANGE,
-        on=on,
-        dose_before=before,
-        dose_after=dose,
-        reason="increase" if before is not None and dose > before else "decrease",
-        note=reason.strip(),
-        catalogue_version=version,
-        created_by=actor,
-    )
-    if before is not None and dose > before:
-        open_items = _open_items(course)
-        to_cancel, to_add = S.reanchor_after_dose_increase(
-            label.monitoring_rules,
-            on,
-            _planned_from_stored(open_items),
-            horizon_end=course.start_date + dt.timedelta(weeks=HORIZON_WEEKS),
-        )
-        ScheduledItem.objects.filter(pk__in=[i.ref for i in to_cancel if i.ref]).update(
-            status=ScheduledItem.Status.CANCELLED, cancel_reason=f"Re-anchored after the dose increase on {on}"
-        )
-        ScheduledItem.objects.bulk_create(_schedule_items(course, to_add, version))
-    _touch(course, dose=dose)
+def scheduled_item_done(*, actor: User, item: ScheduledItem, done_on: dt.date, note: str = "") -> ScheduledItem:
+    item = ScheduledItem.objects.select_for_update().select_related("patient").get(pk=item.pk)
+    if item.status != ScheduledItem.Status.OPEN:
+        raise MonitoringError("This check is no longer open (someone completed or cancelled it).")
+    if done_on > timezone.localdate():
+        raise MonitoringError("The date is in the future.", "done_on")
+    if done_on < item.patient.date_of_birth:
+        raise MonitoringError("The date is before the patient's date of birth.", "done_on")
+    item.status = ScheduledItem.Status.DONE
+    item.completed_on = done_on
+    item.completed_by = actor
+    item.completion_note = note.strip()[:300]
+    item.save(update_fields=["status", "completed_on", "completed_by", "completion_note"])
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CHANGE,
-        obj=course.patient,
-        summary=f"Dose of {course.drug} changed",
-        changes={"dose": [str(before), str(dose)], "event": event.pk},
+        obj=item.patient,
+        summary=f"Check done: {item.check_type} due {item.due_date}",
+        changes={"item": str(item.public_id), "done_on": done_on.isoformat()},
     )
-    return course
+    return item
+
+
+# --- Alerts ---------------------------------------------------------------------------------------------------------
+
+
+def _lock_alert(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().select_related("patient").get(pk=alert.pk)
 
 
 @transaction.atomic
-def course_interrupt(
-    *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, analyte: str = "", row_version: int | None = None
-) -> TreatmentCourse:
-    course = _lock_course(course, row_version)
-    if course.status != TreatmentCourse.Status.ACTIVE:
-        raise TherapyError("Only an active course can be interrupted.")
-    if not reason.strip():
-        raise TherapyError("Give a reason for the interruption.", "reason")
-    if on < course.start_date:
-        raise TherapyError("The interruption cannot be before the course started.", "on")
-    version = current_catalogue_version()
-    CourseEvent.objects.create(
-        course=course,
-        kind=CourseEvent.Kind.INTERRUPTION,
-        on=on,
-        reason=analyte[:30],
-        note=reason.strip(),
-        catalogue_version=version,
-        created_by=actor,
-        dose_before=course.dose,
-    )
-    label = _label_for_clinic(course.drug)
-    thresholds = [t for t in label.thresholds if t.analyte == analyte and t.phase == "on_treatment"]
-    if thresholds:
-        to_add = S.items_for_interruption(
-            thresholds[0],
-            drug_name=label.name,
-            interruption_date=on,
-            open_items=_planned_from_stored(_open_items(course)),
-            rules=label.monitoring_rules,
-        )
-        ScheduledItem.objects.bulk_create(_schedule_items(course, to_add, version))
-    _touch(course, status=TreatmentCourse.Status.INTERRUPTED)
-    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, obj=course.patient, summary=f"Interrupted {course}")
-    return course
-
-
-@transaction.atomic
-def course_resume(
-    *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, row_version: int | None = None
-) -> TreatmentCourse:
-    course = _lock_course(course, row_version)
-    if course.status != TreatmentCourse.Status.INTERRUPTED:
-        raise TherapyError("Only an interrupted course can be resumed.")
-    if not reason.strip():
-        raise TherapyError("Give a reason for resuming (e.g. the re-check result).", "reason")
-    CourseEvent.objects.create(
-        course=course,
-        kind=CourseEvent.Kind.RESUMPTION,
-        on=on,
-        note=reason.strip(),
-        catalogue_version=current_catalogue_version(),
-        created_by=actor,
-        dose_after=course.dose,
-    )
-    _touch(course, status=TreatmentCourse.Status.ACTIVE)
-    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, obj=course.patient, summary=f"Resumed {course}")
-    return course
-
-
-@transaction.atomic
-def course_stop(
-    *,
-    actor: User,
-    course: TreatmentCourse,
-    on: dt.date,
-    reason: str,
-    note: str = "",
-    row_version: int | None = None,
-) -> TreatmentCourse:
-    course = _lock_course(course, row_version)
-    if course.status == TreatmentCourse.Status.STOPPED:
-        raise TherapyError("This course is already stopped.")
-    if reason not in TreatmentCourse.StopReason.values:
-        raise TherapyError("Choose why the course is stopped.", "reason")
-    if reason == TreatmentCourse.StopReason.OTHER and not note.strip():
-        raise TherapyError("Say why the course is stopped.", "note")
-    if on < course.start_date:
-        raise TherapyError("The stop date cannot be before the course started.", "on")
-    CourseEvent.objects.create(
-        course=course,
-        kind=CourseEvent.Kind.STOP,
-        on=on,
-        reason=reason,
-        note=note.strip(),
-        catalogue_version=current_catalogue_version(),
-        created_by=actor,
-        dose_before=course.dose,
-    )
-    to_cancel = S.items_for_stop(_planned_from_stored(_open_items(course)), on)
-    ScheduledItem.objects.filter(pk__in=[i.ref for i in to_cancel if i.ref]).update(
-        status=ScheduledItem.Status.CANCELLED, cancel_reason=f"Course stopped on {on}"
-    )
-    _touch(course, status=TreatmentCourse.Status.STOPPED, stopped_on=on, stop_reason=reason)
+def alert_acknowledge(*, actor: User, alert: Alert, comment: str) -> Alert:
+    if not comment.strip():
+        raise MonitoringError("Write a comment: what you decided and why.", "comment")
+    alert = _lock_alert(alert)
+    if alert.status != Alert.Status.OPEN:
+        raise MonitoringError("This alert was already acknowledged.")
+    alert.status = Alert.Status.ACKNOWLEDGED
+    alert.acknowledged_by = actor
+    alert.acknowledged_at = timezone.now()
+    alert.comment = comment.strip()
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "comment"])
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CHANGE,
-        obj=course.patient,
-        summary=f"Stopped {course}",
-        changes={"reason": reason},
+        obj=alert.patient,
+        summary=f"Alert acknowledged: {alert.title}",
+        changes={"alert": str(alert.public_id)},
     )
-    return course
+    return alert
+
+
+ALERT_ACTIONS = ("stop", "interrupt", "resume", "dose")
+
+
+@transaction.atomic
+def alert_act(*, actor: User, alert: Alert, action: str, data: dict, comment: str) -> Alert:
+    """Change the course the alert is about (stop, interrupt, resume, dose) and acknowledge it, all or nothing."""
+    if not comment.strip():
+        raise MonitoringError("Write a comment: what you decided and why.", "comment")
+    if alert.course is None:
+        raise MonitoringError("This alert is not linked to a course; acknowledge it instead.")
+    if alert.status != Alert.Status.OPEN:
+        raise MonitoringError("This alert was already acknowledged.")
+    course = alert.course
+    common = {"actor": actor, "course": course, "on": data["on"], "row_version": data.get("row_version")}
+    try:
+        if action == "stop":
+            services.course_stop(**common, reason=data["reason"], note=data.get("note", ""))
+        elif action == "interrupt":
+            services.course_interrupt(**common, reason=data["reason"], analyte=data.get("analyte", ""))
+        elif action == "resume":
+            services.course_resume(**common, reason=data["reason"])
+        elif action == "dose":
+            services.course_change_dose(**common, dose=data["dose"], reason=data["reason"])
+        else:
+            raise MonitoringError("Unknown action.")
+    except services.TherapyError as exc:
+        raise MonitoringError(str(exc), exc.field) from None
+    return alert_acknowledge(actor=actor, alert=alert, comment=comment)
+
+
+def alerts_escalate(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> list[Alert]:
+    """Mark urgent alerts left open longer than ``older_than`` as escalated (once) and audit each one."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Alert.objects.select_for_update()
+            .filter(
+                status=Alert.Status.OPEN,
+                severity=Alert.Severity.URGENT,
+                escalated_at__isnull=True,
+                created_at__lte=now - older_than,
+            )
+            .order_by("created_at", "id")
+        )
+        for alert in due:
+            alert.escalated_at = now
+        Alert.objects.bulk_update(due, ["escalated_at"])
+        for alert in due:
+            audit_record(
+                actor=None,
+                action=AuditEvent.Action.CHANGE,
+                object_type="monitoring.alert",
+                object_id=str(alert.pk),
+                summary="Urgent alert escalated: unacknowledged",
+                changes={"alert": str(alert.public_id), "escalated_at": now.isoformat()},
+            )
+    ids = [a.pk for a in due]
+    return list(Alert.objects.filter(pk__in=ids).select_related("patient", "patient__clinic", "recipient"))

@@ -1,4 +1,5 @@
-"""Patient records: demographics and eczema history, risk profile, medicines, baseline screening, severity scores.
+"""Patient records: demographics and eczema history, risk profile, medicines, baseline screening, severity scores,
+lab results.
 
 Every clinical row says who recorded it and when; edits of shared records check ``row_version``. Writes go
 through ``patients.services``; reads through the ``PatientQuerySet`` methods and ``patients.selectors``.
@@ -427,3 +428,41 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"Assessment {self.assessed_on}"
+
+
+class ResultFlag(models.TextChoices):
+    LOW = "low", _("Low")
+    HIGH = "high", _("High")
+    NORMAL = "normal", _("Normal")
+    NO_RANGE = "no_range", _("No reference range set")
+    CODED = "coded", _("Coded result")
+
+
+class LabResult(models.Model):
+    """One lab value, stored in the lab test's canonical unit, with what was typed and who entered it."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="lab_results")
+    lab_test = models.ForeignKey("drugs.LabTest", on_delete=models.PROTECT, related_name="results")
+    collected_on = models.DateField(_("collected on"))
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=4, null=True, blank=True)
+    coded_value = models.CharField(_("result"), max_length=20, blank=True)
+    entered_value = models.CharField(_("value as entered"), max_length=40, blank=True)
+    entered_unit = models.CharField(_("unit as entered"), max_length=30, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Filled by the server at save time (monitoring.services): the reference-range flag and the worst drug action
+    # level reached across the patient's open courses, with its rule, source and catalogue version.
+    flag = models.CharField(_("reference flag"), max_length=10, choices=ResultFlag, blank=True)
+    action = models.CharField(_("action level reached"), max_length=15, blank=True)
+    action_rule = models.TextField(_("action rule"), blank=True)
+    action_source = models.CharField(_("action source"), max_length=200, blank=True)
+    interpreted_version = models.PositiveIntegerField(_("catalogue version"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-collected_on", "-id"]
+        db_table = "monitoring_labresult"
+        verbose_name = _("lab result")
+        indexes = [models.Index(fields=["patient", "lab_test", "-collected_on"], name="monitoring_result_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.lab_test.short_name} on {self.collected_on}"

@@ -14,9 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from drugs.models import Drug
-from monitoring.selectors import patient_therapy
-from monitoring.selectors_monitoring import patient_monitoring
-from patients import risk, selectors, services
+from patients import panels, risk, selectors, services
 from patients.forms import (
     AssessmentForm,
     MedicineForm,
@@ -174,8 +172,8 @@ def patient_detail(request, public_id):
         patient, today=timezone.localdate(), with_history=user.has_perm("patients.view_patient_history")
     )
     context.update(patient=patient, can=_abilities(user))
-    context.update(patient_therapy(patient), can_start_therapy=user.has_perm("monitoring.add_treatmentcourse"))
-    context.update(patient_monitoring(patient))
+    panel_templates, panel_context = panels.panels_for(patient, user)
+    context.update(panel_context, panels=panel_templates)
     return render(request, "patients/patient_detail.html", context)
 
 

@@ -6,4 +6,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal (accounts, roles, audit)"
 
     def ready(self) -> None:
-        from portal import signals  # noqa: F401  (auth events go to the audit log)
+        from django.db.models.signals import post_migrate
+
+        from portal.roles import sync_roles_after_migrate
+        from portal.security import signals  # noqa: F401  (auth events go to the audit log)
+
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="portal.sync_roles")

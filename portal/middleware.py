@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from portal.signals import AUTH_TIME_KEY, NO_DEVICE_KEY
+from portal.security.signals import AUTH_TIME_KEY, NO_DEVICE_KEY
 
 
 class NoStoreMiddleware:
@@ -73,7 +73,7 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def _redirect_target(self, request) -> str | None:
-        from portal import twofactor
+        from portal.security import twofactor
 
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or user.is_verified():

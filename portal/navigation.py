@@ -18,7 +18,7 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "portal:home"),
     NavItem("Patients", "patients:list", permission="patients.view_patient"),
-    NavItem("Worklist", "monitoring:worklist", permission="monitoring.view_scheduleditem"),
+    NavItem("Worklist", "monitoring:worklist", permission="therapy.view_scheduleditem"),
     NavItem("Alerts", "monitoring:alerts", permission="monitoring.view_alert"),
     NavItem("Drug catalogue", "drugs:list", permission="drugs.view_drug"),
     NavItem("Audit trail", "portal:audit", superuser_only=True),

@@ -1,7 +1,7 @@
 """The three staff roles and the model permissions each one holds.
 
-Roles are Django groups. This table is the single policy; each app's migrations grant the permissions of
-its own models with ``grant_role_permissions`` so the groups always match it (a test checks that).
+Roles are Django groups. This table is the single policy; after every migrate (and flush) ``sync_roles`` makes the
+groups match it exactly (a test checks that).
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "patients.add_screeningresult",
         "patients.view_assessment",
         "patients.add_assessment",
-        "monitoring.view_treatmentcourse",
-        "monitoring.add_treatmentcourse",
-        "monitoring.change_treatmentcourse",
-        "monitoring.view_scheduleditem",
-        "monitoring.view_labresult",
-        "monitoring.add_labresult",
-        "monitoring.change_scheduleditem",
+        "therapy.view_treatmentcourse",
+        "therapy.add_treatmentcourse",
+        "therapy.change_treatmentcourse",
+        "therapy.view_scheduleditem",
+        "patients.view_labresult",
+        "patients.add_labresult",
+        "therapy.change_scheduleditem",
         "monitoring.view_symptomcheck",
         "monitoring.add_symptomcheck",
         "monitoring.view_alert",
@@ -51,11 +51,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "patients.add_screeningresult",
         "patients.view_assessment",
         "patients.add_assessment",
-        "monitoring.view_treatmentcourse",
-        "monitoring.view_scheduleditem",
-        "monitoring.change_scheduleditem",
-        "monitoring.view_labresult",
-        "monitoring.add_labresult",
+        "therapy.view_treatmentcourse",
+        "therapy.view_scheduleditem",
+        "therapy.change_scheduleditem",
+        "patients.view_labresult",
+        "patients.add_labresult",
         "monitoring.view_symptomcheck",
         "monitoring.add_symptomcheck",
     ),
@@ -77,41 +77,29 @@ ROLE_DESCRIPTIONS = {
 }
 
 
-def grant_role_permissions(apps, schema_editor, app_label: str) -> None:
-    """Migration helper: create the role groups and grant them this app's permissions from the table."""
-    from django.contrib.auth.management import create_permissions
+def sync_roles(*, using: str = "default") -> None:
+    """Make the role groups match the policy table exactly; permissions not created yet are skipped.
 
-    using = schema_editor.connection.alias
-    app_config = apps.get_app_config(app_label)
-    app_config.models_module = True  # create_permissions skips apps without a models module
-    create_permissions(app_config, apps=apps, verbosity=0, using=using)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.using(using).get_or_create(name=role)
-        for perm in perms:
-            label, codename = perm.split(".", 1)
-            if label != app_label:
-                continue
-            permission = (
-                Permission.objects.using(using).filter(content_type__app_label=label, codename=codename).first()
-            )
-            if permission is None:
-                # A model a later migration adds: that migration grants its permissions (the roles test checks all).
-                continue
-            group.permissions.add(permission)
-
-
-def sync_roles() -> None:
-    """Make the role groups match the policy table (as the migrations do); for tests that flush tables."""
+    Runs after every ``migrate`` and ``flush`` (the ``post_migrate`` receiver below), so a new row in the table
+    reaches the groups without a data migration that imports live code.
+    """
     from django.contrib.auth.models import Group, Permission
 
+    existing = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.using(using).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        wanted = []
-        for perm in perms:
-            label, codename = perm.split(".", 1)
-            wanted.append(Permission.objects.get(content_type__app_label=label, codename=codename))
-        group.permissions.set(wanted)
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set([existing[p] for p in perms if p in existing])
+
+
+def sync_roles_after_migrate(sender, using="default", **kwargs) -> None:
+    """``post_migrate`` receiver: every app's permissions exist once the signal has been sent for the last app."""
+    from django.apps import apps
+
+    with_models = [config.label for config in apps.get_app_configs() if config.models_module is not None]
+    if sender is not None and with_models and sender.label == with_models[-1]:
+        sync_roles(using=using)

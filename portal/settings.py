@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portal",
     "drugs",
     "patients",
+    "therapy",
     "monitoring",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
 ]
+if PORTAL_BENCH:
+    INSTALLED_APPS.append("bench")  # manage.py bench_data
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -165,9 +168,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_HANDLER = "portal.lockout.PortalAxesHandler"
-AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
-AXES_USERNAME_CALLABLE = "portal.lockout.axes_username"
+AXES_HANDLER = "portal.security.lockout.PortalAxesHandler"
+AXES_LOCKOUT_CALLABLE = "portal.security.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "portal.security.lockout.axes_username"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 PORTAL_USERNAME_FAILURE_CAP = 30

@@ -3,14 +3,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import views, views_audit, views_security
+from portal import views
+from portal.security import views as security_views
+from portal.views import audit
 
 portal_patterns = (
     [
         path("", views.home, name="home"),
-        path("audit/", views_audit.audit_list, name="audit"),
-        path("accounts/unlock/", views_security.unlock, name="unlock"),
-        path("session/keepalive/", views_security.session_keepalive, name="keepalive"),
+        path("audit/", audit.audit_list, name="audit"),
+        path("accounts/unlock/", security_views.unlock, name="unlock"),
+        path("session/keepalive/", security_views.session_keepalive, name="keepalive"),
     ],
     "portal",
 )
@@ -20,13 +22,12 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("drugs/", include("drugs.urls")),
-    path("", include("monitoring.urls_therapy")),
-    path("", include("monitoring.urls_patient")),
-    path("monitoring/", include("monitoring.urls")),
+    path("", include("therapy.urls")),  # /patients/<id>/therapy/start/ and /therapy/<id>/...
+    path("", include("monitoring.urls")),  # /patients/<id>/labs/..., /monitoring/...
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/two-step/", views_security.otp_verify, name="otp_verify"),
-    path("accounts/two-step/setup/", views_security.otp_enrol, name="otp_enrol"),
+    path("accounts/two-step/", security_views.otp_verify, name="otp_verify"),
+    path("accounts/two-step/setup/", security_views.otp_enrol, name="otp_enrol"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),

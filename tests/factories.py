@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from decimal import Decimal
 
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from portal.models import User
+from drugs.models import Drug, LabTest
+from drugs.services import current_catalogue_version
+from monitoring import services as svc
+from patients.models import Patient, RiskProfile
+from portal.models import Clinic, User
+from therapy.models import ScheduledItem, TreatmentCourse
 
 _counter = itertools.count(1)
 TEST_PASSWORD = "correct-horse-battery-staple-42"
@@ -21,27 +29,17 @@ def make_user(*, role: str | None = None, username: str | None = None, **fields)
         last_name=fields.pop("last_name", f"Staff{n}"),
         **fields,
     )
-    if role:
-        if not Group.objects.filter(name=role).exists():  # a transactional test before this one flushed the groups
-            from portal.roles import sync_roles
-
-            sync_roles()
+    if role:  # flush re-emits post_migrate, so the role groups exist after a transactional test too
         user.groups.add(Group.objects.get(name=role))
     return user
 
 
 def make_clinic(name: str | None = None):
-    from portal.models import Clinic
-
     return Clinic.objects.create(name=name or f"Test Clinic {next(_counter)}")
 
 
 def make_patient(*, clinic, dermatologist=None, risk: dict | None = None, **fields):
     """A synthetic patient (fictional name) with a risk profile; ``risk`` sets risk-profile fields."""
-    import datetime as dt
-
-    from patients.models import Patient, RiskProfile
-
     n = next(_counter)
     patient = Patient.objects.create(
         clinic=clinic,
@@ -60,3 +58,50 @@ def make_patient(*, clinic, dermatologist=None, risk: dict | None = None, **fiel
 # scans every log record emitted during the session and fails the run if this value appears: patient data never
 # goes into logs. Use it in given/family names (e.g. f"{CANARY}Given") of patients your tests create.
 CANARY = "Zzcanary"
+
+
+# --- Courses, scheduled checks and results (stored directly; the start rules are tested in tests/therapy) ---
+
+TODAY = timezone.localdate()
+
+
+def make_course(patient, prescriber, slug="abrocitinib", dose="100", jurisdiction="US", status="active"):
+    """An open course stored directly (the start rules are tested elsewhere)."""
+    return TreatmentCourse.objects.create(
+        patient=patient,
+        drug=Drug.objects.get(slug=slug),
+        dose=Decimal(dose) if dose else None,
+        start_date=TODAY - dt.timedelta(days=40),
+        status=status,
+        prescriber=prescriber,
+        jurisdiction=jurisdiction,
+        catalogue_version=current_catalogue_version(),
+    )
+
+
+def make_scheduled_item(course, check_type="cbc", due=TODAY, window=7, kind="follow_up"):
+    return ScheduledItem.objects.create(
+        course=course,
+        patient=course.patient,
+        check_type=check_type,
+        kind=kind,
+        due_date=due,
+        earliest=due - dt.timedelta(days=window),
+        latest=due + dt.timedelta(days=window),
+        reason="test",
+        catalogue_version=course.catalogue_version,
+    )
+
+
+def record_result(actor, patient, analyte, value, on=TODAY):
+    test = LabTest.objects.get(analyte=analyte)
+    row = svc.ResultRow(
+        patient=patient,
+        lab_test=test,
+        collected_on=on,
+        value=Decimal(str(value)),
+        coded_value="",
+        entered_value=str(value),
+        entered_unit=test.canonical_unit,
+    )
+    return svc.lab_results_record(actor=actor, rows=[row])[0]

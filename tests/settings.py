@@ -13,3 +13,6 @@ STORAGES = {
 }
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP; the deploy check covers the redirect
 PORTAL_REQUIRE_2FA = False  # production default is on; tests/security flips it back on to test the flow
+
+if "bench" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405  # tests/bench builds a small bench clinic

@@ -1,13 +1,11 @@
+"""Once granted the role permissions from live code; the ``post_migrate`` receiver ``portal.roles.sync_roles_after_migrate``
+now keeps the role groups in step with ``portal.roles.ROLE_PERMISSIONS``, so this migration only keeps its place
+in the graph (databases that applied it keep their grants)."""
+
 from django.db import migrations
-
-from portal.roles import grant_role_permissions
-
-
-def grant(apps, schema_editor):
-    grant_role_permissions(apps, schema_editor, "monitoring")
 
 
 class Migration(migrations.Migration):
     dependencies = [("monitoring", "0001_therapy"), ("portal", "0002_roles")]
 
-    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
+    operations = []

@@ -1,10 +1,8 @@
+"""Once granted the role permissions from live code; the ``post_migrate`` receiver ``portal.roles.sync_roles_after_migrate``
+now keeps the role groups in step with ``portal.roles.ROLE_PERMISSIONS``, so this migration only keeps its place
+in the graph (databases that applied it keep their grants)."""
+
 from django.db import migrations
-
-from portal.roles import grant_role_permissions
-
-
-def create_roles(apps, schema_editor):
-    grant_role_permissions(apps, schema_editor, "portal")
 
 
 class Migration(migrations.Migration):
@@ -14,4 +12,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]
+    operations = []

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitoring.management.commands.bench_data import (
+from bench.management.commands.bench_data import (
     BENCH_CLINIC_NAME,
     HEAVY_EXTRA_LABS,
     HEAVY_RECORD_NUMBER,
@@ -16,9 +16,10 @@ from monitoring.management.commands.bench_data import (
     current_counts,
     expected_counts,
 )
-from monitoring.models import Alert, LabResult, TreatmentCourse
-from patients.models import Patient
+from monitoring.models import Alert
+from patients.models import LabResult, Patient
 from portal.models import Clinic
+from therapy.models import TreatmentCourse
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 import pytest
 
 from drugs.models import CatalogueVersion, LabThreshold
-from monitoring.models import ScheduledItem, TreatmentCourse
 from patients.models import Patient
+from therapy.models import ScheduledItem, TreatmentCourse
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -123,7 +123,8 @@ def _open_cbc_on_abrocitinib():
 
 
 def test_nurse_saves_a_blood_count_and_the_dermatologist_stops_the_course(session, browser, live_server):
-    from monitoring.models import Alert, LabResult
+    from monitoring.models import Alert
+    from patients.models import LabResult
 
     item = _open_cbc_on_abrocitinib()
     record = item.patient.record_number

@@ -8,13 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from monitoring.models import Alert
-from tests.factories import make_patient
-from tests.monitoring.monitoring_helpers import TODAY, course_for, item_for, record
+from tests.factories import TODAY, make_course, make_patient, make_scheduled_item, record_result
 
 
 @pytest.fixture
 def on_abro(clinic, derm, catalogue):
-    return course_for(make_patient(clinic=clinic, dermatologist=derm, record_number="QC-001"), derm)
+    return make_course(make_patient(clinic=clinic, dermatologist=derm, record_number="QC-001"), derm)
 
 
 def _queries(client, url):
@@ -28,19 +27,19 @@ def _grow(course, nurse, n):
     """n more days of blood counts (some at action levels, so alerts too) and n more scheduled checks."""
     for i in range(n):
         on = TODAY - dt.timedelta(days=30 - i)
-        record(nurse, course.patient, "platelets", "45" if i % 2 else "250", on=on)
-        record(nurse, course.patient, "hb", "13.5", on=on)
-        item_for(course, check_type="lipids", due=TODAY + dt.timedelta(days=7 * i + 7), window=3)
+        record_result(nurse, course.patient, "platelets", "45" if i % 2 else "250", on=on)
+        record_result(nurse, course.patient, "hb", "13.5", on=on)
+        make_scheduled_item(course, check_type="lipids", due=TODAY + dt.timedelta(days=7 * i + 7), window=3)
 
 
 @pytest.mark.parametrize(
     ("role", "url_of"),
     [
         ("derm", lambda c, a, i: reverse("monitoring:alert", args=[a.public_id])),
-        ("nurse", lambda c, a, i: reverse("patient_monitoring:labs", args=[c.patient.public_id]) + "?panel=cbc"),
-        ("nurse", lambda c, a, i: reverse("patient_monitoring:labs", args=[c.patient.public_id]) + "?panel=screening"),
-        ("nurse", lambda c, a, i: reverse("patient_monitoring:labs_saved", args=[c.patient.public_id])),
-        ("nurse", lambda c, a, i: reverse("patient_monitoring:symptoms", args=[c.patient.public_id])),
+        ("nurse", lambda c, a, i: reverse("monitoring:lab_entry", args=[c.patient.public_id]) + "?panel=cbc"),
+        ("nurse", lambda c, a, i: reverse("monitoring:lab_entry", args=[c.patient.public_id]) + "?panel=screening"),
+        ("nurse", lambda c, a, i: reverse("monitoring:lab_saved", args=[c.patient.public_id])),
+        ("nurse", lambda c, a, i: reverse("monitoring:symptom_check", args=[c.patient.public_id])),
         ("nurse", lambda c, a, i: reverse("monitoring:item_done", args=[i.public_id])),
         ("nurse", lambda c, a, i: reverse("monitoring:lab_upload")),
         ("derm", lambda c, a, i: reverse("therapy:start", args=[c.patient.public_id])),
@@ -49,8 +48,8 @@ def _grow(course, nurse, n):
     ids=["alert", "labs-cbc", "labs-screening", "labs-saved", "symptoms", "item-done", "upload", "start", "course"],
 )
 def test_page_query_count_does_not_grow_with_the_record(role, url_of, client_as, derm, nurse, on_abro):
-    item = item_for(on_abro, check_type="efficacy_review")
-    alert = Alert.objects.get(lab_result=record(nurse, on_abro.patient, "platelets", "45", on=TODAY))
+    item = make_scheduled_item(on_abro, check_type="efficacy_review")
+    alert = Alert.objects.get(lab_result=record_result(nurse, on_abro.patient, "platelets", "45", on=TODAY))
     client = client_as({"derm": derm, "nurse": nurse}[role])
     url = url_of(on_abro, alert, item)
     _grow(on_abro, nurse, 2)

@@ -72,9 +72,9 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:alert": (LOGIN, 200, 403, 403, 404),
     "monitoring:alert_ack": (LOGIN, 405, 405, 405, 405),  # POST only
     "monitoring:alert_act": (LOGIN, 405, 405, 405, 405),
-    "patient_monitoring:labs": (LOGIN, 200, 200, 403, 404),
-    "patient_monitoring:labs_saved": (LOGIN, 200, 200, 403, 404),
-    "patient_monitoring:symptoms": (LOGIN, 200, 200, 403, 404),
+    "monitoring:lab_entry": (LOGIN, 200, 200, 403, 404),
+    "monitoring:lab_saved": (LOGIN, 200, 200, 403, 404),
+    "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
 }
 
 # URLs whose public_id names another object than the patient.
@@ -126,10 +126,10 @@ def matrix_objects(db, clinic, derm):
         from drugs.models import Drug, LabTest
         from drugs.sections import SECTIONS
         from monitoring.models import Alert
-        from tests.monitoring.monitoring_helpers import course_for, item_for
+        from tests.factories import make_course, make_scheduled_item
 
         call_command("load_catalogue", verbosity=0)
-        course = course_for(patient, derm)
+        course = make_course(patient, derm)
         alert = Alert.objects.create(
             patient=patient,
             course=course,
@@ -145,7 +145,7 @@ def matrix_objects(db, clinic, derm):
             section=SECTIONS[0].key,
             analyte=LabTest.objects.order_by("analyte").first().analyte,
             course=course.public_id,
-            item=item_for(course, check_type="efficacy_review", kind="follow_up").public_id,
+            item=make_scheduled_item(course, check_type="efficacy_review", kind="follow_up").public_id,
             alert=alert.public_id,
         )
 

@@ -186,13 +186,13 @@ def test_lab_test_edit_form(catalogue_client):
 def on_therapy(clinic, derm, nurse):
     """A patient on abrocitinib with an open check and an urgent alert from a platelet count of 45."""
     from monitoring.models import Alert
-    from tests.monitoring.monitoring_helpers import course_for, item_for, record
+    from tests.factories import make_course, make_scheduled_item, record_result
 
     call_command("load_catalogue", verbosity=0)
     patient = make_patient(clinic=clinic, dermatologist=derm, given_name=f"{CANARY}Fuzz", family_name=CANARY)
-    course = course_for(patient, derm)
-    item = item_for(course, check_type="efficacy_review")
-    alert = Alert.objects.get(lab_result=record(nurse, patient, "platelets", "45"))
+    course = make_course(patient, derm)
+    item = make_scheduled_item(course, check_type="efficacy_review")
+    alert = Alert.objects.get(lab_result=record_result(nurse, patient, "platelets", "45"))
     return {"patient": patient, "course": course, "item": item, "alert": alert}
 
 
@@ -207,10 +207,10 @@ def nurse_client(nurse):
 def test_nurse_forms(target, nurse_client, on_therapy):
     public_id = on_therapy["patient"].public_id
     url = {
-        "labs-cbc": reverse("patient_monitoring:labs", args=[public_id]) + "?panel=cbc",
-        "labs-screening": reverse("patient_monitoring:labs", args=[public_id]) + "?panel=screening",
-        "labs-lipids": reverse("patient_monitoring:labs", args=[public_id]) + "?panel=lipids",
-        "symptoms": reverse("patient_monitoring:symptoms", args=[public_id]),
+        "labs-cbc": reverse("monitoring:lab_entry", args=[public_id]) + "?panel=cbc",
+        "labs-screening": reverse("monitoring:lab_entry", args=[public_id]) + "?panel=screening",
+        "labs-lipids": reverse("monitoring:lab_entry", args=[public_id]) + "?panel=lipids",
+        "symptoms": reverse("monitoring:symptom_check", args=[public_id]),
         "item-done": reverse("monitoring:item_done", args=[on_therapy["item"].public_id]),
     }[target]
 

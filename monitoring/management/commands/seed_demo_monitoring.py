@@ -16,9 +16,10 @@ from django.core.management import BaseCommand, CommandError
 from django.utils import timezone
 
 from drugs.models import LabTest
-from monitoring import services_monitoring as svc
-from monitoring.models import LabResult, TreatmentCourse
+from monitoring import services as svc
+from patients.models import LabResult
 from portal.demo import demo_accounts_ensure
+from therapy.models import TreatmentCourse
 
 NORMAL_CBC = {"wbc": "6.4", "anc": "3.6", "alc": "1.9", "hb": "13.8", "platelets": "245"}
 
@@ -51,7 +52,15 @@ class Command(BaseCommand):
         def rows(course, days_ago, values):
             on = max(today - dt.timedelta(days=days_ago), course.start_date)
             return [
-                svc.ResultRow(course.patient, tests[a], on, Decimal(v), "", v, tests[a].canonical_unit)
+                svc.ResultRow(
+                    patient=course.patient,
+                    lab_test=tests[a],
+                    collected_on=on,
+                    value=Decimal(v),
+                    coded_value="",
+                    entered_value=v,
+                    entered_unit=tests[a].canonical_unit,
+                )
                 for a, v in values.items()
             ]
 

@@ -18,10 +18,10 @@ from django.core.management import BaseCommand
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from monitoring.models import ScheduledItem
-from monitoring.services_monitoring import alerts_escalate
+from monitoring.services import alerts_escalate
 from portal import roles
 from portal.models import AuditEvent, Clinic, User
+from therapy.models import ScheduledItem
 
 logger = logging.getLogger(__name__)
 DIGEST_SUMMARY = "Reminder digest sent for {}"

@@ -1,0 +1,161 @@
+"""Validate a lab-results CSV row by row (a fixed number of queries), so nothing is imported while any row is bad.
+
+Columns: record_number, loinc, value, unit, collected_on (YYYY-MM-DD). Coded tests (screening) take positive,
+negative or indeterminate as the value and an empty unit. The unit is the UCUM code or the label shown in the form.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from drugs import units
+from drugs.models import LabTest
+from monitoring.services import ResultRow
+from patients.models import LabResult, Patient
+
+COLUMNS = ("record_number", "loinc", "value", "unit", "collected_on")
+MAX_ROWS = 5000
+MAX_BYTES = 1024 * 1024
+CODED = {code for code, _label in units.CODED_VALUES}
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1 = the header line; data rows start at 2, as a spreadsheet numbers them
+    column: str
+    message: str
+
+
+@dataclass
+class Parsed:
+    rows: list[ResultRow]
+    errors: list[RowError]
+    fatal: str = ""
+
+
+def _decode(raw: bytes) -> str | None:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
+    if len(raw) > MAX_BYTES:
+        return Parsed([], [], "The file is larger than 1 MB. Split it into smaller files (at most 5,000 rows each).")
+    text = _decode(raw)
+    if text is None:
+        return Parsed([], [], "The file is not a text (CSV) file. Save it from your spreadsheet as CSV UTF-8.")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        lines = list(reader)
+    except csv.Error:
+        return Parsed([], [], "The file could not be read as CSV. Save it from your spreadsheet as CSV UTF-8.")
+    if not lines:
+        return Parsed([], [], "The file is empty.")
+    header = [h.strip().lower() for h in lines[0]]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        return Parsed(
+            [], [], f"The first line must name the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}."
+        )
+    body = [(n, line) for n, line in enumerate(lines[1:], start=2) if any(cell.strip() for cell in line)]
+    if not body:
+        return Parsed([], [], "The file has a header but no results.")
+    if len(body) > MAX_ROWS:
+        return Parsed([], [], f"The file has {len(body):,} rows; at most {MAX_ROWS:,} can be imported at once.")
+    index = {name: header.index(name) for name in COLUMNS}
+
+    def cell(line, name):
+        i = index[name]
+        return line[i].strip() if i < len(line) else ""
+
+    records = {cell(line, "record_number") for _n, line in body}
+    patients = {p.record_number: p for p in Patient.objects.filter(clinic_id=clinic_id, record_number__in=records)}
+    tests = {t.loinc: t for t in LabTest.objects.prefetch_related("units")}
+    existing = set(
+        LabResult.objects.filter(
+            patient__in=list(patients.values()), lab_test__loinc__in={cell(line, "loinc") for _n, line in body}
+        ).values_list("patient_id", "lab_test_id", "collected_on", "value", "coded_value")
+    )
+    today = timezone.localdate()
+    rows: list[ResultRow] = []
+    errors: list[RowError] = []
+    seen: dict[tuple, int] = {}
+    for number, line in body:
+        before = len(errors)
+
+        def bad(column, message, number=number):
+            errors.append(RowError(number, column, message))
+
+        patient = patients.get(cell(line, "record_number"))
+        if not cell(line, "record_number"):
+            bad("record_number", "Empty: give the patient's record number.")
+        elif patient is None:
+            bad("record_number", "No patient with this record number in your clinic.")
+        test = tests.get(cell(line, "loinc"))
+        if test is None:
+            bad("loinc", "Unknown LOINC code (not a lab test in the catalogue).")
+        collected = None
+        try:
+            collected = dt.date.fromisoformat(cell(line, "collected_on"))
+        except ValueError:
+            bad("collected_on", "Not a date in the form YYYY-MM-DD.")
+        if collected is not None:
+            if collected > today:
+                bad("collected_on", "The date is in the future.")
+            elif patient is not None and collected < patient.date_of_birth:
+                bad("collected_on", "The date is before the patient's date of birth.")
+        value, coded, unit_code = None, "", ""
+        if test is not None and test.value_type == LabTest.ValueType.CODED:
+            coded = cell(line, "value").lower()
+            if coded not in CODED:
+                bad("value", "Use positive, negative or indeterminate for this test.")
+        elif test is not None:
+            by_code = {u.unit: u for u in test.units.all()} | {u.label: u for u in test.units.all()}
+            unit = by_code.get(cell(line, "unit") or test.canonical_unit)
+            if unit is None:
+                accepted = ", ".join(u.unit for u in test.units.all())
+                bad("unit", f"Unit not accepted for {test.short_name} (accepted: {accepted}).")
+            else:
+                unit_code = unit.unit
+                try:
+                    value = units.entered_to_canonical(
+                        cell(line, "value"),
+                        factor=unit.factor,
+                        unit_label=unit.label,
+                        test_name=test.short_name,
+                        plausible_min=test.plausible_min,
+                        plausible_max=test.plausible_max,
+                    )
+                except units.EntryError as exc:
+                    bad("value", str(exc))
+        if len(errors) > before:
+            continue
+        key = (patient.pk, test.pk, collected, value, coded)
+        if key in seen:
+            bad("record_number", f"Duplicate of row {seen[key]} (same patient, test, date and value).")
+            continue
+        if key in existing:
+            bad("record_number", "Already recorded (same patient, test, date and value).")
+            continue
+        seen[key] = number
+        rows.append(
+            ResultRow(
+                patient=patient,
+                lab_test=test,
+                collected_on=collected,
+                value=value,
+                coded_value=coded,
+                entered_value=cell(line, "value"),
+                entered_unit=unit_code,
+            )
+        )
+    return Parsed(rows, errors)

@@ -1,0 +1,360 @@
+"""Monitoring pages: the worklist, lab entry (form and CSV), symptom checks, checks done, and the alert inbox.
+
+Each view declares its permission, finds the patient through ``get_patient_for_user`` (404 for other clinics),
+reads through ``selectors_monitoring`` and writes through ``services_monitoring``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from drugs.models import LabTest
+from drugs.selectors import drug_label
+from monitoring import lab_csv
+from monitoring import selectors as sel
+from monitoring import services as svc
+from monitoring.forms import (
+    AlertAckForm,
+    DoseAckForm,
+    InterruptAckForm,
+    ItemDoneForm,
+    LabCsvForm,
+    LabPanelForm,
+    ResumeAckForm,
+    StopAckForm,
+    SymptomCheckForm,
+)
+from monitoring.models import Alert
+from patients.selectors import get_patient_for_user
+from patients.services import patient_view_record
+from portal import idempotency
+from therapy.models import ScheduledItem, TreatmentCourse
+from therapy.schedule import check_name
+
+GET_POST = require_http_methods(["GET", "POST"])
+VIEW_ITEMS = "therapy.view_scheduleditem"
+CHANGE_ITEMS = "therapy.change_scheduleditem"
+ADD_RESULTS = "patients.add_labresult"
+ADD_SYMPTOMS = "monitoring.add_symptomcheck"
+VIEW_ALERTS = "monitoring.view_alert"
+CHANGE_ALERTS = "monitoring.change_alert"
+CHANGE_COURSE = "therapy.change_treatmentcourse"
+
+
+MAX_QUERY_INT = 2**31 - 1  # page numbers and ids from the query string: larger ones are nobody's
+
+
+def _int(value) -> int | None:
+    """A positive whole number from the query string, or None (bad, negative or absurdly large values)."""
+    try:
+        number = int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+    return number if number is not None and 0 < number <= MAX_QUERY_INT else None
+
+
+@permission_required(VIEW_ITEMS, raise_exception=True)
+@require_http_methods(["GET"])
+def worklist(request):
+    today = timezone.localdate()
+    window = request.GET.get("window", "")
+    window = window if window in sel.WINDOWS else ""
+    check_type = request.GET.get("check", "")
+    filters = {
+        "window": window,
+        "dermatologist_id": _int(request.GET.get("dermatologist")),
+        "drug_id": _int(request.GET.get("drug")),
+        "check_type": check_type if check_type in sel.CHECK_NAMES else "",
+    }
+    page = sel.worklist_page(user=request.user, today=today, page=_int(request.GET.get("page")) or 1, **filters)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "monitoring/worklist.html",
+        {
+            "page": page,
+            "page_obj": page,
+            "page_query": f"{query.urlencode()}&" if query else "",
+            "filters": filters,
+            "choices": sel.worklist_filters(request.user),
+            "today": today,
+            "counts": sel.worklist_counts(request.user, today),
+        },
+    )
+
+
+def _panel(request) -> str:
+    panel = request.GET.get("panel") or request.POST.get("panel") or LabTest.Panel.CBC
+    return panel if panel in LabTest.Panel.values else LabTest.Panel.CBC
+
+
+@permission_required(ADD_RESULTS, raise_exception=True)
+@GET_POST
+def lab_entry(request, public_id):
+    patient = get_patient_for_user(request.user, public_id)
+    panel = _panel(request)
+    tests = sel.panel_tests(panel)
+    form = LabPanelForm(request.POST or None, patient=patient, tests=tests)
+    scope = f"labs:{patient.public_id}"
+    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
+        messages.info(request, "This form was already sent; the results were saved once.")
+        return redirect(earlier)
+    if request.method == "GET":
+        patient_view_record(actor=request.user, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        if earlier := idempotency.claim(request, scope=scope):
+            return redirect(earlier)
+        try:
+            results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
+        except svc.MonitoringError as exc:
+            idempotency.release(request, scope=scope)
+            form.add_error(None, str(exc))
+        else:
+            saved_url = reverse("monitoring:lab_saved", args=[patient.public_id]) + f"?panel={panel}"
+            idempotency.complete(request, scope=scope, result_url=saved_url)
+            alerts = sum(len(r.alerts.all()) for r in results)
+            text = f"{len(results)} result(s) saved and interpreted."
+            if alerts:
+                text += f" {alerts} alert(s) sent to the prescribing dermatologist."
+            messages.success(request, text)
+            return redirect(saved_url)
+    return render(
+        request,
+        "monitoring/lab_entry.html",
+        {
+            "patient": patient,
+            "form": form,
+            "panel": panel,
+            "panel_label": LabTest.Panel(panel).label,
+            "panels": LabTest.Panel.choices,
+            "idempotency_key": idempotency.form_key(request),
+        },
+    )
+
+
+@permission_required(ADD_RESULTS, raise_exception=True)
+@require_http_methods(["GET"])
+def lab_saved(request, public_id):
+    """The results just saved, with their interpretation (what the server concluded)."""
+    patient = get_patient_for_user(request.user, public_id)
+    patient_view_record(actor=request.user, patient=patient)
+    results = sel.latest_saved_results(patient)
+    return render(request, "monitoring/lab_saved.html", {"patient": patient, "results": results})
+
+
+@permission_required(ADD_RESULTS, raise_exception=True)
+@GET_POST
+def lab_upload(request):
+    form = LabCsvForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        if request.user.clinic_id is None:
+            raise PermissionDenied
+        upload = form.cleaned_data["file"]
+        if upload.size > lab_csv.MAX_BYTES:
+            form.add_error("file", "The file is larger than 1 MB. Split it into smaller files (at most 5,000 rows).")
+        else:
+            parsed = lab_csv.parse_csv(upload.read(), clinic_id=request.user.clinic_id)
+            if parsed.fatal:
+                form.add_error("file", parsed.fatal)
+            elif parsed.errors:
+                report = parsed.errors
+                form.add_error(
+                    "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
+                )
+            else:
+                results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
+                messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
+                return redirect("monitoring:lab_upload")
+    return render(request, "monitoring/lab_upload.html", {"form": form, "report": report, "columns": lab_csv.COLUMNS})
+
+
+@permission_required(ADD_SYMPTOMS, raise_exception=True)
+@GET_POST
+def symptom_check(request, public_id):
+    patient = get_patient_for_user(request.user, public_id)
+    form = SymptomCheckForm(request.POST or None, patient=patient)
+    scope = f"symptoms:{patient.public_id}"
+    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
+        messages.info(request, "This form was already sent; the check was recorded once.")
+        return redirect(earlier)
+    if request.method == "POST" and form.is_valid():
+        if earlier := idempotency.claim(request, scope=scope):
+            return redirect(earlier)
+        data = form.cleaned_data
+        try:
+            _check, alert = svc.symptom_check_record(
+                actor=request.user,
+                patient=patient,
+                checked_on=data["checked_on"],
+                symptoms=data["symptoms"],
+                none_reported=data["none_reported"],
+                note=data["note"],
+            )
+        except svc.MonitoringError as exc:
+            idempotency.release(request, scope=scope)
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            idempotency.complete(request, scope=scope, result_url=patient.get_absolute_url())
+            if alert and alert.severity == Alert.Severity.URGENT:
+                messages.error(request, f"URGENT: {alert.advice}")
+            elif alert:
+                messages.warning(request, f"Same-day alert sent to the dermatologist: {alert.advice}")
+            else:
+                messages.success(request, "Check recorded: no warning signs reported.")
+            return redirect(patient)
+    context = {"patient": patient, "form": form, "idempotency_key": idempotency.form_key(request)}
+    return render(request, "monitoring/symptom_check.html", context)
+
+
+@permission_required(CHANGE_ITEMS, raise_exception=True)
+@GET_POST
+def item_done(request, public_id):
+    item = ScheduledItem.objects.select_related("patient", "course__drug").filter(public_id=public_id).first()
+    if item is None:
+        raise Http404
+    patient = get_patient_for_user(request.user, item.patient.public_id)
+    form = ItemDoneForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            svc.scheduled_item_done(
+                actor=request.user, item=item, done_on=form.cleaned_data["done_on"], note=form.cleaned_data["note"]
+            )
+        except svc.MonitoringError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(request, f"{check_name(item.check_type)} recorded as done.")
+            return redirect("monitoring:worklist")
+    return render(
+        request,
+        "monitoring/item_done.html",
+        {"item": item, "patient": patient, "form": form, "check": check_name(item.check_type)},
+    )
+
+
+# --- Alerts ---------------------------------------------------------------------------------------------------------
+
+
+@permission_required(VIEW_ALERTS, raise_exception=True)
+@require_http_methods(["GET"])
+def alert_inbox(request):
+    scope = "clinic" if request.GET.get("scope") == "clinic" else "mine"
+    status = "acknowledged" if request.GET.get("status") == "acknowledged" else "open"
+    page = sel.alert_inbox(user=request.user, scope=scope, status=status, page=_int(request.GET.get("page")) or 1)
+    return render(
+        request,
+        "monitoring/alert_inbox.html",
+        {
+            "page": page,
+            "page_obj": page,
+            "scope": scope,
+            "status": status,
+            "page_query": f"scope={scope}&status={status}&",
+        },
+    )
+
+
+ACT_FORMS = {"stop": StopAckForm, "interrupt": InterruptAckForm, "resume": ResumeAckForm, "dose": DoseAckForm}
+
+
+def _form_options(course: TreatmentCourse) -> dict:
+    label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
+    doses = sorted(label.regimen_doses(course.jurisdiction))
+    analytes = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
+    return {"dose": {"doses": doses}, "interrupt": {"analytes": analytes}}
+
+
+def _act_forms(alert: Alert, bound: dict | None = None) -> dict:
+    course = alert.course
+    if course is None or course.status == TreatmentCourse.Status.STOPPED or alert.status != Alert.Status.OPEN:
+        return {}
+    extra = _form_options(course)
+    doses = extra["dose"]["doses"]
+    wanted = []
+    if course.status == TreatmentCourse.Status.ACTIVE:
+        wanted = ["stop", "interrupt"] + (["dose"] if doses else [])
+    elif course.status == TreatmentCourse.Status.INTERRUPTED:
+        wanted = ["stop", "resume"]
+    elif course.status == TreatmentCourse.Status.PLANNED:
+        wanted = ["stop"] + (["dose"] if doses else [])
+    forms = {}
+    for key in wanted:
+        if bound and key in bound:
+            forms[key] = bound[key]
+            continue
+        form = ACT_FORMS[key](course=course, prefix=key, **extra.get(key, {}))
+        if key == "interrupt" and alert.lab_result_id:
+            form.initial["analyte"] = alert.lab_result.lab_test.analyte
+        if key == "stop" and alert.kind == Alert.Kind.LAB_ACTION:
+            form.initial["reason"] = TreatmentCourse.StopReason.LAB_ACTION_LEVEL
+        forms[key] = form
+    return forms
+
+
+def _alert_page(request, alert, ack_form=None, bound=None, status=200):
+    can_act = request.user.has_perm(CHANGE_ALERTS)
+    context = {
+        "alert": alert,
+        "ack_form": ack_form or AlertAckForm(),
+        "act_forms": _act_forms(alert, bound) if can_act and request.user.has_perm(CHANGE_COURSE) else {},
+        "can_ack": can_act and alert.status == Alert.Status.OPEN,
+    }
+    return render(request, "monitoring/alert_detail.html", context, status=status)
+
+
+@permission_required(VIEW_ALERTS, raise_exception=True)
+@require_http_methods(["GET"])
+def alert_detail(request, public_id):
+    alert = sel.get_alert_for_user(request.user, public_id)
+    patient_view_record(actor=request.user, patient=alert.patient)
+    return _alert_page(request, alert)
+
+
+@require_POST
+@permission_required(CHANGE_ALERTS, raise_exception=True)
+def alert_acknowledge(request, public_id):
+    alert = sel.get_alert_for_user(request.user, public_id)
+    form = AlertAckForm(request.POST)
+    if form.is_valid():
+        try:
+            svc.alert_acknowledge(actor=request.user, alert=alert, comment=form.cleaned_data["comment"])
+        except svc.MonitoringError as exc:
+            form.add_error("comment" if exc.field == "comment" else None, str(exc))
+        else:
+            messages.success(request, "Alert acknowledged.")
+            return redirect("monitoring:alerts")
+    return _alert_page(request, alert, ack_form=form)
+
+
+@require_POST
+@permission_required(CHANGE_ALERTS, raise_exception=True)
+@permission_required(CHANGE_COURSE, raise_exception=True)
+def alert_act(request, public_id, action):
+    alert = sel.get_alert_for_user(request.user, public_id)
+    if action not in ACT_FORMS or alert.course is None:
+        raise Http404
+    forms = _act_forms(alert)
+    if action not in forms:
+        messages.error(request, "That action is not possible for this course now.")
+        return redirect(alert)
+    course = alert.course
+    form_class = ACT_FORMS[action]
+    form = form_class(request.POST, course=course, prefix=action, **_form_options(course).get(action, {}))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            svc.alert_act(actor=request.user, alert=alert, action=action, data=data, comment=data["comment"])
+        except svc.MonitoringError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(request, f"{course} updated and the alert acknowledged.")
+            return redirect("monitoring:alerts")
+    return _alert_page(request, alert, bound={action: form})

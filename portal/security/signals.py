@@ -1,0 +1,65 @@
+"""Log-ins, log-outs, failed log-ins and lockouts go to the audit trail (never the password)."""
+
+import time
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from portal.audit import audit_record
+from portal.models import AuditEvent
+
+AUTH_TIME_KEY = "portal_auth_time"
+NO_DEVICE_KEY = "portal_no_otp_device"
+
+
+@receiver(user_logged_in, dispatch_uid="portal_audit_login")
+def _logged_in(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        from portal.security import twofactor
+
+        request.session[AUTH_TIME_KEY] = int(time.time())  # start of the 12-hour absolute limit
+        # Checked once per log-in; the second-factor middleware uses it when 2FA is optional.
+        request.session[NO_DEVICE_KEY] = not twofactor.has_confirmed_device(user)
+    audit_record(actor=user, action=AuditEvent.Action.LOGIN, obj=user, summary="Logged in")
+
+
+@receiver(user_logged_out, dispatch_uid="portal_audit_logout")
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(actor=user, action=AuditEvent.Action.LOGOUT, obj=user, summary="Logged out")
+
+
+@receiver(user_login_failed, dispatch_uid="portal_audit_login_failed")
+def _login_failed(sender, credentials, request=None, **kwargs):
+    """One row per wrong password; the attempted username is kept so the per-username cap can count it.
+
+    Attempts that django-axes refused before checking the password (the username is locked) are audited as
+    "locked out" by ``_locked_out`` instead, so they do not extend the per-username cap. This receiver is
+    connected before axes' (portal comes first in INSTALLED_APPS), so ``axes_locked_out`` is only set here
+    when axes refused the attempt up front.
+    """
+    if getattr(request, "axes_locked_out", False):
+        return
+    username = str(credentials.get("username", ""))[:150]
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.LOGIN_FAILED,
+        actor_username=username,
+        object_type="portal.user",
+        summary=f"Failed login for username {username!r}"[:300],
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="portal_audit_locked_out")
+def _locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    if getattr(request, "_portal_lock_audited", False):
+        return
+    if request is not None:
+        request._portal_lock_audited = True
+    audit_record(
+        actor=None,
+        action=AuditEvent.Action.LOCKED_OUT,
+        object_type="axes.username",
+        object_id=str(username or "")[:64],
+        summary=f"Log-in locked for username {str(username or '')[:100]!r}",
+    )

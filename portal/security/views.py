@@ -1,0 +1,151 @@
+"""Account security pages: the second-factor step, authenticator enrolment, session keep-alive, unlocking."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import user_passes_test
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+
+from portal.audit import audit_record
+from portal.models import AuditEvent
+from portal.security import lockout, twofactor
+
+logger = logging.getLogger(__name__)
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Code",
+        max_length=20,
+        help_text="The 6-digit code from your authenticator app, or one of your backup codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+    )
+
+
+class EnrolForm(forms.Form):
+    token = forms.RegexField(
+        label="Code from the app",
+        regex=r"^\s*\d{6}\s*$",
+        max_length=20,
+        error_messages={"invalid": "Enter the 6-digit code the app shows now."},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("portal:home")
+
+
+@never_cache
+@GET_POST
+def otp_verify(request):
+    """Second step of the log-in: a code from the authenticator app or an unused backup code."""
+    user = request.user
+    if user.is_verified():
+        return redirect(_next_url(request))
+    devices = list(devices_for_user(user, confirmed=True))
+    if not devices:
+        return redirect(f"{reverse('otp_enrol')}?{urlencode({'next': _next_url(request)})}")
+    device = devices[0]
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        allowed, info = device.verify_is_allowed()
+        token = form.cleaned_data["token"].strip().replace(" ", "")
+        if not allowed:
+            form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
+        elif device.verify_token(token) or _backup_code(request, device, token):
+            otp_login(request, device)
+            request.session.cycle_key()
+            audit_record(actor=user, action=AuditEvent.Action.OTP_VERIFIED, obj=user, summary="Second factor passed")
+            return redirect(_next_url(request))
+        else:
+            audit_record(actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong second-factor code")
+            form.add_error("token", "That code is not right. Check the app and try again.")
+    return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
+
+
+def _backup_code(request, device, token: str) -> bool:
+    """A backup code instead of the app: spent on use; wrong ones count towards the device's throttle."""
+    if token.isdigit():
+        return False
+    user = request.user
+    if twofactor.backup_code_use(user=user, code=token):
+        left = twofactor.unused_backup_code_count(user)
+        messages.warning(request, f"You used a backup code; {left} left. Set up the app again if it is lost.")
+        return True
+    device.throttle_increment()
+    return False
+
+
+@never_cache
+@GET_POST
+def otp_enrol(request):
+    """Set up an authenticator app: scan the QR code, type a code to confirm, then note the backup codes."""
+    user = request.user
+    if twofactor.has_confirmed_device(user) and not user.is_verified():
+        return redirect(f"{reverse('otp_verify')}?{urlencode({'next': _next_url(request)})}")
+    device = twofactor.pending_totp_device(user)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = twofactor.totp_enrol_confirm(user=user, device=device, token=form.cleaned_data["token"].strip())
+        if codes is not None:
+            otp_login(request, device)
+            request.session.cycle_key()
+            return render(
+                request,
+                "registration/otp_backup_codes.html",
+                {"codes": codes, "next": _next_url(request)},
+            )
+        form.add_error("token", "That code does not match. Check the app's clock and enter the current code.")
+    context = {
+        "form": form,
+        "qr_data_uri": twofactor.qr_code_data_uri(device),
+        "manual_key": twofactor.manual_key(device),
+        "next": _next_url(request),
+        "replacing": twofactor.has_confirmed_device(user),
+    }
+    return render(request, "registration/otp_enrol.html", context)
+
+
+@require_POST
+def session_keepalive(request):
+    """ "Stay signed in": any authenticated request renews the idle timer (SESSION_SAVE_EVERY_REQUEST)."""
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"status": "ok"})
+    return redirect(_next_url(request))
+
+
+def _superuser(user) -> bool:
+    if not (user.is_active and user.is_superuser):
+        raise PermissionDenied("Superusers only.")
+    return True
+
+
+@user_passes_test(_superuser)
+@GET_POST
+def unlock(request):
+    """Superusers see locked-out usernames and unlock them; each unlock goes to the audit trail."""
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()[:150]
+        if not username:
+            return HttpResponse("No username given.", status=400)
+        lockout.username_unlock(actor=request.user, username=username)
+        messages.success(request, f"Log-in unlocked for {username}.")
+        return redirect("portal:unlock")
+    return render(request, "portal/unlock.html", {"locked": lockout.locked_usernames()})

@@ -1,0 +1,572 @@
+"""Monitoring pages: worklist, lab entry, CSV upload, symptom check, record done, alerts, trends, permissions."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from monitoring import lab_csv
+from monitoring.models import Alert, SymptomCheck
+from patients.models import LabResult
+from tests.factories import TODAY, make_clinic, make_course, make_patient, make_scheduled_item, record_result
+from therapy.models import ScheduledItem, TreatmentCourse
+
+WORKLIST = reverse("monitoring:worklist")
+ALERTS = reverse("monitoring:alerts")
+UPLOAD = reverse("monitoring:lab_upload")
+
+
+def labs_url(patient, panel="cbc"):
+    return reverse("monitoring:lab_entry", args=[patient.public_id]) + f"?panel={panel}"
+
+
+@pytest.fixture
+def on_abro(clinic, derm, catalogue):
+    patient = make_patient(clinic=clinic, dermatologist=derm, record_number="MON-001")
+    return make_course(patient, derm)
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx)
+
+
+# --- Worklist -------------------------------------------------------------------------------------------------------
+
+
+def test_worklist_orders_overdue_by_days_then_risk_then_today_then_upcoming(client_as, nurse, clinic, derm, catalogue):
+    low = make_course(make_patient(clinic=clinic, dermatologist=derm, record_number="LOW"), derm)
+    high = make_course(
+        make_patient(
+            clinic=clinic,
+            dermatologist=derm,
+            record_number="HIGH",
+            risk={"smoking_status": "current", "dvt_history": True},
+        ),
+        derm,
+    )
+    make_scheduled_item(low, due=TODAY + dt.timedelta(days=3))
+    make_scheduled_item(low, due=TODAY)
+    make_scheduled_item(low, due=TODAY - dt.timedelta(days=2))
+    make_scheduled_item(high, due=TODAY - dt.timedelta(days=2))
+    make_scheduled_item(low, due=TODAY - dt.timedelta(days=10))
+    rows = client_as(nurse).get(WORKLIST).context["page"].rows
+    order = [(r["item"].patient.record_number, r["bucket"], r["days_overdue"]) for r in rows]
+    assert order == [
+        ("LOW", "overdue", 10),
+        ("HIGH", "overdue", 2),
+        ("LOW", "overdue", 2),
+        ("LOW", "today", 0),
+        ("LOW", "upcoming", 0),
+    ]
+
+
+def test_worklist_links_each_check_to_its_action(client_as, nurse, on_abro):
+    for check in ("cbc", "infection_check", "efficacy_review", "hbv"):
+        make_scheduled_item(on_abro, check_type=check)
+    rows = {r["item"].check_type: r["action_url"] for r in client_as(nurse).get(WORKLIST).context["page"].rows}
+    assert rows["cbc"] == labs_url(on_abro.patient, "cbc")
+    assert rows["hbv"] == labs_url(on_abro.patient, "screening")
+    assert rows["infection_check"] == reverse("monitoring:symptom_check", args=[on_abro.patient.public_id])
+    assert "/done/" in rows["efficacy_review"]
+
+
+@pytest.mark.parametrize(("window", "count"), [("overdue", 1), ("today", 1), ("7", 2), ("30", 3), ("", 4)])
+def test_worklist_due_windows(client_as, nurse, on_abro, window, count):
+    for days in (-5, 0, 6, 25, 60):
+        make_scheduled_item(on_abro, due=TODAY + dt.timedelta(days=days))
+    rows = client_as(nurse).get(WORKLIST, {"window": window}).context["page"].rows
+    assert len(rows) == count
+
+
+def test_worklist_filters_by_drug_check_and_dermatologist(client_as, nurse, on_abro, clinic, derm):
+    upa = make_course(make_patient(clinic=clinic), derm, "upadacitinib", "15")
+    make_scheduled_item(on_abro)
+    make_scheduled_item(upa, check_type="lipids")
+    client = client_as(nurse)
+    assert len(client.get(WORKLIST, {"drug": upa.drug_id}).context["page"].rows) == 1
+    assert len(client.get(WORKLIST, {"check": "lipids"}).context["page"].rows) == 1
+    assert len(client.get(WORKLIST, {"dermatologist": derm.pk}).context["page"].rows) == 1
+
+
+def test_worklist_paginates_without_count(client_as, nurse, on_abro):
+    for i in range(51):
+        make_scheduled_item(on_abro, due=TODAY - dt.timedelta(days=i))
+    client = client_as(nurse)
+    first = client.get(WORKLIST).context["page"]
+    assert len(first.rows) == 50
+    assert first.has_next
+    assert len(client.get(WORKLIST, {"page": 2}).context["page"].rows) == 1
+
+
+def test_worklist_query_count_does_not_grow(client_as, nurse, clinic, derm, catalogue):
+    client = client_as(nurse)
+
+    def add(n):
+        for _ in range(n):
+            course = make_course(
+                make_patient(clinic=clinic, dermatologist=derm, risk={"smoking_status": "current"}), derm
+            )
+            make_scheduled_item(course, due=TODAY - dt.timedelta(days=1))
+
+    add(3)
+    few = _queries(client, WORKLIST)
+    add(27)
+    assert _queries(client, WORKLIST) == few
+
+
+def test_worklist_shows_only_own_clinic(client_as, nurse, derm, catalogue):
+    other = make_clinic("Elsewhere")
+    make_scheduled_item(make_course(make_patient(clinic=other), derm))
+    assert client_as(nurse).get(WORKLIST).context["page"].rows == []
+
+
+def test_home_shows_worklist_counts_and_urgent_alerts(client_as, nurse, derm, on_abro):
+    make_scheduled_item(on_abro, due=TODAY - dt.timedelta(days=3))
+    make_scheduled_item(on_abro, check_type="lipids")
+    record_result(nurse, on_abro.patient, "platelets", "45")  # completes the overdue cbc, raises an urgent alert
+    make_scheduled_item(on_abro, due=TODAY - dt.timedelta(days=1))
+    page = client_as(nurse).get("/").content.decode()
+    assert "Overdue checks" in page
+    assert "Checks due today" in page
+    page = client_as(derm).get("/").content.decode()
+    assert "URGENT · MON-001" in page
+
+
+# --- Lab entry ------------------------------------------------------------------------------------------------------
+
+
+def test_nurse_goes_from_worklist_to_a_saved_blood_count(client_as, nurse, on_abro):
+    item = make_scheduled_item(on_abro, due=TODAY - dt.timedelta(days=2))
+    client = client_as(nurse)
+    url = client.get(WORKLIST).context["page"].rows[0]["action_url"]
+    form_page = client.get(url)
+    assert form_page.status_code == 200
+    assert {"v_wbc", "v_anc", "v_alc", "v_hb", "v_platelets"} <= set(form_page.context["form"].fields)
+    data = {
+        "collected_on": TODAY.isoformat(),
+        "panel": "cbc",
+        "v_wbc": "6.1",
+        "u_wbc": "10*3/uL",
+        "v_anc": "3.2",
+        "u_anc": "10*3/uL",
+        "v_alc": "1.8",
+        "u_alc": "10*3/uL",
+        "v_hb": "13.5",
+        "u_hb": "g/dL",
+        "v_platelets": "240",
+        "u_platelets": "10*3/uL",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert LabResult.objects.filter(patient=on_abro.patient).count() == 5
+    item.refresh_from_db()
+    assert item.status == "done"
+    assert item.completed_by == nurse
+
+
+@pytest.mark.parametrize(("value", "unit"), [("45000", "/mm3"), ("45", "10*3/uL")])
+def test_platelets_45000_urgent_alert_acknowledged_and_course_stopped(client_as, nurse, derm, on_abro, value, unit):
+    later = make_scheduled_item(on_abro, due=TODAY + dt.timedelta(days=20))
+    data = {"collected_on": TODAY.isoformat(), "v_platelets": value, "u_platelets": unit}
+    assert client_as(nurse).post(labs_url(on_abro.patient), data).status_code == 302
+    result = LabResult.objects.get(patient=on_abro.patient)
+    assert result.value == Decimal("45")
+    alert = Alert.objects.get(lab_result=result)
+    assert alert.severity == Alert.Severity.URGENT
+    assert alert.recipient == derm
+    assert "Discontinue" in alert.title
+
+    client = client_as(derm)
+    inbox = client.get(ALERTS)
+    assert alert in inbox.context["page"].rows
+    assert "Urgent" in inbox.content.decode()
+    detail = client.get(alert.get_absolute_url())
+    assert "stop" in detail.context["act_forms"]
+    act = reverse("monitoring:alert_act", args=[alert.public_id, "stop"])
+    response = client.post(
+        act,
+        {
+            "stop-on": TODAY.isoformat(),
+            "stop-reason": "lab_action_level",
+            "stop-note": "",
+            "stop-row_version": on_abro.row_version,
+            "stop-comment": "Platelets 45: stopped; CBC weekly until >100",
+        },
+    )
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    on_abro.refresh_from_db()
+    later.refresh_from_db()
+    assert alert.status == "acknowledged"
+    assert alert.acknowledged_by == derm
+    assert on_abro.status == TreatmentCourse.Status.STOPPED
+    assert later.status == ScheduledItem.Status.CANCELLED
+
+
+def test_haemoglobin_130_g_per_l_is_stored_as_13_g_per_dl(client_as, nurse, on_abro):
+    data = {"collected_on": TODAY.isoformat(), "v_hb": "130", "u_hb": "g/L"}
+    client_as(nurse).post(labs_url(on_abro.patient), data)
+    result = LabResult.objects.get()
+    assert result.value == Decimal("13.0")
+    assert (result.entered_value, result.entered_unit) == ("130", "g/L")
+
+
+def test_implausible_platelets_refused_with_the_limit_in_the_typed_unit(client_as, nurse, on_abro):
+    data = {"collected_on": TODAY.isoformat(), "v_platelets": "5000000", "u_platelets": "/mm3"}
+    response = client_as(nurse).post(labs_url(on_abro.patient), data)
+    assert response.status_code == 200
+    errors = response.context["form"].errors["v_platelets"]
+    assert "2000000 cells/mm³" in errors[0]
+    assert 'value="5000000"' in response.content.decode()
+    assert not LabResult.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({}, "__all__", "at least one"),
+        ({"v_hb": "abc", "u_hb": "g/dL"}, "v_hb", "not a number"),
+        ({"v_hb": "13", "u_hb": "mmol/L"}, "u_hb", "Select a valid choice"),
+    ],
+)
+def test_lab_entry_bad_input(client_as, nurse, on_abro, data, field, message):
+    response = client_as(nurse).post(labs_url(on_abro.patient), {"collected_on": TODAY.isoformat(), **data})
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not LabResult.objects.exists()
+
+
+def test_future_collection_date_refused(client_as, nurse, on_abro):
+    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    response = client_as(nurse).post(
+        labs_url(on_abro.patient), {"collected_on": tomorrow, "v_hb": "13", "u_hb": "g/dL"}
+    )
+    assert "future" in response.context["form"].errors["collected_on"][0]
+
+
+def test_screening_panel_takes_coded_values(client_as, nurse, on_abro):
+    data = {"collected_on": TODAY.isoformat(), "v_tb_igra": "negative", "v_hbsag": "positive"}
+    assert client_as(nurse).post(labs_url(on_abro.patient, "screening"), data).status_code == 302
+    assert set(LabResult.objects.values_list("coded_value", flat=True)) == {"negative", "positive"}
+
+
+def test_lab_entry_for_another_clinic_is_404(client_as, nurse, derm, catalogue):
+    patient = make_patient(clinic=make_clinic("Elsewhere"))
+    assert client_as(nurse).get(labs_url(patient)).status_code == 404
+
+
+# --- CSV ------------------------------------------------------------------------------------------------------------
+
+
+def _csv(lines):
+    body = "record_number,loinc,value,unit,collected_on\n" + "\n".join(lines) + "\n"
+    return SimpleUploadedFile("results.csv", body.encode(), content_type="text/csv")
+
+
+def test_csv_with_one_bad_row_imports_nothing_until_fixed(client_as, nurse, on_abro):
+    good = [f"MON-001,777-3,45000,/mm3,{TODAY}", f"MON-001,718-7,130,g/L,{TODAY}"]
+    client = client_as(nurse)
+    response = client.post(UPLOAD, {"file": _csv([*good, f"NOPE-9,777-3,200,,{TODAY}"])})
+    report = response.context["report"]
+    assert [(e.row, e.column) for e in report] == [(4, "record_number")]
+    assert not LabResult.objects.exists()
+    response = client.post(UPLOAD, {"file": _csv(good)})
+    assert response.status_code == 302
+    assert LabResult.objects.count() == 2
+    assert Alert.objects.filter(severity=Alert.Severity.URGENT).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "message"),
+    [
+        ("MON-001,0000-0,1,,{d}", "loinc", "Unknown LOINC"),
+        ("MON-001,777-3,45,g/L,{d}", "unit", "Unit not accepted"),
+        ("MON-001,777-3,5000000,/mm3,{d}", "value", "not a plausible"),
+        ("MON-001,777-3,45,,02/03/2026", "collected_on", "YYYY-MM-DD"),
+        ("MON-001,777-3,45,,{future}", "collected_on", "future"),
+        ("MON-001,71773-6,maybe,,{d}", "value", "positive, negative"),
+    ],
+)
+def test_csv_row_problems_are_reported(client_as, nurse, on_abro, line, column, message):
+    line = line.format(d=TODAY, future=TODAY + dt.timedelta(days=3))
+    report = client_as(nurse).post(UPLOAD, {"file": _csv([line])}).context["report"]
+    assert report[0].column == column
+    assert message in report[0].message
+    assert not LabResult.objects.exists()
+
+
+def test_csv_duplicate_rows_refused(client_as, nurse, on_abro):
+    line = f"MON-001,777-3,45,,{TODAY}"
+    report = client_as(nurse).post(UPLOAD, {"file": _csv([line, line])}).context["report"]
+    assert report[0].row == 3
+    assert "Duplicate of row 2" in report[0].message
+
+
+def test_csv_row_cap(client_as, nurse, on_abro, monkeypatch):
+
+    monkeypatch.setattr(lab_csv, "MAX_ROWS", 2)
+    lines = [f"MON-001,777-3,{v},,{TODAY}" for v in (40, 41, 42)]
+    response = client_as(nurse).post(UPLOAD, {"file": _csv(lines)})
+    assert "at most 2" in response.context["form"].errors["file"][0]
+
+
+def test_csv_size_cap(client_as, nurse, on_abro):
+    big = SimpleUploadedFile("big.csv", b"x" * (1024 * 1024 + 1), content_type="text/csv")
+    response = client_as(nurse).post(UPLOAD, {"file": big})
+    assert "1 MB" in response.context["form"].errors["file"][0]
+
+
+# --- Symptom check, record done ------------------------------------------------------------------------------------
+
+
+def test_symptom_check_form_shortness_of_breath_is_urgent(client_as, nurse, derm, on_abro):
+    url = reverse("monitoring:symptom_check", args=[on_abro.patient.public_id])
+    page = client_as(nurse).get(url).content.decode()
+    assert page.count('value="shortness_of_breath"') == 2
+    response = client_as(nurse).post(url, {"checked_on": TODAY.isoformat(), "symptoms": ["shortness_of_breath"]})
+    assert response.status_code == 302
+    alert = Alert.objects.get(symptom_check__patient=on_abro.patient)
+    assert alert.severity == Alert.Severity.URGENT
+    assert "emergency" in alert.advice
+
+
+def test_symptom_check_form_needs_a_choice(client_as, nurse, on_abro):
+    url = reverse("monitoring:symptom_check", args=[on_abro.patient.public_id])
+    response = client_as(nurse).post(url, {"checked_on": TODAY.isoformat(), "note": "kept"})
+    assert "none of these" in response.context["form"].errors["symptoms"][0]
+    assert "kept" in response.content.decode()
+    assert not SymptomCheck.objects.exists()
+
+
+def test_record_done(client_as, nurse, on_abro):
+    item = make_scheduled_item(on_abro, check_type="efficacy_review")
+    url = reverse("monitoring:item_done", args=[item.public_id])
+    assert client_as(nurse).post(url, {"done_on": TODAY.isoformat(), "note": "EASI 4"}).status_code == 302
+    item.refresh_from_db()
+    assert (item.status, item.completion_note) == ("done", "EASI 4")
+
+
+# --- Alerts ---------------------------------------------------------------------------------------------------------
+
+
+def test_acknowledge_without_comment_keeps_the_alert_open(client_as, nurse, derm, on_abro):
+    alert = Alert.objects.get(lab_result=record_result(nurse, on_abro.patient, "anc", "0.9"))
+    url = reverse("monitoring:alert_ack", args=[alert.public_id])
+    response = client_as(derm).post(url, {"comment": ""})
+    assert response.status_code == 200
+    assert "Write a comment" in response.context["ack_form"].errors["comment"][0]
+    alert.refresh_from_db()
+    assert alert.status == "open"
+    assert client_as(derm).post(url, {"comment": "Interrupting; repeat CBC in a week"}).status_code == 302
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged"
+
+
+def test_inbox_order_and_clinic_toggle(client_as, nurse, derm, clinic, on_abro):
+    from portal import roles
+    from tests.factories import make_user
+
+    colleague = make_user(role=roles.DERMATOLOGIST, clinic=clinic)
+    other = make_course(make_patient(clinic=clinic, dermatologist=colleague), colleague)
+    same_day = Alert.objects.get(lab_result=record_result(nurse, on_abro.patient, "anc", "0.9"))
+    urgent = Alert.objects.get(lab_result=record_result(nurse, on_abro.patient, "platelets", "45"))
+    theirs = Alert.objects.get(lab_result=record_result(nurse, other.patient, "platelets", "40"))
+    client = client_as(derm)
+    assert client.get(ALERTS).context["page"].rows == [urgent, same_day]
+    assert client.get(ALERTS, {"scope": "clinic"}).context["page"].rows == [urgent, theirs, same_day]
+
+
+def test_inbox_query_count_does_not_grow(client_as, nurse, derm, clinic, catalogue):
+    client = client_as(derm)
+
+    def add(n):
+        for _ in range(n):
+            course = make_course(make_patient(clinic=clinic, dermatologist=derm), derm)
+            record_result(nurse, course.patient, "platelets", "45")
+
+    add(3)
+    few = _queries(client, ALERTS)
+    add(27)
+    assert _queries(client, ALERTS) == few
+
+
+def test_alert_of_another_clinic_is_404(client_as, nurse, derm, catalogue):
+    from portal import roles
+    from tests.factories import make_user
+
+    elsewhere = make_clinic("Elsewhere")
+    their_derm = make_user(role=roles.DERMATOLOGIST, clinic=elsewhere)
+    course = make_course(make_patient(clinic=elsewhere), their_derm)
+    alert = Alert.objects.get(lab_result=record_result(their_derm, course.patient, "platelets", "45"))
+    assert client_as(derm).get(alert.get_absolute_url()).status_code == 404
+
+
+# --- Permissions ----------------------------------------------------------------------------------------------------
+
+
+def test_nurse_cannot_open_alerts(client_as, nurse, on_abro):
+    assert client_as(nurse).get(ALERTS).status_code == 403
+
+
+def test_catalogue_admin_gets_403_on_all_monitoring_pages(client_as, catalogue_admin, on_abro):
+    item = make_scheduled_item(on_abro, check_type="efficacy_review")
+    client = client_as(catalogue_admin)
+    urls = [
+        WORKLIST,
+        ALERTS,
+        UPLOAD,
+        labs_url(on_abro.patient),
+        reverse("monitoring:symptom_check", args=[on_abro.patient.public_id]),
+        reverse("monitoring:item_done", args=[item.public_id]),
+    ]
+    assert [client.get(u).status_code for u in urls] == [403] * len(urls)
+
+
+def test_nav_shows_worklist_to_nurse_and_alerts_to_derm(client_as, nurse, derm):
+    assert "Worklist" in client_as(nurse).get("/").content.decode()
+    assert ">Alerts<" not in client_as(nurse).get("/").content.decode()
+    assert ">Alerts<" in client_as(derm).get("/").content.decode()
+
+
+# --- Trends ---------------------------------------------------------------------------------------------------------
+
+
+def test_patient_page_draws_trends_with_action_levels_and_events(client_as, nurse, derm, on_abro):
+    from therapy.models import CourseEvent
+
+    CourseEvent.objects.create(course=on_abro, kind="start", on=on_abro.start_date, created_by=derm)
+    record_result(nurse, on_abro.patient, "platelets", "220", on=TODAY - dt.timedelta(days=30))
+    record_result(nurse, on_abro.patient, "platelets", "45")
+    page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
+    assert "<svg" in page
+    assert "<title" in page
+    assert "<desc" in page
+    assert "Discontinue" in page
+    assert "level-discontinue" in page
+    assert 'class="event event-start"' in page
+    assert "Values as a table" in page
+    svg = page[page.index("<svg") : page.rindex("</svg>")]
+    assert "style=" not in svg
+    assert "<script" not in svg
+    assert not re.search(r"<script(?![^>]*src=)", page)
+
+
+def test_trend_shows_the_latest_results_per_test_and_says_how_many_exist(client_as, nurse, derm, on_abro):
+    from monitoring.selectors import TREND_POINTS_PER_TEST, patient_monitoring
+
+    extra = 5
+    for day in range(TREND_POINTS_PER_TEST + extra):
+        record_result(nurse, on_abro.patient, "platelets", str(200 + day), on=TODAY - dt.timedelta(days=day))
+    record_result(nurse, on_abro.patient, "hb", "13.5")
+    charts_by_id = {c["id"]: c for c in patient_monitoring(on_abro.patient)["lab_charts"]}
+    platelets = charts_by_id["trend-platelets"]
+    assert len(platelets["rows"]) == TREND_POINTS_PER_TEST
+    assert platelets["rows"][0]["on"] == TODAY  # newest first in the table; the oldest five are left out
+    assert platelets["rows"][-1]["on"] == TODAY - dt.timedelta(days=TREND_POINTS_PER_TEST - 1)
+    assert platelets["shown"] == f"the latest {TREND_POINTS_PER_TEST} of {TREND_POINTS_PER_TEST + extra} results"
+    assert charts_by_id["trend-hb"]["shown"] == ""  # one result: nothing left out
+    page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
+    assert f"the latest {TREND_POINTS_PER_TEST} of {TREND_POINTS_PER_TEST + extra} results" in page
+
+
+def test_alert_and_saved_results_show_units_as_clinicians_write_them(client_as, nurse, derm, on_abro):
+    from drugs.models import LabTest
+    from monitoring import services as svc
+
+    test = LabTest.objects.get(analyte="platelets")
+    row = svc.ResultRow(
+        patient=on_abro.patient,
+        lab_test=test,
+        collected_on=TODAY,
+        value=Decimal("45"),
+        coded_value="",
+        entered_value="45000",
+        entered_unit="/mm3",
+    )
+    result = svc.lab_results_record(actor=nurse, rows=[row])[0]
+    alert = Alert.objects.get(lab_result=result)
+    page = client_as(derm).get(alert.get_absolute_url()).content.decode()
+    assert "Platelets 45 ×10³/µL (entered as 45000 cells/mm³)" in page
+    saved = client_as(nurse).get(reverse("monitoring:lab_saved", args=[on_abro.patient.public_id]))
+    assert "45 ×10³/µL" in saved.content.decode()
+    assert "10*3/uL" not in saved.content.decode()
+
+
+def test_patient_history_reads_lab_entries_plainly(client_as, nurse, derm, on_abro):
+    record_result(nurse, on_abro.patient, "platelets", "45")
+    page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
+    assert "tests: Platelets; alerts: 1" in page
+
+
+def test_a_result_taken_before_the_first_dose_raises_no_on_treatment_alert(nurse, on_abro):
+    before_start = on_abro.start_date - dt.timedelta(days=3)
+    result = record_result(nurse, on_abro.patient, "platelets", "45", on=before_start)
+    assert not Alert.objects.filter(lab_result=result).exists()
+    assert result.action == ""
+    assert result.flag == "low"  # still flagged against the reference range
+
+
+def test_lab_panel_sent_twice_saves_once_and_alerts_once(client_as, nurse, on_abro):
+    client = client_as(nurse)
+    url = labs_url(on_abro.patient)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    post = {"collected_on": TODAY.isoformat(), "v_platelets": "45000", "u_platelets": "/mm3", "idempotency_key": key}
+    first = client.post(url, post)
+    second = client.post(url, post)
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == first["Location"]
+    assert LabResult.objects.filter(patient=on_abro.patient, lab_test__analyte="platelets").count() == 1
+    assert Alert.objects.filter(patient=on_abro.patient).count() == 1
+
+
+def test_symptom_check_sent_twice_is_recorded_once(client_as, nurse, on_abro):
+    client = client_as(nurse)
+    url = reverse("monitoring:symptom_check", args=[on_abro.patient.public_id])
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    post = {"checked_on": TODAY.isoformat(), "symptoms": ["chest_pain"], "idempotency_key": key}
+    assert client.post(url, post).status_code == 302
+    assert client.post(url, post).status_code == 302
+    assert SymptomCheck.objects.filter(patient=on_abro.patient).count() == 1
+
+
+@pytest.mark.parametrize("query", [{"page": "99999999999999999999"}, {"dermatologist": "99999999999999999999"},
+                                   {"page": "9223372036854775807"}, {"drug": "-5"}])  # fmt: skip
+def test_absurd_query_numbers_are_ignored_not_a_500(query, client_as, derm, on_abro):
+    client = client_as(derm)
+    assert client.get(WORKLIST, query).status_code == 200
+    assert client.get(ALERTS, query).status_code == 200
+
+
+def test_monitoring_pages_that_show_a_patient_are_audited(client_as, nurse, derm, on_abro):
+    from portal.models import AuditEvent
+
+    alert = Alert.objects.get(lab_result=record_result(nurse, on_abro.patient, "platelets", "45"))
+    views = AuditEvent.objects.filter(action="view", object_id=str(on_abro.patient.pk))
+    before = views.count()
+    client_as(derm).get(alert.get_absolute_url())
+    client_as(nurse).get(labs_url(on_abro.patient))
+    client_as(nurse).get(reverse("monitoring:lab_saved", args=[on_abro.patient.public_id]))
+    assert views.count() == before + 3
+
+
+def test_alert_of_a_prescriber_who_left_reaches_the_clinics_dermatologists(client_as, nurse, derm, clinic, on_abro):
+    from portal import roles
+    from tests.factories import make_user
+
+    on_abro.prescriber.is_active = False
+    on_abro.prescriber.save()
+    on_abro.patient.dermatologist = None
+    on_abro.patient.save()
+    alert = Alert.objects.get(lab_result=record_result(nurse, on_abro.patient, "platelets", "45"))
+    assert alert.recipient is None  # not to the inactive account
+    colleague = make_user(role=roles.DERMATOLOGIST, clinic=clinic)
+    home = client_as(colleague).get("/").content.decode()
+    assert "no active dermatologist on this patient" in home
+    assert alert.get_absolute_url() in home

@@ -1,0 +1,213 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from drugs.models import Regimen
+from tests.factories import make_clinic, make_patient, make_user
+from therapy.models import ScheduledItem, TreatmentCourse
+
+TODAY = timezone.localdate()
+
+
+def regimen_value(slug="abrocitinib", dose=100):
+    return f"r{Regimen.objects.filter(drug__slug=slug, dose=dose).values_list('pk', flat=True).first()}"
+
+
+def start_url(patient):
+    return reverse("therapy:start", args=[patient.public_id])
+
+
+def check(client, patient, **extra):
+    data = {"regimen": regimen_value(), "start_date": TODAY.isoformat(), "action": "check", **extra}
+    return client.post(start_url(patient), data)
+
+
+def test_dermatologist_checks_then_starts_with_acknowledgements(client_as, derm, smoker):
+    client = client_as(derm)
+    response = check(client, smoker)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Safety check for Abrocitinib 100 mg" in body
+    assert "Reason for going ahead" in body
+    ack_names = sorted({part.split('"')[0] for part in body.split('name="ack-')[1:]})
+    shown = body.split('name="shown_codes" value="')[1].split('"')[0]
+    data = {"regimen": regimen_value(), "start_date": TODAY.isoformat(), "action": "start", "shown_codes": shown}
+    refused = client.post(start_url(smoker), data)
+    assert "Acknowledge each warning" in refused.content.decode()
+    assert not TreatmentCourse.objects.exists()
+    data.update({f"ack-{name}": "Discussed risks; no alternative" for name in ack_names})
+    started = client.post(start_url(smoker), data)
+    assert started.status_code == 302
+    course = TreatmentCourse.objects.get()
+    page = client.get(started["Location"]).content.decode()
+    assert "Monitoring schedule" in page
+    assert (TODAY + dt.timedelta(weeks=4)).strftime("%-d %b %Y") in page
+    assert "Discussed risks; no alternative" in page
+    assert course.get_absolute_url() == started["Location"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"regimen": "r999999"}, "not in the catalogue"),
+        ({"regimen": "x1"}, "not in the catalogue"),
+        ({"start_date": "1901-01-01"}, "before the patient&#x27;s date of birth"),
+        ({"start_date": "not a date"}, "Enter a valid date"),
+    ],
+)
+def test_bad_start_input_is_explained_and_saves_nothing(client_as, derm, smoker, data, message):
+    response = check(client_as(derm), smoker, **data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not TreatmentCourse.objects.exists()
+
+
+def test_empty_override_reason_is_refused(client_as, derm, smoker):
+    from drugs.models import Medicine
+    from patients.models import ConcomitantMedicine
+
+    ConcomitantMedicine.objects.create(patient=smoker, medicine=Medicine.objects.get(name="clopidogrel"))
+    client = client_as(derm)
+    body = check(client, smoker).content.decode()
+    assert "Override and start therapy" in body
+    shown = body.split('name="shown_codes" value="')[1].split('"')[0]
+    acks = {f"ack-{n.split(chr(34))[0]}": "ok" for n in body.split('name="ack-')[1:]}
+    data = {"regimen": regimen_value(), "start_date": TODAY.isoformat(), "action": "start", "shown_codes": shown}
+    response = client.post(start_url(smoker), {**data, **acks, "override_reason": "   "})
+    assert "Record an override reason" in response.content.decode()
+    assert not TreatmentCourse.objects.exists()
+
+
+@pytest.mark.parametrize("fixture", ["nurse", "catalogue_admin"])
+def test_only_dermatologists_start_therapy(client_as, request, smoker, fixture):
+    client = client_as(request.getfixturevalue(fixture))
+    assert client.get(start_url(smoker)).status_code == 403
+
+
+def test_patient_of_another_clinic_is_404(client_as, catalogue):
+    other = make_patient(clinic=make_clinic("Elsewhere"))
+    derm = make_user(role="Dermatologist", clinic=make_clinic("Here"))
+    assert client_as(derm).get(start_url(other)).status_code == 404
+
+
+@pytest.fixture
+def course(smoker, derm):
+    from tests.therapy.test_services import acks_for, plan
+    from therapy import services
+
+    findings, _ = services.safety_preview(patient=smoker, plan=plan())
+    return services.course_start(actor=derm, patient=smoker, plan=plan(), acknowledgements=acks_for(findings))
+
+
+def test_nurse_reads_the_course_but_cannot_change_it(client_as, nurse, course):
+    client = client_as(nurse)
+    page = client.get(course.get_absolute_url())
+    assert page.status_code == 200
+    assert b"Stop the course" not in page.content
+    assert client.post(reverse("therapy:stop", args=[course.public_id]), {}).status_code == 403
+
+
+def test_stop_from_the_page_updates_the_schedule(client_as, derm, course):
+    client = client_as(derm)
+    data = {"on": TODAY.isoformat(), "reason": "adverse_event", "note": "", "row_version": course.row_version}
+    assert client.post(reverse("therapy:stop", args=[course.public_id]), data).status_code == 302
+    course.refresh_from_db()
+    assert course.status == "stopped"
+    assert not ScheduledItem.objects.filter(course=course, status="open").exists()
+
+
+def test_stop_without_a_reason_keeps_the_form(client_as, derm, course):
+    client = client_as(derm)
+    data = {"on": TODAY.isoformat(), "reason": "", "note": "typed note", "row_version": course.row_version}
+    response = client.post(reverse("therapy:stop", args=[course.public_id]), data)
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    assert "typed note" in response.content.decode()
+    course.refresh_from_db()
+    assert course.status == "active"
+
+
+def test_stale_course_change_is_refused(client_as, derm, course):
+    client = client_as(derm)
+    TreatmentCourse.objects.filter(pk=course.pk).update(row_version=course.row_version + 1)
+    data = {"on": TODAY.isoformat(), "reason": "patient_choice", "note": "", "row_version": course.row_version}
+    response = client.post(reverse("therapy:stop", args=[course.public_id]), data)
+    assert "Someone else changed this course" in response.content.decode()
+
+
+def test_patient_page_shows_the_course_and_entry_point(client_as, derm, course):
+    body = client_as(derm).get(reverse("patients:detail", args=[course.patient.public_id])).content.decode()
+    assert "Start therapy" in body
+    assert "Abrocitinib 100 mg" in body
+
+
+def test_course_page_query_count_does_not_grow(client_as, derm, course):
+    client = client_as(derm)
+    url = course.get_absolute_url()
+    with CaptureQueriesContext(connection) as before:
+        client.get(url)
+    for week in range(60, 90):
+        ScheduledItem.objects.create(
+            course=course,
+            patient=course.patient,
+            check_type="cbc",
+            due_date=TODAY + dt.timedelta(weeks=week),
+            earliest=TODAY,
+            latest=TODAY + dt.timedelta(weeks=week),
+            reason="extra",
+            catalogue_version=1,
+        )
+    with CaptureQueriesContext(connection) as after:
+        client.get(url)
+    assert len(after) == len(before)
+
+
+def test_start_form_shows_today_in_the_date_picker(client_as, derm, smoker):
+    body = client_as(derm).get(start_url(smoker)).content.decode()
+    assert f'type="date" name="start_date" value="{TODAY.isoformat()}"' in body
+
+
+def test_patient_list_filters_by_drug_and_shows_therapy(client_as, derm, course, clinic):
+    other = make_patient(clinic=clinic, family_name="Nocourse")
+    client = client_as(derm)
+    body = client.get(reverse("patients:list"), {"drug": "abrocitinib"}).content.decode()
+    assert course.patient.family_name in body
+    assert "Abrocitinib 100 mg" in body
+    assert other.family_name not in body
+    assert other.family_name not in client.get(reverse("patients:list"), {"drug": "upadacitinib"}).content.decode()
+
+
+def test_patient_list_query_count_with_courses_does_not_grow(client_as, derm, course, clinic):
+    from tests.therapy.test_services import acks_for, plan
+    from therapy import services
+
+    client = client_as(derm)
+    url = reverse("patients:list")
+    with CaptureQueriesContext(connection) as before:
+        client.get(url)
+    for i in range(5):
+        patient = make_patient(clinic=clinic, risk={"tb_status": "negative"})
+        findings, _ = services.safety_preview(patient=patient, plan=plan(slug="upadacitinib", dose="15"))
+        services.course_start(
+            actor=derm,
+            patient=patient,
+            plan=plan(slug="upadacitinib", dose="15"),
+            acknowledgements=acks_for(findings),
+            override_reason=f"test {i}",
+        )
+    with CaptureQueriesContext(connection) as after:
+        client.get(url)
+    assert len(after) == len(before)
+
+
+def test_patient_page_gives_a_stopped_course_its_dates(client_as, derm, course):
+
+    course.status = TreatmentCourse.Status.STOPPED
+    course.stopped_on = course.start_date + dt.timedelta(days=30)
+    course.save()
+    page = client_as(derm).get(course.patient.get_absolute_url()).content.decode()
+    assert f"{course.start_date:%-d %b %Y} to {course.stopped_on:%-d %b %Y}" in page

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from drugs.models import Drug, Regimen
+from portal.forms import DateInput
+from therapy.models import TreatmentCourse
+from therapy.selectors import regimen_options
+from therapy.services import Plan
+
+
+class StartTherapyForm(forms.Form):
+    regimen = forms.CharField(
+        label="Drug and dose",
+        max_length=20,
+        widget=forms.Select,
+        help_text="Only doses in the drug catalogue can be chosen.",
+    )
+    start_date = forms.DateField(label="Start date", widget=DateInput())
+    topical_bsa_percent = forms.DecimalField(
+        label="Body surface area to treat (%)",
+        required=False,
+        min_value=Decimal("0.1"),
+        max_value=100,
+        help_text="Topical drugs only.",
+    )
+    topical_grams = forms.DecimalField(
+        label="Grams prescribed",
+        required=False,
+        min_value=Decimal("0.1"),
+        max_value=5000,
+        help_text="Topical drugs only: the amount for the period below.",
+    )
+    topical_days = forms.IntegerField(
+        label="Period (days)", required=False, min_value=1, max_value=366, help_text="e.g. 7 for grams per week."
+    )
+
+    def __init__(self, *args, patient, **kwargs):
+        self.patient = patient
+        super().__init__(*args, **kwargs)
+        self.fields["regimen"].widget.choices = [("", "Choose a drug and dose"), *regimen_options()]
+        self.fields["start_date"].initial = timezone.localdate()
+
+    def clean_regimen(self):
+        value = self.cleaned_data["regimen"]
+        self.plan_drug, self.plan_dose, self.plan_frequency = self._resolve(value)
+        return value
+
+    @staticmethod
+    def _resolve(value: str):
+        invalid = forms.ValidationError("That drug and dose is not in the catalogue. Choose one from the list.")
+        if len(value) < 2 or not value[1:].isdigit():
+            raise invalid
+        if value[0] == "r":
+            regimen = Regimen.objects.select_related("drug").filter(pk=int(value[1:]), dose__isnull=False).first()
+            if regimen is None:
+                raise invalid
+            return regimen.drug, regimen.dose, regimen.frequency
+        if value[0] == "d":
+            drug = Drug.objects.filter(pk=int(value[1:])).first()
+            if drug is None or drug.regimens.filter(dose__isnull=False).exists():
+                raise invalid
+            return drug, None, "as directed" if drug.route == "topical" else ""
+        raise invalid
+
+    def clean_start_date(self):
+        start = self.cleaned_data["start_date"]
+        if start < self.patient.date_of_birth:
+            raise forms.ValidationError("The start date is before the patient's date of birth.")
+        if start > timezone.localdate() + dt.timedelta(days=366):
+            raise forms.ValidationError("The start date is more than a year ahead.")
+        if start < timezone.localdate() - dt.timedelta(days=3650):
+            raise forms.ValidationError("The start date is more than ten years ago.")
+        return start
+
+    def clean(self):
+        cleaned = super().clean()
+        drug = getattr(self, "plan_drug", None)
+        topical = drug is not None and drug.route == "topical"
+        if topical and cleaned.get("topical_grams") is not None and not cleaned.get("topical_days"):
+            self.add_error("topical_days", "Give the period the grams are for.")
+        return cleaned
+
+    def plan(self) -> Plan:
+        data = self.cleaned_data
+        topical = self.plan_drug.route == "topical"
+        return Plan(
+            drug=self.plan_drug,
+            dose=self.plan_dose,
+            frequency=self.plan_frequency,
+            start_date=data["start_date"],
+            topical_bsa_percent=data.get("topical_bsa_percent") if topical else None,
+            topical_grams=data.get("topical_grams") if topical else None,
+            topical_days=data.get("topical_days") if topical else None,
+        )
+
+
+class DoseChangeForm(forms.Form):
+    dose = forms.TypedChoiceField(label="New dose", coerce=Decimal)
+    on = forms.DateField(label="From", widget=DateInput())
+    reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. inadequate response after 12 weeks")
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, course: TreatmentCourse, doses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dose"].choices = [(str(d), f"{d.normalize():f} {course.dose_unit}") for d in doses]
+        self.fields["on"].initial = timezone.localdate()
+        self.fields["row_version"].initial = course.row_version
+
+
+class InterruptForm(forms.Form):
+    on = forms.DateField(label="Interrupted on", widget=DateInput())
+    reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. neutrophils below the action level")
+    analyte = forms.ChoiceField(label="Because of a lab result (adds the re-check)", required=False)
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, course: TreatmentCourse, analytes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["analyte"].choices = [("", "No lab result"), *analytes]
+        self.fields["on"].initial = timezone.localdate()
+        self.fields["row_version"].initial = course.row_version
+
+
+class ResumeForm(forms.Form):
+    on = forms.DateField(label="Resumed on", widget=DateInput())
+    reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. re-check above the action level")
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, course: TreatmentCourse, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = timezone.localdate()
+        self.fields["row_version"].initial = course.row_version
+
+
+class StopForm(forms.Form):
+    on = forms.DateField(label="Stopped on", widget=DateInput())
+    reason = forms.ChoiceField(label="Why", choices=[("", "Choose"), *TreatmentCourse.StopReason.choices])
+    note = forms.CharField(label="Note", max_length=1000, required=False, help_text="Required for “Other”.")
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, course: TreatmentCourse, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = timezone.localdate()
+        self.fields["row_version"].initial = course.row_version

@@ -1,0 +1,682 @@
+"""The prescribing safety check: a pure function of the patient's facts and one drug's label facts.
+
+No Django here. Every clinical number comes from the label data passed in (``drugs.label``); the engine only
+knows how to match rows to patient facts and how severe each kind of match is:
+
+- CONTRAINDICATED: a contraindication row (severity contraindicated), an interaction or dose row whose action is
+  contraindicated, an on-treatment "discontinue" result (urgent).
+- DO_NOT_START: investigational drug, below the minimum age or weight, a contraindication row with severity
+  not_recommended, a dose row "not recommended"/"avoid", a baseline result past a do-not-start limit, a dose not in
+  the catalogue, untreated latent TB / active TB / hepatitis B where that screening is required, above a topical
+  limit, an on-treatment "interrupt" result.
+- WARNING (needs an acknowledged reason): off-label use, boxed-warning and EU risk groups, clot history, interactions
+  to avoid or use with caution, missing required screening or baseline results, a dose above the advice.
+- DOSE_ADVICE: a dose row that names or halves a dose (``recommended_dose`` carries it).
+- INFO: everything else worth knowing (no dose change, advised screening, missing inputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from drugs.label import (
+    EU,
+    US,
+    ContraindicationFact,
+    DoseAdjustmentFact,
+    DrugLabel,
+    Fact,
+    StatusFact,
+    TopicalLimitFact,
+)
+from patients.facts import PatientFacts
+from patients.risk import EU_LAST_RESORT, MALIGNANCY_RISK, SMOKER_ANY, US_CV_RISK_GROUP, VTE_RISK
+from therapy.findings import Finding, Severity, fmt, join_sources, sort_findings
+from therapy.thresholds import COMPARISON_TEXT, analyte_name, check_result, result_findings, threshold_rule
+
+__all__ = ["Finding", "Severity", "check_result", "check_safety"]
+
+
+# Adults for the "minimum weight for adolescents" rule (RegulatoryStatus.min_weight_kg).
+ADULT_AGE_YEARS = 18
+# Age of the DoseAdjustment trigger "age_65".
+AGE_65_YEARS = 65
+# Class codes the engine links to a contraindication condition; the Medicine catalogue must not tag low-dose
+# aspirin (<= 81 mg/day, the label's exception) with this class.
+ANTIPLATELET_CLASS = "antiplatelet"
+CONDITION_CLASS = {"antiplatelet_3m": ANTIPLATELET_CLASS}
+# The EMA Article 20 measures cover the systemic (oral) JAK inhibitors; class-level sources of the reference §1.3.
+EU_CLASS_SOURCE = "[S63][S64]"
+
+CONDITION_TEXT = {
+    "active_serious_infection": "Active serious infection",
+    "active_tb": "Active tuberculosis",
+    "pregnancy": "Pregnant",
+    "breastfeeding": "Breastfeeding",
+    "severe_hepatic": "Severe liver impairment (Child-Pugh C)",
+    "antiplatelet_3m": "Takes an antiplatelet medicine",
+    "immunocompromised": "Immunocompromised",
+}
+CHECK_NAMES = {
+    "tb": "tuberculosis test",
+    "hbv": "hepatitis B",
+    "hcv": "hepatitis C",
+    "cbc": "blood count",
+    "lipids": "lipid panel",
+    "liver": "liver tests",
+    "kidney": "kidney function (eGFR)",
+    "pregnancy": "pregnancy status",
+    "vaccines": "vaccinations (incl. zoster)",
+}
+RISK_TEXT = {
+    EU_LAST_RESORT: "EMA risk group",
+    VTE_RISK: "blood-clot risk",
+    MALIGNANCY_RISK: "cancer risk",
+}
+EFFECT_TEXT = {
+    "contraindicated": "contraindicated",
+    "avoid": "avoid the combination",
+    "caution": "use with caution and monitor",
+    "adjust_dose": "adjust the dose",
+}
+EFFECT_SEVERITY = {
+    "contraindicated": Severity.CONTRAINDICATED,
+    "avoid": Severity.WARNING,
+    "caution": Severity.WARNING,
+    "adjust_dose": Severity.INFO,
+}
+BLOCKING_DOSE_ACTIONS = {
+    "not_recommended": Severity.DO_NOT_START,
+    "avoid": Severity.DO_NOT_START,
+    "contraindicated": Severity.CONTRAINDICATED,
+}
+
+
+class _SafetyCheck:
+    """Collects findings for one patient, one drug, one jurisdiction."""
+
+    def __init__(self, patient: PatientFacts, label: DrugLabel, jurisdiction: str, version: int, today: date):
+        self.patient = patient
+        self.label = label.for_jurisdiction(jurisdiction)
+        self.j = jurisdiction
+        self.version = version
+        self.today = today
+        self.name = label.name
+        self.status: StatusFact | None = self.label.status(jurisdiction)
+        self.findings: list[Finding] = []
+        self.fired_conditions: set[str] = set()
+
+    def add(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        rule: str,
+        facts: Sequence[Fact | str] = (),
+        *,
+        recommended_dose: Decimal | None = None,
+    ) -> Finding:
+        finding = Finding(
+            severity=severity,
+            code=code,
+            message=message,
+            rule=rule,
+            source=join_sources(facts),
+            unconfirmed=any(isinstance(f, Fact) and f.unconfirmed for f in facts),
+            catalogue_version=self.version,
+            recommended_dose=recommended_dose,
+        )
+        self.findings.append(finding)
+        return finding
+
+    def dose_text(self, dose: Decimal) -> str:
+        return f"{fmt(dose)} {self.label.dose_unit}"
+
+    # --- regulatory status --------------------------------------------------------------------------------------
+
+    def check_status(self) -> None:
+        status, p = self.status, self.patient
+        if status is None:
+            self.add(
+                Severity.DO_NOT_START,
+                "status.missing",
+                f"No {self.j} regulatory status for {self.name} in the catalogue: check the label before starting.",
+                "A drug needs a recorded regulatory status for atopic dermatitis in the clinic's jurisdiction.",
+            )
+            return
+        if status.status == "investigational":
+            self.add(
+                Severity.DO_NOT_START,
+                "status.investigational",
+                f"{self.name} is investigational, not approved anywhere: do not start outside a clinical trial.",
+                f"Investigational drugs are not prescribed ({self.j}).",
+                [status],
+            )
+        elif status.status != "approved":
+            self.add(
+                Severity.WARNING,
+                "status.not_approved",
+                f"{self.name} is not approved for atopic dermatitis in the {self.j} (off-label): record the reason.",
+                f"Off-label use for atopic dermatitis needs a documented reason ({self.j}).",
+                [status],
+            )
+        if status.min_age_years is not None and p.age_years < status.min_age_years:
+            self.add(
+                Severity.DO_NOT_START,
+                "status.min_age",
+                f"Patient is {p.age_years}; {self.name} is for ages {status.min_age_years} and over ({self.j}).",
+                f"Minimum age {status.min_age_years} years ({self.j}).",
+                [status],
+            )
+        if status.min_weight_kg is not None and p.age_years < ADULT_AGE_YEARS:
+            if p.weight_kg is None:
+                self.add(
+                    Severity.WARNING,
+                    "status.weight_missing",
+                    f"No weight recorded: adolescents need at least {status.min_weight_kg} kg for {self.name}.",
+                    f"Adolescents: minimum weight {status.min_weight_kg} kg ({self.j}).",
+                    [status],
+                )
+            elif p.weight_kg < status.min_weight_kg:
+                self.add(
+                    Severity.DO_NOT_START,
+                    "status.min_weight",
+                    f"Weight {fmt(p.weight_kg)} kg is under the {status.min_weight_kg} kg minimum for adolescents "
+                    f"on {self.name} ({self.j}).",
+                    f"Adolescents: minimum weight {status.min_weight_kg} kg ({self.j}).",
+                    [status],
+                )
+
+    # --- contraindications --------------------------------------------------------------------------------------
+
+    def condition_detail(self, row: ContraindicationFact) -> str | None:
+        """Why the patient matches the condition ("" = matches without detail), None when it does not match."""
+        p = self.patient
+        match row.condition:
+            case "active_serious_infection":
+                return "" if p.active_serious_infection else None
+            case "active_tb":
+                return "" if p.tb_status == "active" else None
+            case "pregnancy":
+                return "" if p.pregnant else None
+            case "breastfeeding":
+                return "" if p.breastfeeding else None
+            case "severe_hepatic":
+                return "" if p.child_pugh == "C" else None
+            case "immunocompromised":
+                return "" if p.immunocompromised else None
+            case condition if condition in CONDITION_CLASS:
+                names = self.medicines_in(CONDITION_CLASS[condition])
+                if not names:
+                    return None
+                days = [
+                    i.within_days_of_start
+                    for i in self.label.interactions
+                    if i.interacting_class == CONDITION_CLASS[condition] and i.within_days_of_start
+                ]
+                period = f" in the first {max(days)} days" if days else ""
+                return f" ({', '.join(names)}){period}"
+        return None  # hypersensitivity cannot be known before the first dose
+
+    def check_contraindications(self) -> None:
+        for row in self.label.contraindications:
+            detail = self.condition_detail(row)
+            if detail is None:
+                continue
+            self.fired_conditions.add(row.condition)
+            blocked = row.severity == "contraindicated"
+            severity = Severity.CONTRAINDICATED if blocked else Severity.DO_NOT_START
+            verb = "contraindicated" if blocked else "not recommended"
+            self.add(
+                severity,
+                f"contraindication.{row.condition}",
+                f"{CONDITION_TEXT.get(row.condition, row.condition)}{detail}: {self.name} is {verb} ({self.j}).",
+                row.text or f"{CONDITION_TEXT.get(row.condition, row.condition)}: {verb}.",
+                [row],
+            )
+        pregnant_or_breastfeeding = self.patient.pregnant or self.patient.breastfeeding
+        if pregnant_or_breastfeeding and not self.fired_conditions & {"pregnancy", "breastfeeding"}:
+            items = [i for i in self.label.screening_items if i.item == "pregnancy"]
+            self.add(
+                Severity.WARNING,
+                "risk.pregnancy",
+                f"Pregnant or breastfeeding: the {self.j} catalogue has no contraindication for {self.name}, "
+                "but safety is not established; check the label's pregnancy section and registry.",
+                "Pregnancy and breastfeeding need a documented decision.",
+                items,
+            )
+        if self.patient.planning_pregnancy and not self.patient.pregnant:
+            rows = [c for c in self.label.contraindications if c.condition == "pregnancy"]
+            if rows:
+                self.add(
+                    Severity.WARNING,
+                    "risk.planning_pregnancy",
+                    f"Planning a pregnancy: {self.name} must not be used in pregnancy ({self.j}); "
+                    "discuss timing and effective contraception.",
+                    rows[0].text or "Pregnancy is a contraindication.",
+                    rows,
+                )
+
+    def medicines_in(self, class_code: str) -> list[str]:
+        names = [m.name for m in self.patient.medicines if class_code in m.class_codes]
+        if class_code in self.patient.class_codes and not names:
+            names = ["live vaccine planned"]
+        return names
+
+    # --- interactions -------------------------------------------------------------------------------------------
+
+    def check_interactions(self) -> None:
+        covered = {CONDITION_CLASS[c] for c in self.fired_conditions if c in CONDITION_CLASS}
+        dosed = {a.interacting_class for a in self.label.dose_adjustments if a.trigger == "class"}
+        for row in self.label.interactions:
+            names = self.medicines_in(row.interacting_class)
+            if not names or row.interacting_class in covered:
+                continue
+            if row.effect == "adjust_dose" and row.interacting_class in dosed:
+                continue  # the dose adjustment row gives the advice
+            period = f" during the first {row.within_days_of_start} days" if row.within_days_of_start else ""
+            effect = EFFECT_TEXT.get(row.effect, row.effect)
+            self.add(
+                EFFECT_SEVERITY.get(row.effect, Severity.WARNING),
+                f"interaction.{row.interacting_class}",
+                f"{', '.join(names)} with {self.name}: {effect}{period} ({self.j}).",
+                row.text or f"{row.interacting_class}: {effect}{period}.",
+                [row],
+            )
+
+    # --- dose -----------------------------------------------------------------------------------------------------
+
+    def adjustment_reason(self, row: DoseAdjustmentFact) -> str | None:
+        p = self.patient
+        match row.trigger:
+            case "age_65":
+                return f"Age {p.age_years}" if p.age_years >= AGE_65_YEARS else None
+            case "renal":
+                if p.egfr is None:
+                    return None
+                low_ok = row.egfr_min is None or row.egfr_min <= p.egfr
+                high_ok = row.egfr_max is None or p.egfr < row.egfr_max
+                return f"eGFR {fmt(p.egfr)}" if low_ok and high_ok else None
+            case "hepatic_a" | "hepatic_b" | "hepatic_c":
+                grade = row.trigger[-1].upper()
+                if p.child_pugh != grade or (grade == "C" and "severe_hepatic" in self.fired_conditions):
+                    return None
+                return f"Child-Pugh {grade} liver impairment"
+            case "class":
+                names = self.medicines_in(row.interacting_class or "")
+                return f"Takes {', '.join(names)}" if names else None
+            case "cyp2c19_pm":
+                return "CYP2C19 poor metaboliser" if p.cyp2c19_poor_metaboliser else None
+            case "high_risk":
+                badges = [text for code, text in RISK_TEXT.items() if code in p.badges]
+                return f"Higher-risk patient ({', '.join(badges)})" if badges else None
+        return None
+
+    def check_dose_adjustments(self, dose: Decimal | None) -> list[Finding]:
+        advice: list[Finding] = []
+        for row in self.label.dose_adjustments:
+            reason = self.adjustment_reason(row)
+            if reason is None:
+                continue
+            code = f"dose.{row.trigger}" + (f".{row.interacting_class}" if row.trigger == "class" else "")
+            if row.action in BLOCKING_DOSE_ACTIONS:
+                verb = row.action.replace("_", " ")
+                self.add(
+                    BLOCKING_DOSE_ACTIONS[row.action],
+                    code,
+                    f"{reason}: {self.name} is {verb} ({self.j}).",
+                    row.advice,
+                    [row],
+                )
+            elif row.action == "no_change":
+                self.add(Severity.INFO, code, f"{reason}: no dose change needed.", row.advice, [row])
+            elif row.action == "use_dose" and row.dose is not None:
+                advice.append(
+                    self.add(
+                        Severity.DOSE_ADVICE,
+                        code,
+                        f"{reason}: use {self.dose_text(row.dose)}.",
+                        row.advice,
+                        [row],
+                        recommended_dose=row.dose,
+                    )
+                )
+            elif row.action == "halve":
+                half = dose / 2 if dose is not None else None
+                to = f" (to {self.dose_text(half)})" if half is not None else ""
+                advice.append(
+                    self.add(
+                        Severity.DOSE_ADVICE,
+                        code,
+                        f"{reason}: halve the dose{to}.",
+                        row.advice,
+                        [row],
+                        recommended_dose=half,
+                    )
+                )
+            else:  # use_dose without a dose: advice only
+                self.add(Severity.DOSE_ADVICE, code, f"{reason}: {row.advice}", row.advice, [row])
+        renal_rows = [a for a in self.label.dose_adjustments if a.trigger == "renal"]
+        if renal_rows and self.patient.egfr is None:
+            self.add(
+                Severity.INFO,
+                "dose.renal.missing",
+                f"No eGFR recorded: the {self.name} dose depends on kidney function.",
+                "Dose by kidney function band.",
+                renal_rows,
+            )
+        return advice
+
+    def check_dose(self, dose: Decimal | None, advice: list[Finding]) -> None:
+        if dose is None or self.label.route != "oral":
+            return
+        doses = self.label.regimen_doses(self.j)
+        if dose not in doses:
+            listed = ", ".join(fmt(d) for d in sorted(doses)) or "none"
+            self.add(
+                Severity.DO_NOT_START,
+                "dose.not_in_catalogue",
+                f"{self.dose_text(dose)} is not a {self.name} dose in the catalogue ({self.j} doses: {listed}).",
+                "The dose must be one of the label's regimens.",
+                [r for r in self.label.regimens if r.dose is not None],
+            )
+        advised = [f for f in advice if f.recommended_dose is not None]
+        if advised:
+            lowest = min(advised, key=lambda f: f.recommended_dose or Decimal(0))
+            if lowest.recommended_dose is not None and dose > lowest.recommended_dose:
+                self.findings.append(
+                    Finding(
+                        severity=Severity.WARNING,
+                        code="dose.above_advice",
+                        message=f"Chosen {self.dose_text(dose)} is above the advised "
+                        f"{self.dose_text(lowest.recommended_dose)} ({lowest.message.split(':')[0]}).",
+                        rule=lowest.rule,
+                        source=lowest.source,
+                        unconfirmed=lowest.unconfirmed,
+                        catalogue_version=self.version,
+                        recommended_dose=lowest.recommended_dose,
+                    )
+                )
+
+    # --- boxed warning and EU risk groups -------------------------------------------------------------------------
+
+    def components(self, *names: str) -> list[Fact]:
+        return [b for b in self.label.boxed_warnings if b.component in names]
+
+    def check_risk_groups(self) -> None:
+        p = self.patient
+        if self.j == US:
+            boxed = bool(self.status and self.status.has_boxed_warning) or bool(self.label.boxed_warnings)
+            if not boxed:
+                return
+            rules = [
+                (
+                    p.badges >= {US_CV_RISK_GROUP},
+                    "boxed.us_cv_risk_group",
+                    "Age 50+ with a cardiovascular risk factor",
+                    "higher risk of death, heart attack, stroke and blood clots",
+                    ("mortality", "mace", "thrombosis"),
+                ),
+                (
+                    p.badges >= {SMOKER_ANY},
+                    "boxed.smoker",
+                    "Current or past smoker",
+                    "extra risk of cancer (lymphoma, lung cancer), heart attack and stroke",
+                    ("malignancy", "mace"),
+                ),
+                (
+                    p.badges >= {MALIGNANCY_RISK},
+                    "boxed.malignancy",
+                    "Cancer now or in the past",
+                    "lymphoma and other cancers reported",
+                    ("malignancy",),
+                ),
+                (p.prior_mi_stroke, "boxed.prior_mi_stroke", "Prior heart attack or stroke", "MACE", ("mace",)),
+                (p.clots.prior_vte, "risk.clot_history", "Prior DVT or PE", "blood clots", ("thrombosis",)),
+                (
+                    p.badges >= {VTE_RISK},
+                    "boxed.vte_risk",
+                    "Blood-clot risk factors",
+                    "blood clots; use with caution",
+                    ("thrombosis",),
+                ),
+            ]
+            for matched, code, who, risk, comps in rules:
+                if matched:
+                    facts = self.components(*comps) or ([self.status] if self.status else [])
+                    self.add(
+                        Severity.WARNING,
+                        code,
+                        f"{who}: {self.name} boxed warning — {risk}. Acknowledge with a reason to continue.",
+                        f"US boxed warning ({', '.join(comps)}).",
+                        facts,
+                    )
+            return
+        if self.j != EU or self.label.route != "oral":
+            return
+        high_risk_rows = [a for a in self.label.dose_adjustments if a.trigger == "high_risk"]
+        rules_eu = [
+            (
+                p.badges >= {EU_LAST_RESORT},
+                "risk.eu_last_resort",
+                "Age 65+, cardiovascular risk, smoker or cancer risk",
+                "use only if no suitable alternative",
+            ),
+            (p.badges >= {VTE_RISK}, "risk.vte", "Blood-clot risk factors", "use with caution"),
+            (
+                p.badges >= {MALIGNANCY_RISK},
+                "risk.malignancy",
+                "Cancer now or in the past",
+                "use only if no suitable alternative",
+            ),
+            (p.clots.prior_vte, "risk.clot_history", "Prior DVT or PE", "use with caution"),
+        ]
+        for matched, code, who, what in rules_eu:
+            if matched:
+                self.add(
+                    Severity.WARNING,
+                    code,
+                    f"{who}: {what} ({self.name}, EU). Acknowledge with a reason to continue.",
+                    f"EMA JAK-inhibitor measures: {what}; lower doses where possible.",
+                    [EU_CLASS_SOURCE, *high_risk_rows],
+                )
+
+    # --- baseline labs ------------------------------------------------------------------------------------------
+
+    def check_baseline_labs(self) -> None:
+        rows = [t for t in self.label.thresholds if t.phase == "baseline" and t.action == "do_not_start"]
+        seen: list[str] = []
+        for row in rows:
+            if row.analyte in seen:
+                continue
+            seen.append(row.analyte)
+            mine = [t for t in rows if t.analyte == row.analyte]
+            result = self.patient.latest_results.get(row.analyte)
+            if result is None:
+                limits = " and ".join(f"{COMPARISON_TEXT[t.comparison]} {fmt(t.value)} {t.unit}" for t in mine)
+                self.add(
+                    Severity.WARNING,
+                    f"threshold.{row.analyte}.missing",
+                    f"No {analyte_name(row)} result yet: {self.name} must not be started if it is {limits}.",
+                    threshold_rule(row, self.name, self.j),
+                    mine,
+                )
+                continue
+            value, taken = result
+            for finding in result_findings(row.analyte, value, mine, self.name, self.j, self.version, taken):
+                self.findings.append(finding)
+
+    # --- screening ----------------------------------------------------------------------------------------------
+
+    def check_screening(self) -> None:
+        p, items = self.patient, self.label.screening_items
+        done = set(p.screening_done)
+        done |= {"tb"} if p.tb_status != "never_tested" else set()
+        done |= {code for code, value in (("hbv", p.hbv), ("hcv", p.hcv)) if value != "unknown"}
+        done |= {"kidney"} if p.egfr is not None else set()
+        missing = [i for i in items if i.item not in done]
+        required = [i for i in missing if i.requirement == "required"]
+        optional = [i for i in missing if i.requirement != "required"]
+        if required:
+            self.add(
+                Severity.WARNING,
+                "screening.missing",
+                "Baseline screening not recorded: " + ", ".join(CHECK_NAMES.get(i.item, i.item) for i in required),
+                f"Required before the first dose of {self.name} ({self.j}).",
+                required,
+            )
+        if optional:
+            self.add(
+                Severity.INFO,
+                "screening.advised",
+                "Also advised before starting: "
+                + ", ".join(f"{CHECK_NAMES.get(i.item, i.item)} ({i.requirement})" for i in optional),
+                f"Advised or to consider before the first dose of {self.name} ({self.j}).",
+                optional,
+            )
+        by_item = {i.item: i for i in items}
+        tb = by_item.get("tb")
+        if tb is not None:
+            block = Severity.DO_NOT_START if tb.requirement == "required" else Severity.WARNING
+            if p.tb_status == "latent_untreated":
+                self.add(
+                    block,
+                    "screening.latent_tb",
+                    f"Latent TB not yet treated: treat latent TB before starting {self.name}.",
+                    tb.note or "Treat latent TB before starting.",
+                    [tb],
+                )
+            elif p.tb_status == "active" and "active_tb" not in self.fired_conditions:
+                self.add(
+                    block,
+                    "screening.active_tb",
+                    f"Active tuberculosis: do not start {self.name}.",
+                    tb.note or "Do not start with active TB.",
+                    [tb],
+                )
+            elif p.tb_status == "latent_treated":
+                self.add(
+                    Severity.INFO,
+                    "screening.latent_tb_treated",
+                    "Latent TB treated: keep watching for active TB during treatment.",
+                    tb.note or "Watch for TB even after treatment or a negative test.",
+                    [tb],
+                )
+        hbv = by_item.get("hbv")
+        if hbv is not None and p.hbv == "positive":
+            self.add(
+                Severity.DO_NOT_START if hbv.requirement == "required" else Severity.WARNING,
+                "screening.hbv",
+                f"Hepatitis B positive: do not start {self.name} with active hepatitis B; "
+                "check HBV DNA and ask hepatology.",
+                hbv.note or "Do not start with active hepatitis B.",
+                [hbv],
+            )
+        hcv = by_item.get("hcv")
+        if hcv is not None and p.hcv == "positive":
+            self.add(
+                Severity.WARNING,
+                "screening.hcv",
+                f"Hepatitis C positive: confirm it is not active before starting {self.name}.",
+                hcv.note or "Do not start with active hepatitis C.",
+                [hcv],
+            )
+        vaccines = by_item.get("vaccines")
+        if vaccines is not None and not p.zoster_vaccinated:
+            self.add(
+                Severity.INFO,
+                "screening.zoster",
+                f"No zoster vaccination recorded: bring vaccinations up to date, including zoster, before "
+                f"starting {self.name}.",
+                vaccines.note or "Immunisations up to date, including herpes zoster, before the first dose.",
+                [vaccines],
+            )
+
+    # --- topical limits -----------------------------------------------------------------------------------------
+
+    def check_topical(self, bsa: Decimal | None, grams: Decimal | None, days: int | None) -> None:
+        age = self.patient.age_years
+        limits = [lim for lim in self.label.topical_limits if in_age_band(lim, age)]
+        bsa_rows = [lim for lim in limits if lim.max_bsa_percent is not None]
+        gram_rows = [lim for lim in limits if lim.max_grams is not None and lim.per_days]
+        if bsa_rows:
+            cap = min(lim.max_bsa_percent for lim in bsa_rows if lim.max_bsa_percent is not None)
+            if bsa is None:
+                self.add(
+                    Severity.INFO,
+                    "topical.bsa.missing",
+                    f"Enter the body surface area to treat: {self.name} is limited to {fmt(cap)}% BSA.",
+                    f"Maximum {fmt(cap)}% body surface area.",
+                    bsa_rows,
+                )
+            elif bsa > cap:
+                self.add(
+                    Severity.DO_NOT_START,
+                    "topical.bsa",
+                    f"{fmt(bsa)}% body surface area is above the {fmt(cap)}% maximum for {self.name}.",
+                    f"Maximum {fmt(cap)}% body surface area.",
+                    bsa_rows,
+                )
+        if gram_rows:
+            caps = " or ".join(f"{fmt(lim.max_grams or 0)} g per {lim.per_days} days" for lim in gram_rows)
+            if grams is None or not days:
+                self.add(
+                    Severity.INFO,
+                    "topical.grams.missing",
+                    f"Enter the planned amount and period: {self.name} is limited to {caps}.",
+                    f"Quantity cap at age {age}: {caps}.",
+                    gram_rows,
+                )
+            elif not any(within_gram_cap(lim, grams, days) for lim in gram_rows):
+                self.add(
+                    Severity.DO_NOT_START,
+                    "topical.grams",
+                    f"{fmt(grams)} g over {days} days is above the {self.name} cap for age {age}: {caps}.",
+                    f"Quantity cap at age {age}: {caps}.",
+                    gram_rows,
+                )
+
+
+def in_age_band(limit: TopicalLimitFact, age: int) -> bool:
+    return (limit.min_age_years is None or age >= limit.min_age_years) and (
+        limit.max_age_years is None or age < limit.max_age_years
+    )
+
+
+def within_gram_cap(limit: TopicalLimitFact, grams: Decimal, days: int) -> bool:
+    """The planned daily rate (grams / days) is at most the cap's rate (max_grams / per_days).
+
+    Caps of one age band are alternatives ("one 60 g tube per week or one 100 g tube per 2 weeks"), so a plan is
+    within the label when it keeps to any one of them.
+    """
+    cap, per_days = limit.max_grams or Decimal(0), limit.per_days or 1
+    return grams * per_days <= cap * days
+
+
+def check_safety(
+    patient: PatientFacts,
+    label: DrugLabel,
+    *,
+    dose: Decimal | None,
+    jurisdiction: str,
+    catalogue_version: int,
+    today: date,
+    topical_bsa_percent: Decimal | None = None,
+    topical_grams: Decimal | None = None,
+    topical_days: int | None = None,
+) -> list[Finding]:
+    """Everything the prescriber must know before starting ``label``'s drug at ``dose``, most severe first."""
+    check = _SafetyCheck(patient, label, jurisdiction, catalogue_version, today)
+    check.check_status()
+    check.check_contraindications()
+    check.check_interactions()
+    advice = check.check_dose_adjustments(dose)
+    check.check_dose(dose, advice)
+    check.check_risk_groups()
+    check.check_baseline_labs()
+    check.check_screening()
+    if label.route == "topical":
+        check.check_topical(topical_bsa_percent, topical_grams, topical_days)
+    return sort_findings(check.findings)

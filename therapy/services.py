@@ -1,0 +1,428 @@
+"""Writes for treatment courses: start with the safety check, change dose, interrupt, resume, stop.
+
+Every write runs in one transaction, re-runs the rules on the server (the browser is never trusted), records who
+did it, and keeps the monitoring schedule in step with the catalogue protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from drugs.label import DrugLabel
+from drugs.models import Drug
+from drugs.selectors import drug_label
+from drugs.services import current_catalogue_version
+from patients.models import Patient
+from patients.selectors import patient_facts
+from portal.audit import audit_record
+from portal.models import AuditEvent, User
+from therapy import schedule as S
+from therapy.models import CourseEvent, SafetyFinding, ScheduledItem, TreatmentCourse
+from therapy.safety import Finding, Severity, check_safety
+
+HORIZON_WEEKS = 52
+
+
+class TherapyError(Exception):
+    """A therapy action that cannot be done; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the prescriber chose: drug, dose and start date (plus the topical amounts)."""
+
+    drug: Drug
+    dose: Decimal | None
+    frequency: str
+    start_date: dt.date
+    topical_bsa_percent: Decimal | None = None
+    topical_grams: Decimal | None = None
+    topical_days: int | None = None
+
+
+def jurisdiction() -> str:
+    return settings.PORTAL_JURISDICTION
+
+
+def safety_preview(*, patient: Patient, plan: Plan, today: dt.date | None = None) -> tuple[list[Finding], int]:
+    """The findings the prescriber must see before starting, and the catalogue version they came from."""
+    version = current_catalogue_version()
+    findings = check_safety(
+        patient_facts(patient, today=plan.start_date),
+        drug_label(plan.drug),
+        dose=plan.dose,
+        jurisdiction=jurisdiction(),
+        catalogue_version=version,
+        today=plan.start_date,
+        topical_bsa_percent=plan.topical_bsa_percent,
+        topical_grams=plan.topical_grams,
+        topical_days=plan.topical_days,
+    )
+    return findings, version
+
+
+def _validate_plan(patient: Patient, plan: Plan) -> None:
+    if plan.start_date < patient.date_of_birth:
+        raise TherapyError("The start date is before the patient's date of birth.", "start_date")
+    if plan.start_date > timezone.localdate() + dt.timedelta(days=366):
+        raise TherapyError("The start date is more than a year ahead; plan closer to the start.", "start_date")
+
+
+def _store_findings(course, findings, *, actor, acknowledgements, override_reason, event) -> None:
+    now = timezone.now()
+    rows = []
+    for finding in findings:
+        ack = ""
+        overridden = False
+        if finding.severity == Severity.WARNING:
+            ack = acknowledgements.get(finding.code, "").strip()
+        elif finding.severity >= Severity.DO_NOT_START:
+            ack = override_reason.strip()
+            overridden = True
+        rows.append(
+            SafetyFinding(
+                course=course,
+                event=event,
+                severity=int(finding.severity),
+                code=finding.code,
+                message=finding.message,
+                rule=finding.rule,
+                source=finding.source,
+                unconfirmed=finding.unconfirmed,
+                catalogue_version=finding.catalogue_version,
+                recommended_dose=finding.recommended_dose,
+                acknowledgement=ack,
+                overridden=overridden,
+                acknowledged_by=actor if ack else None,
+                acknowledged_at=now if ack else None,
+            )
+        )
+    SafetyFinding.objects.bulk_create(rows)
+
+
+def _check_acknowledged(findings: list[Finding], acknowledgements: dict[str, str], override_reason: str) -> None:
+    missing = [f for f in findings if f.severity == Severity.WARNING and not acknowledgements.get(f.code, "").strip()]
+    if missing:
+        raise TherapyError(
+            f"Acknowledge each warning with a reason before starting ({len(missing)} without a reason).", "ack"
+        )
+    if any(f.blocks_start for f in findings) and not override_reason.strip():
+        raise TherapyError(
+            "A finding blocks the start. Record an override reason to start anyway; it is kept and shown on the "
+            "course.",
+            "override_reason",
+        )
+
+
+def _schedule_items(course: TreatmentCourse, planned: list[S.PlannedItem], version: int) -> list[ScheduledItem]:
+    return [
+        ScheduledItem(
+            course=course,
+            patient_id=course.patient_id,
+            check_type=item.check_type,
+            kind=item.kind,
+            due_date=item.due,
+            earliest=item.earliest,
+            latest=max(item.latest, item.due),
+            reason=item.reason[:300],
+            rule=item.rule[:300],
+            source=item.source[:200],
+            unconfirmed=item.unconfirmed,
+            catalogue_version=version,
+        )
+        for item in planned
+    ]
+
+
+def _label_for_clinic(drug: Drug) -> DrugLabel:
+    return drug_label(drug).for_jurisdiction(jurisdiction())
+
+
+def _planned_from_stored(items) -> list[S.PlannedItem]:
+    return [
+        S.PlannedItem(
+            check_type=i.check_type,
+            due=i.due_date,
+            earliest=i.earliest,
+            latest=i.latest,
+            reason=i.reason,
+            rule=i.rule,
+            source=i.source,
+            unconfirmed=i.unconfirmed,
+            kind=i.kind,
+            done=i.status == ScheduledItem.Status.DONE,
+            ref=i.pk,
+        )
+        for i in items
+    ]
+
+
+@transaction.atomic
+def course_start(
+    *,
+    actor: User,
+    patient: Patient,
+    plan: Plan,
+    acknowledgements: dict[str, str],
+    override_reason: str = "",
+    shown_codes: set[str] | None = None,
+) -> TreatmentCourse:
+    """Start a course: re-run the check, require reasons, store findings, generate the schedule, audit."""
+    _validate_plan(patient, plan)
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # serialise starts for this patient
+    findings, version = safety_preview(patient=patient, plan=plan)
+    if shown_codes is not None and {f.code for f in findings} - shown_codes:
+        raise TherapyError("The findings changed since you checked (new data arrived). Review them again.", "ack")
+    _check_acknowledged(findings, acknowledgements, override_reason)
+    if TreatmentCourse.objects.filter(
+        patient=patient, drug=plan.drug, status__in=TreatmentCourse.OPEN_STATUSES
+    ).exists():
+        raise TherapyError(f"{patient} already has an open course of {plan.drug}.", "regimen")
+    status = TreatmentCourse.Status.PLANNED if plan.start_date > timezone.localdate() else TreatmentCourse.Status.ACTIVE
+    blocking = [f for f in findings if f.blocks_start]
+    try:
+        with transaction.atomic():
+            course = TreatmentCourse.objects.create(
+                patient=patient,
+                drug=plan.drug,
+                dose=plan.dose,
+                dose_unit=plan.drug.dose_unit,
+                frequency=plan.frequency,
+                topical_bsa_percent=plan.topical_bsa_percent,
+                topical_grams=plan.topical_grams,
+                topical_days=plan.topical_days,
+                start_date=plan.start_date,
+                status=status,
+                prescriber=actor,
+                jurisdiction=jurisdiction(),
+                catalogue_version=version,
+                override_reason=override_reason.strip() if blocking else "",
+            )
+    except IntegrityError:
+        raise TherapyError(f"{patient} already has an open course of {plan.drug}.", "regimen") from None
+    event = CourseEvent.objects.create(
+        course=course,
+        kind=CourseEvent.Kind.START,
+        on=plan.start_date,
+        dose_after=plan.dose,
+        catalogue_version=version,
+        created_by=actor,
+        note="Started despite a blocking finding (override recorded)." if blocking else "",
+    )
+    _store_findings(
+        course, findings, actor=actor, acknowledgements=acknowledgements, override_reason=override_reason, event=event
+    )
+    label = _label_for_clinic(plan.drug)
+    facts = patient_facts(patient, today=plan.start_date)
+    required = [s.item for s in label.screening_items if s.requirement == "required"]
+    missing = [item for item in required if item not in facts.screening_done]
+    status_fact = label.status(jurisdiction())
+    planned = S.generate_schedule(
+        label.monitoring_rules,
+        start=plan.start_date,
+        horizon_weeks=HORIZON_WEEKS,
+        baseline_missing=missing,
+        futility_week=status_fact.futility_week if status_fact else None,
+        futility_source=status_fact.source if status_fact else "",
+        futility_unconfirmed=status_fact.unconfirmed if status_fact else False,
+        drug_name=label.name,
+        screening=label.screening_items,
+    )
+    ScheduledItem.objects.bulk_create(_schedule_items(course, planned, version))
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=patient,
+        summary=f"Started {course} (catalogue version {version})",
+        changes={"course": str(course.public_id), "findings": len(findings), "override": bool(blocking)},
+    )
+    return course
+
+
+def _lock_course(course: TreatmentCourse, expected_row_version: int | None) -> TreatmentCourse:
+    locked = TreatmentCourse.objects.select_for_update().select_related("drug", "patient").get(pk=course.pk)
+    if expected_row_version is not None and locked.row_version != expected_row_version:
+        raise TherapyError("Someone else changed this course after you opened the page. Reload it and try again.")
+    return locked
+
+
+def _touch(course: TreatmentCourse, **fields) -> None:
+    for name, value in fields.items():
+        setattr(course, name, value)
+    course.row_version += 1
+    course.updated_at = timezone.now()
+    course.save(update_fields=[*fields, "row_version", "updated_at"])
+
+
+def _open_items(course):
+    return list(course.schedule.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"))
+
+
+@transaction.atomic
+def course_change_dose(
+    *, actor: User, course: TreatmentCourse, dose: Decimal, on: dt.date, reason: str, row_version: int | None = None
+) -> TreatmentCourse:
+    course = _lock_course(course, row_version)
+    if not course.is_open or course.status == TreatmentCourse.Status.STOPPED:
+        raise TherapyError("A stopped course cannot change dose.")
+    label = _label_for_clinic(course.drug)
+    if dose not in label.regimen_doses(jurisdiction()):
+        allowed = ", ".join(f"{d.normalize():f}" for d in sorted(label.regimen_doses(jurisdiction())))
+        raise TherapyError(
+            f"{dose.normalize():f} {course.dose_unit} is not a catalogue dose (allowed: {allowed}).", "dose"
+        )
+    if dose == course.dose:
+        raise TherapyError("That is the current dose.", "dose")
+    if on < course.start_date:
+        raise TherapyError("The change cannot be before the course started.", "on")
+    if not reason.strip():
+        raise TherapyError("Give a reason for the dose change.", "reason")
+    version = current_catalogue_version()
+    before = course.dose
+    event = CourseEvent.objects.create(
+        course=course,
+        kind=CourseEvent.Kind.DOSE_CHANGE,
+        on=on,
+        dose_before=before,
+        dose_after=dose,
+        reason="increase" if before is not None and dose > before else "decrease",
+        note=reason.strip(),
+        catalogue_version=version,
+        created_by=actor,
+    )
+    if before is not None and dose > before:
+        open_items = _open_items(course)
+        to_cancel, to_add = S.reanchor_after_dose_increase(
+            label.monitoring_rules,
+            on,
+            _planned_from_stored(open_items),
+            horizon_end=course.start_date + dt.timedelta(weeks=HORIZON_WEEKS),
+        )
+        ScheduledItem.objects.filter(pk__in=[i.ref for i in to_cancel if i.ref]).update(
+            status=ScheduledItem.Status.CANCELLED, cancel_reason=f"Re-anchored after the dose increase on {on}"
+        )
+        ScheduledItem.objects.bulk_create(_schedule_items(course, to_add, version))
+    _touch(course, dose=dose)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=course.patient,
+        summary=f"Dose of {course.drug} changed",
+        changes={"dose": [str(before), str(dose)], "event": event.pk},
+    )
+    return course
+
+
+@transaction.atomic
+def course_interrupt(
+    *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, analyte: str = "", row_version: int | None = None
+) -> TreatmentCourse:
+    course = _lock_course(course, row_version)
+    if course.status != TreatmentCourse.Status.ACTIVE:
+        raise TherapyError("Only an active course can be interrupted.")
+    if not reason.strip():
+        raise TherapyError("Give a reason for the interruption.", "reason")
+    if on < course.start_date:
+        raise TherapyError("The interruption cannot be before the course started.", "on")
+    version = current_catalogue_version()
+    CourseEvent.objects.create(
+        course=course,
+        kind=CourseEvent.Kind.INTERRUPTION,
+        on=on,
+        reason=analyte[:30],
+        note=reason.strip(),
+        catalogue_version=version,
+        created_by=actor,
+        dose_before=course.dose,
+    )
+    label = _label_for_clinic(course.drug)
+    thresholds = [t for t in label.thresholds if t.analyte == analyte and t.phase == "on_treatment"]
+    if thresholds:
+        to_add = S.items_for_interruption(
+            thresholds[0],
+            drug_name=label.name,
+            interruption_date=on,
+            open_items=_planned_from_stored(_open_items(course)),
+            rules=label.monitoring_rules,
+        )
+        ScheduledItem.objects.bulk_create(_schedule_items(course, to_add, version))
+    _touch(course, status=TreatmentCourse.Status.INTERRUPTED)
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, obj=course.patient, summary=f"Interrupted {course}")
+    return course
+
+
+@transaction.atomic
+def course_resume(
+    *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, row_version: int | None = None
+) -> TreatmentCourse:
+    course = _lock_course(course, row_version)
+    if course.status != TreatmentCourse.Status.INTERRUPTED:
+        raise TherapyError("Only an interrupted course can be resumed.")
+    if not reason.strip():
+        raise TherapyError("Give a reason for resuming (e.g. the re-check result).", "reason")
+    CourseEvent.objects.create(
+        course=course,
+        kind=CourseEvent.Kind.RESUMPTION,
+        on=on,
+        note=reason.strip(),
+        catalogue_version=current_catalogue_version(),
+        created_by=actor,
+        dose_after=course.dose,
+    )
+    _touch(course, status=TreatmentCourse.Status.ACTIVE)
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, obj=course.patient, summary=f"Resumed {course}")
+    return course
+
+
+@transaction.atomic
+def course_stop(
+    *,
+    actor: User,
+    course: TreatmentCourse,
+    on: dt.date,
+    reason: str,
+    note: str = "",
+    row_version: int | None = None,
+) -> TreatmentCourse:
+    course = _lock_course(course, row_version)
+    if course.status == TreatmentCourse.Status.STOPPED:
+        raise TherapyError("This course is already stopped.")
+    if reason not in TreatmentCourse.StopReason.values:
+        raise TherapyError("Choose why the course is stopped.", "reason")
+    if reason == TreatmentCourse.StopReason.OTHER and not note.strip():
+        raise TherapyError("Say why the course is stopped.", "note")
+    if on < course.start_date:
+        raise TherapyError("The stop date cannot be before the course started.", "on")
+    CourseEvent.objects.create(
+        course=course,
+        kind=CourseEvent.Kind.STOP,
+        on=on,
+        reason=reason,
+        note=note.strip(),
+        catalogue_version=current_catalogue_version(),
+        created_by=actor,
+        dose_before=course.dose,
+    )
+    to_cancel = S.items_for_stop(_planned_from_stored(_open_items(course)), on)
+    ScheduledItem.objects.filter(pk__in=[i.ref for i in to_cancel if i.ref]).update(
+        status=ScheduledItem.Status.CANCELLED, cancel_reason=f"Course stopped on {on}"
+    )
+    _touch(course, status=TreatmentCourse.Status.STOPPED, stopped_on=on, stop_reason=reason)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=course.patient,
+        summary=f"Stopped {course}",
+        changes={"reason": reason},
+    )
+    return course

@@ -1,0 +1,101 @@
+"""Lab action levels: a result against a drug's thresholds, before starting or on treatment (pure, no Django)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from drugs.label import DrugLabel, ThresholdFact
+from therapy.findings import Finding, Severity, fmt, join_sources, sort_findings
+
+COMPARISON_TEXT = {"lt": "below", "le": "at or below", "gt": "above", "ge": "at or above"}
+THRESHOLD_SEVERITY = {
+    "do_not_start": Severity.DO_NOT_START,
+    "interrupt": Severity.DO_NOT_START,
+    "discontinue": Severity.CONTRAINDICATED,
+}
+ACTION_TEXT = {"do_not_start": "do not start", "interrupt": "interrupt", "discontinue": "discontinue"}
+
+
+def analyte_name(row: ThresholdFact) -> str:
+    return row.analyte_name or row.analyte
+
+
+def threshold_rule(row: ThresholdFact, drug_name: str, jurisdiction: str) -> str:
+    phase = "before starting" if row.phase == "baseline" else "on treatment"
+    rule = (
+        f"{analyte_name(row)} {COMPARISON_TEXT[row.comparison]} {fmt(row.value)} {row.unit} {phase}: "
+        f"{ACTION_TEXT[row.action]} {drug_name} ({jurisdiction})."
+    )
+    return f"{rule} {row.restart_rule}".strip() if row.restart_rule else rule
+
+
+def breached(row: ThresholdFact, value: Decimal) -> bool:
+    match row.comparison:
+        case "lt":
+            return value < row.value
+        case "le":
+            return value <= row.value
+        case "gt":
+            return value > row.value
+        case "ge":
+            return value >= row.value
+    raise ValueError(f"unknown comparison {row.comparison!r}")
+
+
+def result_findings(
+    analyte: str,
+    value: Decimal,
+    rows: Sequence[ThresholdFact],
+    drug_name: str,
+    jurisdiction: str,
+    version: int,
+    taken: date | None = None,
+) -> list[Finding]:
+    """Findings for the most severe action whose limit the value passes (none when within all limits)."""
+    hits = [r for r in rows if r.analyte == analyte and breached(r, value)]
+    if not hits:
+        return []
+    worst = max(THRESHOLD_SEVERITY[r.action] for r in hits)
+    findings = []
+    when = f" on {taken.isoformat()}" if taken else ""
+    for row in hits:
+        if THRESHOLD_SEVERITY[row.action] != worst:
+            continue
+        urgent = row.action == "discontinue"
+        action = ACTION_TEXT[row.action]
+        message = (
+            f"{analyte_name(row)} {fmt(value)} {row.unit}{when} is {COMPARISON_TEXT[row.comparison]} "
+            f"{fmt(row.value)} {row.unit}: {action} {drug_name}{' now (urgent)' if urgent else ''}."
+        )
+        if row.restart_rule:
+            message += f" {row.restart_rule}"
+        findings.append(
+            Finding(
+                severity=THRESHOLD_SEVERITY[row.action],
+                code=f"threshold.{row.analyte}.{row.phase}",
+                message=message,
+                rule=threshold_rule(row, drug_name, jurisdiction),
+                source=join_sources([row]),
+                unconfirmed=row.unconfirmed,
+                catalogue_version=version,
+                action=row.action,
+                urgent=urgent,
+            )
+        )
+    return findings
+
+
+def check_result(
+    analyte: str,
+    value: Decimal,
+    label: DrugLabel,
+    jurisdiction: str,
+    on_treatment: bool,
+    catalogue_version: int,
+) -> list[Finding]:
+    """Apply the label's action levels to one lab result (canonical unit): baseline or on treatment."""
+    phase = "on_treatment" if on_treatment else "baseline"
+    rows = [t for t in label.for_jurisdiction(jurisdiction).thresholds if t.phase == phase]
+    return sort_findings(result_findings(analyte, value, rows, label.name, jurisdiction, catalogue_version))

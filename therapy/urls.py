@@ -1,0 +1,13 @@
+from django.urls import path
+
+from therapy import views
+
+app_name = "therapy"
+urlpatterns = [
+    path("patients/<uuid:public_id>/therapy/start/", views.course_start, name="start"),
+    path("therapy/<uuid:public_id>/", views.course_detail, name="course"),
+    path("therapy/<uuid:public_id>/dose/", views.course_dose, name="dose"),
+    path("therapy/<uuid:public_id>/interrupt/", views.course_interrupt, name="interrupt"),
+    path("therapy/<uuid:public_id>/resume/", views.course_resume, name="resume"),
+    path("therapy/<uuid:public_id>/stop/", views.course_stop, name="stop"),
+]
