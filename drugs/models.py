@@ -60,6 +60,9 @@ class LabTest(models.Model):
     loinc = models.CharField(_("LOINC code"), max_length=12, unique=True)
     name = models.CharField(_("name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=40)
+    common_name = models.CharField(
+        _("name in words"), max_length=60, blank=True, help_text=_('As findings name it, e.g. "neutrophils"')
+    )
     analyte = models.SlugField(_("analyte key"), max_length=40, unique=True, help_text=_("e.g. platelets, anc, hb"))
     panel = models.CharField(_("panel"), max_length=20, choices=Panel)
     value_type = models.CharField(_("value type"), max_length=10, choices=ValueType, default=ValueType.QUANTITY)
@@ -89,6 +92,13 @@ class LabTest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.short_name} ({self.loinc})"
+
+    @property
+    def finding_name(self) -> str:
+        """How findings and alerts name the test: in words with the abbreviation, "neutrophils (ANC)"."""
+        if self.common_name and self.common_name.lower() != self.short_name.lower():
+            return f"{self.common_name} ({self.short_name})"
+        return self.short_name
 
 
 class LabUnit(models.Model):
@@ -134,6 +144,26 @@ class Medicine(models.Model):
     synonyms = models.CharField(_("brand names and synonyms"), max_length=300, blank=True)
     classes = models.ManyToManyField(InteractingClass, related_name="medicines", blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True, help_text=_("e.g. aspirin up to 81 mg/day excluded"))
+    unconfirmed = models.BooleanField(
+        _("class assignment unconfirmed"), default=False, help_text=_("Verify against a pharmacology reference")
+    )
+    dose_class = models.ForeignKey(
+        InteractingClass,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dose_dependent_medicines",
+        verbose_name=_("also in this class above a daily dose"),
+        help_text=_("e.g. aspirin counts as an antiplatelet above 81 mg/day"),
+    )
+    dose_class_above_mg = models.DecimalField(
+        _("daily dose above which it counts (mg)"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
 
     class Meta:
         ordering = ["name"]
@@ -231,7 +261,8 @@ class RegulatoryStatus(Fact):
 
 
 class Regimen(Fact):
-    """A dose the label names: start, escalation, maximum, reduced or maintenance."""
+    """A dose the label names: start, escalation, maximum, reduced, maintenance, or a dose it gives for another
+    indication (offered only for off-label use). An age and weight band limits the row to the patients in it."""
 
     class Kind(models.TextChoices):
         START = "start", _("Start")
@@ -239,6 +270,7 @@ class Regimen(Fact):
         MAXIMUM = "maximum", _("Maximum")
         REDUCED = "reduced", _("Reduced / lower-risk dose")
         MAINTENANCE = "maintenance", _("Maintenance")
+        OTHER_INDICATION = "other_indication", _("Dose for another indication (off-label use only)")
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="regimens")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
@@ -247,6 +279,24 @@ class Regimen(Fact):
     )
     frequency = models.CharField(_("frequency"), max_length=60, default="once daily")
     description = models.CharField(_("description"), max_length=300, blank=True)
+    min_age_years = models.PositiveSmallIntegerField(_("band: from age"), null=True, blank=True)
+    max_age_years = models.PositiveSmallIntegerField(_("band: below age"), null=True, blank=True)
+    min_weight_kg = models.DecimalField(
+        _("band: from weight (kg)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    max_weight_kg = models.DecimalField(
+        _("band: below weight (kg)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
 
     class Meta:
         ordering = ["drug", "jurisdiction", "kind", "dose"]
@@ -258,6 +308,11 @@ class Regimen(Fact):
     def __str__(self) -> str:
         dose = f"{self.dose.normalize():f} {self.drug.dose_unit}" if self.dose is not None else ""
         return f"{self.get_kind_display()} {dose} {self.frequency}".strip()
+
+
+class RenalMeasure(models.TextChoices):
+    EGFR = "egfr", _("eGFR (mL/min/1.73 m²)")
+    CRCL = "crcl", _("Creatinine clearance, Cockcroft-Gault (mL/min)")
 
 
 class DoseAdjustment(Fact):
@@ -291,6 +346,13 @@ class DoseAdjustment(Fact):
     )
     egfr_max = models.DecimalField(
         _("eGFR below"), max_digits=5, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    renal_measure = models.CharField(
+        _("kidney measure"),
+        max_length=4,
+        choices=RenalMeasure,
+        default=RenalMeasure.EGFR,
+        help_text=_("The label's own measure for the kidney band: eGFR or Cockcroft-Gault creatinine clearance."),
     )
     action = models.CharField(_("action"), max_length=20, choices=Action)
     dose = models.DecimalField(
@@ -377,6 +439,7 @@ class Contraindication(Fact):
     class Severity(models.TextChoices):
         CONTRAINDICATED = "contraindicated", _("Contraindicated")
         NOT_RECOMMENDED = "not_recommended", _("Not recommended / avoid")
+        CAUTION = "caution", _("Use with caution")
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="contraindications")
     condition = models.CharField(_("condition"), max_length=30, choices=Condition)
@@ -534,6 +597,13 @@ class LabThreshold(Fact):
         _("value (canonical unit)"), max_digits=12, decimal_places=4, validators=[MinValueValidator(0)]
     )
     action = models.CharField(_("action"), max_length=15, choices=Action)
+    confirmed_action = models.CharField(
+        _("action when confirmed"),
+        max_length=15,
+        choices=Action,
+        blank=True,
+        help_text=_("When a second result passes the level too (e.g. discontinue if confirmed)."),
+    )
     restart_rule = models.CharField(_("restart rule"), max_length=300, blank=True)
 
     class Meta:
@@ -546,6 +616,25 @@ class LabThreshold(Fact):
     def __str__(self) -> str:
         value = f"{self.value.normalize():f}"
         return f"{self.lab_test.short_name} {self.get_comparison_display()} {value}: {self.get_action_display()}"
+
+
+class InfectionRule(Fact):
+    """What the label says to do when a serious infection occurs on treatment (clinical reference §9.2)."""
+
+    class Action(models.TextChoices):
+        INTERRUPT = "interrupt", _("Interrupt until the infection is controlled")
+        DISCONTINUE = "discontinue", _("Discontinue")
+
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="infection_rules")
+    action = models.CharField(_("action"), max_length=15, choices=Action)
+    text = models.CharField(_("label wording"), max_length=400)
+
+    class Meta:
+        ordering = ["drug", "jurisdiction"]
+        verbose_name = _("serious infection on treatment")
+
+    def __str__(self) -> str:
+        return self.get_action_display()
 
 
 class CatalogueVersion(models.Model):

@@ -51,8 +51,22 @@ SECTIONS: tuple[Section, ...] = (
         "Dosing regimens",
         m.Regimen,
         "regimens",
-        ("jurisdiction", "kind", "dose", "frequency", "description", "source", "unconfirmed"),
-        "The doses a prescriber may choose. A dose not listed here is refused at the safety check.",
+        (
+            "jurisdiction",
+            "kind",
+            "dose",
+            "frequency",
+            "description",
+            "min_age_years",
+            "max_age_years",
+            "min_weight_kg",
+            "max_weight_kg",
+            "source",
+            "unconfirmed",
+        ),
+        "The doses a prescriber may choose (with the doses the dose adjustments name). A band (age from, below; "
+        "weight from, below) limits a row to children or adolescents: a patient inside a band is dosed from the "
+        "banded rows only. A dose not offered is refused at the safety check.",
     ),
     Section(
         "dose_adjustments",
@@ -63,6 +77,7 @@ SECTIONS: tuple[Section, ...] = (
             "jurisdiction",
             "trigger",
             "interacting_class",
+            "renal_measure",
             "egfr_min",
             "egfr_max",
             "action",
@@ -71,7 +86,8 @@ SECTIONS: tuple[Section, ...] = (
             "source",
             "unconfirmed",
         ),
-        "Kidney bands apply when eGFR from ≤ value < eGFR below.",
+        "Kidney bands apply when from ≤ value < below, in the label's own measure: eGFR, or creatinine clearance "
+        "(Cockcroft-Gault from the latest creatinine, weight, age and sex).",
     ),
     Section(
         "topical_limits",
@@ -141,8 +157,29 @@ SECTIONS: tuple[Section, ...] = (
         "Lab action thresholds",
         m.LabThreshold,
         "thresholds",
-        ("jurisdiction", "lab_test", "phase", "comparison", "value", "action", "restart_rule", "source", "unconfirmed"),
-        "The value is in the lab test's canonical unit unless you pick another accepted unit.",
+        (
+            "jurisdiction",
+            "lab_test",
+            "phase",
+            "comparison",
+            "value",
+            "action",
+            "confirmed_action",
+            "restart_rule",
+            "source",
+            "unconfirmed",
+        ),
+        "The value is in the lab test's canonical unit unless you pick another accepted unit. 'Action when "
+        "confirmed' applies when the previous on-treatment result passed the level too.",
+    ),
+    Section(
+        "infection_rules",
+        "Serious infection on treatment",
+        m.InfectionRule,
+        "infection_rules",
+        ("jurisdiction", "action", "text", "source", "unconfirmed"),
+        "What the label says to do when a serious or opportunistic infection occurs: the advice of the alert after "
+        "an infection symptom check.",
     ),
     Section(
         "adverse_reactions",
