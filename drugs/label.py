@@ -42,10 +42,60 @@ class StatusFact(Fact):
 
 @dataclass(frozen=True, kw_only=True)
 class RegimenFact(Fact):
-    kind: str  # start / escalation / maximum / reduced / maintenance
+    """kind: start / escalation / maximum / reduced / maintenance / other_indication (a dose the label gives for
+    another indication, offered only for off-label use).
+
+    An optional age and weight band (min inclusive, max exclusive) limits the row to the patients inside it; a
+    patient inside any row's age band is dosed from the banded rows only (clinical reference §9.3).
+    """
+
+    kind: str
     dose: Decimal | None = None
     frequency: str = "once daily"
     description: str = ""
+    min_age_years: int | None = None
+    max_age_years: int | None = None
+    min_weight_kg: Decimal | None = None
+    max_weight_kg: Decimal | None = None
+
+    @property
+    def has_age_band(self) -> bool:
+        return self.min_age_years is not None or self.max_age_years is not None
+
+    @property
+    def has_weight_band(self) -> bool:
+        return self.min_weight_kg is not None or self.max_weight_kg is not None
+
+    def in_age_band(self, age: int) -> bool:
+        return (self.min_age_years is None or age >= self.min_age_years) and (
+            self.max_age_years is None or age < self.max_age_years
+        )
+
+    def in_weight_band(self, weight: Decimal) -> bool:
+        return (self.min_weight_kg is None or weight >= self.min_weight_kg) and (
+            self.max_weight_kg is None or weight < self.max_weight_kg
+        )
+
+    def band_text(self) -> str:
+        """ "ages 12–17, 25 kg to under 59 kg" (empty for an unbanded row)."""
+        parts = []
+        if self.has_age_band:
+            low, high = self.min_age_years, self.max_age_years
+            if low is not None and high is not None:
+                parts.append(f"ages {low}–{high - 1}")
+            elif low is not None:
+                parts.append(f"ages {low} and over")
+            else:
+                parts.append(f"under {high} years")
+        if self.has_weight_band:
+            low_w, high_w = self.min_weight_kg, self.max_weight_kg
+            if low_w is not None and high_w is not None:
+                parts.append(f"{_num(low_w)} kg to under {_num(high_w)} kg")
+            elif low_w is not None:
+                parts.append(f"{_num(low_w)} kg and over")
+            elif high_w is not None:
+                parts.append(f"under {_num(high_w)} kg")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +103,9 @@ class DoseAdjustmentFact(Fact):
     """trigger: age_65, renal, hepatic_a/b/c, class, cyp2c19_pm, high_risk.
 
     action: use_dose, halve, no_change, not_recommended, avoid, contraindicated.
-    Renal rows match when egfr_min <= eGFR < egfr_max (an open end matches everything on that side).
+    Renal rows match when egfr_min <= value < egfr_max (an open end matches everything on that side), where the
+    value is the label's own measure of kidney function: ``renal_measure`` "egfr" (mL/min/1.73 m²) or "crcl"
+    (Cockcroft-Gault creatinine clearance, mL/min; clinical reference §9.4).
     """
 
     trigger: str
@@ -63,6 +115,7 @@ class DoseAdjustmentFact(Fact):
     interacting_class: str | None = None
     egfr_min: Decimal | None = None
     egfr_max: Decimal | None = None
+    renal_measure: str = "egfr"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +139,10 @@ class BoxedWarningFact(Fact):
 @dataclass(frozen=True, kw_only=True)
 class ContraindicationFact(Fact):
     """condition: hypersensitivity, active_serious_infection, active_tb, pregnancy, breastfeeding,
-    severe_hepatic, antiplatelet_3m, immunocompromised. severity: contraindicated or not_recommended."""
+    severe_hepatic, antiplatelet_3m, immunocompromised.
+
+    severity: contraindicated, not_recommended (avoid: do not start unless overridden) or caution (a warning).
+    """
 
     condition: str
     severity: str = "contraindicated"
@@ -139,10 +195,31 @@ class ThresholdFact(Fact):
     comparison: str
     value: Decimal
     action: str
-    analyte_name: str = ""
+    analyte_name: str = ""  # in words with the abbreviation: "neutrophils (ANC)"
     unit: str = ""
     panel: str = ""
     restart_rule: str = ""
+    confirmed_action: str = ""  # the action when a second result confirms the first (e.g. discontinue)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InfectionRuleFact(Fact):
+    """What the label says to do when a serious infection occurs on treatment: action interrupt or discontinue."""
+
+    action: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class DoseOption:
+    """A dose the prescriber may choose for one patient: what the start and dose pages offer and the check accepts."""
+
+    dose: Decimal
+    frequency: str
+    kind: str  # the regimen kind, or "advised" for a dose only a dose adjustment names
+    band: str = ""  # the age/weight band it belongs to ("" for adults)
+    off_label: bool = False  # a dose from another jurisdiction's label or another indication
+    source: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +230,7 @@ class DrugLabel:
     name: str
     route: str  # oral / topical
     dose_unit: str = "mg"
+    drug_class: str = "JAK inhibitor"
     statuses: tuple[StatusFact, ...] = ()
     regimens: tuple[RegimenFact, ...] = ()
     dose_adjustments: tuple[DoseAdjustmentFact, ...] = ()
@@ -163,6 +241,15 @@ class DrugLabel:
     screening_items: tuple[ScreeningItemFact, ...] = ()
     thresholds: tuple[ThresholdFact, ...] = ()
     monitoring_rules: tuple[MonitoringRuleFact, ...] = ()
+    infection_rules: tuple[InfectionRuleFact, ...] = ()
+
+    @property
+    def is_jak_inhibitor(self) -> bool:
+        return "jak" in self.drug_class.lower()
+
+    @property
+    def is_systemic(self) -> bool:
+        return self.route != "topical"
 
     def for_jurisdiction(self, jurisdiction: str) -> DrugLabel:
         """The same label with only the rows that apply in ``jurisdiction`` (its own rows and ANY rows)."""
@@ -180,6 +267,57 @@ class DrugLabel:
 
     def regimen_doses(self, jurisdiction: str) -> frozenset[Decimal]:
         return frozenset(r.dose for r in self.regimens if r.dose is not None and applies(r.jurisdiction, jurisdiction))
+
+    def regimens_for(self, jurisdiction: str, age: int | None, weight_kg: Decimal | None) -> list[RegimenFact]:
+        """The jurisdiction's dosed regimens for a patient of this age: the banded rows when the age falls in a
+        band (weight not yet applied), else the unbanded rows. No age: the unbanded rows."""
+        rows = [r for r in self.regimens if r.dose is not None and applies(r.jurisdiction, jurisdiction)]
+        rows = [r for r in rows if r.kind != "other_indication"]
+        banded = [r for r in rows if r.has_age_band and age is not None and r.in_age_band(age)]
+        return banded or [r for r in rows if not r.has_age_band]
+
+    def dose_options(self, jurisdiction: str, age: int | None, weight_kg: Decimal | None) -> list[DoseOption]:
+        """Every dose the prescriber may choose for this patient, and the only doses the safety check accepts.
+
+        The label's regimens for the patient's age and weight band; every dose a dose adjustment names ("use 50 mg")
+        or halves to; and for off-label use (status "other" with no dose of its own in this jurisdiction) the doses
+        the label gives for other indications or in the other jurisdiction, flagged off-label.
+        """
+        options: dict[tuple[Decimal, str], DoseOption] = {}
+
+        def offer(dose: Decimal, frequency: str, kind: str, band: str, off_label: bool, source: str) -> None:
+            options.setdefault((dose, frequency), DoseOption(dose, frequency, kind, band, off_label, source))
+
+        rows = self.regimens_for(jurisdiction, age, weight_kg)
+        if any(r.has_weight_band for r in rows):
+            rows = [r for r in rows if weight_kg is not None and (not r.has_weight_band or r.in_weight_band(weight_kg))]
+        for row in sorted(rows, key=lambda r: (r.dose or 0, r.kind)):
+            offer(row.dose or Decimal(0), row.frequency, row.kind, row.band_text(), False, row.source)
+        status = self.status(jurisdiction)
+        if not options and status is not None and status.status == "other":
+            others = [r for r in self.regimens if r.dose is not None and not r.has_age_band]
+            for row in sorted(others, key=lambda r: (r.dose or 0, r.kind)):
+                offer(row.dose or Decimal(0), row.frequency, row.kind, "", True, row.source)
+        if not options:
+            return []
+        frequency = next(iter(options.values())).frequency
+        banded = any(o.band for o in options.values())
+        # Halving applies to the regular doses (a reduced dose is already the lowered one: abrocitinib 50 mg is not
+        # halved to a 25 mg that no tablet gives).
+        chosen = sorted({o.dose for o in options.values() if o.kind not in ("reduced", "advised")})
+        for row in self.dose_adjustments:
+            if not applies(row.jurisdiction, jurisdiction):
+                continue
+            if row.action == "use_dose" and row.dose is not None and not banded:
+                offer(row.dose, frequency, "advised", "", False, row.source)
+            elif row.action == "halve":
+                for dose in chosen:
+                    offer(dose / 2, frequency, "advised", "", False, row.source)
+        return sorted(options.values(), key=lambda o: (o.dose, o.frequency))
+
+
+def _num(value: Decimal) -> str:
+    return f"{Decimal(value).normalize():f}"
 
 
 # The interacting-class code of a planned live vaccine (catalogue class "live_vaccine").

@@ -210,6 +210,7 @@ def drug_label(drug: Drug) -> L.DrugLabel:
         name=name,
         route=drug.route,
         dose_unit=drug.dose_unit,
+        drug_class=drug.drug_class,
         statuses=tuple(
             L.StatusFact(
                 **_common(r),
@@ -223,7 +224,17 @@ def drug_label(drug: Drug) -> L.DrugLabel:
             for r in drug.statuses.all()
         ),
         regimens=tuple(
-            L.RegimenFact(**_common(r), kind=r.kind, dose=r.dose, frequency=r.frequency, description=r.description)
+            L.RegimenFact(
+                **_common(r),
+                kind=r.kind,
+                dose=r.dose,
+                frequency=r.frequency,
+                description=r.description,
+                min_age_years=r.min_age_years,
+                max_age_years=r.max_age_years,
+                min_weight_kg=r.min_weight_kg,
+                max_weight_kg=r.max_weight_kg,
+            )
             for r in drug.regimens.all()
         ),
         dose_adjustments=tuple(
@@ -236,6 +247,7 @@ def drug_label(drug: Drug) -> L.DrugLabel:
                 interacting_class=r.interacting_class.code if r.interacting_class else None,
                 egfr_min=r.egfr_min,
                 egfr_max=r.egfr_max,
+                renal_measure=r.renal_measure,
             )
             for r in drug.dose_adjustments.select_related("interacting_class")
         ),
@@ -280,10 +292,11 @@ def drug_label(drug: Drug) -> L.DrugLabel:
                 comparison=r.comparison,
                 value=r.value,
                 action=r.action,
-                analyte_name=r.lab_test.short_name,
+                analyte_name=r.lab_test.finding_name,
                 unit=unit_label(r.lab_test),
                 panel=r.lab_test.panel,
                 restart_rule=r.restart_rule,
+                confirmed_action=r.confirmed_action,
             )
             for r in drug.thresholds.select_related("lab_test").prefetch_related("lab_test__units")
         ),
@@ -299,5 +312,8 @@ def drug_label(drug: Drug) -> L.DrugLabel:
                 note=r.note,
             )
             for r in drug.monitoring_rules.all()
+        ),
+        infection_rules=tuple(
+            L.InfectionRuleFact(**_common(r), action=r.action, text=r.text) for r in drug.infection_rules.all()
         ),
     )

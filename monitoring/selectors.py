@@ -13,12 +13,14 @@ from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from drugs.models import Drug, LabTest, LabThreshold, LabUnit
 from monitoring import alerting, charts
 from monitoring.models import Alert, SymptomCheck
 from monitoring.services import SCREENING_CHECK
 from patients import risk
+from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
 from patients.selectors import ListPage, badge_q
 from portal.models import User
@@ -177,6 +179,27 @@ def urgent_open_alerts(user: User, limit: int = 10) -> list[Alert]:
         Alert.objects.filter(Q(recipient=user) | unassigned, status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
         .select_related("patient")
         .order_by("created_at", "id")[:limit]
+    )
+
+
+ALERT_SEVERITY_CODE = {
+    Alert.Severity.URGENT: "urgent",
+    Alert.Severity.SAME_DAY: "same_day",
+    Alert.Severity.ROUTINE: "routine",
+}
+
+
+def open_alert_facts(patient: Patient) -> tuple[OpenAlert, ...]:
+    """The patient's open alerts as the safety check reads them (registered with therapy in apps.py; one query)."""
+    alerts = Alert.objects.filter(patient=patient, status=Alert.Status.OPEN).order_by("severity", "created_at", "id")
+    return tuple(
+        OpenAlert(
+            severity=ALERT_SEVERITY_CODE[Alert.Severity(a.severity)],
+            title=a.title,
+            raised_on=timezone.localdate(a.created_at),
+            ref=str(a.public_id),
+        )
+        for a in alerts
     )
 
 

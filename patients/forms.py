@@ -142,6 +142,7 @@ class RiskProfileForm(VersionedForm):
                 "herpes_zoster_history",
                 "recurrent_serious_infections",
                 "active_serious_infection",
+                "immunocompromised",
             ),
             Fieldset(_("Pregnancy"), "pregnant", "breastfeeding", "planning_pregnancy", "no_childbearing_potential"),
             Fieldset(

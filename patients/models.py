@@ -215,6 +215,11 @@ class RiskProfile(models.Model):
     herpes_zoster_history = models.BooleanField(_("past shingles (herpes zoster)"), default=False)
     recurrent_serious_infections = models.BooleanField(_("recurrent serious infections"), default=False)
     active_serious_infection = models.BooleanField(_("active serious infection now"), default=False)
+    immunocompromised = models.BooleanField(
+        _("immunocompromised"),
+        default=False,
+        help_text=_("e.g. primary immunodeficiency, chemotherapy, high-dose steroids, transplant medicines"),
+    )
     # Pregnancy
     pregnant = models.BooleanField(_("pregnant"), default=False)
     breastfeeding = models.BooleanField(_("breastfeeding"), default=False)

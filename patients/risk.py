@@ -101,6 +101,7 @@ class RiskInput:
     herpes_zoster_history: bool = False
     recurrent_serious_infections: bool = False
     active_serious_infection: bool = False
+    immunocompromised: bool = False
     pregnant: bool = False
     breastfeeding: bool = False
     planning_pregnancy: bool = False
@@ -192,6 +193,8 @@ def infection_reasons(data: RiskInput) -> list[str]:
         reasons.append("recurrent serious infections")
     if data.active_serious_infection:
         reasons.append("active serious infection now")
+    if data.immunocompromised:
+        reasons.append("immunocompromised")
     return reasons
 
 

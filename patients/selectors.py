@@ -14,7 +14,7 @@ from django.http import Http404
 
 from drugs.models import Medicine
 from patients import risk, scores, screening
-from patients.facts import ClotHistory, MedicineTaken, PatientFacts
+from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
 from patients.models import Assessment, ConcomitantMedicine, LabResult, Patient, RiskProfile, ScreeningResult
 from portal.audit import describe_changes
 from portal.models import AuditEvent
@@ -152,6 +152,7 @@ def risk_input(patient: Patient, profile: RiskProfile | None, today: dt.date) ->
             "herpes_zoster_history",
             "recurrent_serious_infections",
             "active_serious_infection",
+            "immunocompromised",
             "pregnant",
             "breastfeeding",
             "planning_pregnancy",
@@ -240,13 +241,17 @@ def screening_checklist(
             result.item,
             screening.Result(result.performed_on, result.result, result.get_result_display(), result.note),
         )
-    profile = _profile(patient)
-    relevant = screening.pregnancy_test_relevant(
+    relevant = pregnancy_test_relevant(patient, _profile(patient), today)
+    return screening.checklist(latest=latest, pregnancy_relevant=relevant)
+
+
+def pregnancy_test_relevant(patient: Patient, profile: RiskProfile | None, today: dt.date) -> bool:
+    """The one pregnancy-relevance rule for the checklist, the safety check and the schedule (§9.6)."""
+    return screening.pregnancy_test_relevant(
         sex_at_birth=patient.sex_at_birth,
         age=risk.age_on(patient.date_of_birth, today),
         no_childbearing_potential=bool(profile and profile.no_childbearing_potential),
     )
-    return screening.checklist(latest=latest, pregnancy_relevant=relevant)
 
 
 def score_responses(assessments: list[Assessment]) -> list[scores.Response]:
@@ -412,11 +417,15 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
             name=m.medicine.name if m.medicine else m.name,
             dose_text=m.dose_text,
             class_codes=frozenset(c.code for c in m.medicine.classes.all()) if m.medicine else frozenset(),
+            daily_mg=daily_mg_from_text(m.dose_text),
+            dose_class=m.medicine.dose_class.code if m.medicine and m.medicine.dose_class else "",
+            dose_class_above_mg=m.medicine.dose_class_above_mg if m.medicine else None,
         )
         for m in patient.medicines.filter(stopped_on__isnull=True)
-        .select_related("medicine")
+        .select_related("medicine__dose_class")
         .prefetch_related("medicine__classes")
     )
+    pregnancy_relevant = pregnancy_test_relevant(patient, profile, today)
     badges = frozenset(b.code for b in patient_badges(patient, today))
     age = risk.age_on(patient.date_of_birth, today) or 0
     if profile is None:
@@ -430,6 +439,7 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
             badges=badges,
             hbv="positive" if positive & {"hbsag", "hbcab"} else "unknown",
             hcv="positive" if "hcv" in positive else "unknown",
+            pregnancy_test_relevant=pregnancy_relevant,
         )
     bmi = risk.bmi(patient.weight_kg, patient.height_cm)
     hbv = (
@@ -471,8 +481,9 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
         medicines=medicines,
         live_vaccine_planned=profile.live_vaccine_planned,
         zoster_vaccinated=profile.zoster_vaccinated,
-        immunocompromised=False,
+        immunocompromised=profile.immunocompromised,
         latest_results=results,
         screening_done=frozenset(done),
         badges=badges,
+        pregnancy_test_relevant=pregnancy_relevant,
     )

@@ -10,7 +10,13 @@ knows how to match rows to patient facts and how severe each kind of match is:
   the catalogue, untreated latent TB / active TB / hepatitis B where that screening is required, above a topical
   limit, an on-treatment "interrupt" result.
 - WARNING (needs an acknowledged reason): off-label use, boxed-warning and EU risk groups, clot history, interactions
-  to avoid or use with caution, missing required screening or baseline results, a dose above the advice.
+  to avoid or use with caution, missing required screening or baseline results, a dose above the advice, a
+  contraindication row with severity caution, an open same-day alert, a medicine whose dose decides a rule but
+  is not recorded.
+
+The patient's own therapy counts too (clinical reference §9.1): a second systemic JAK inhibitor while another course
+is open is CONTRAINDICATED whatever the catalogue says, and an open urgent alert is DO_NOT_START. The same check
+runs for a start, a dose change (``purpose="dose_change"``) and a resumption (``purpose="resume"``).
 - DOSE_ADVICE: a dose row that names or halves a dose (``recommended_dose`` carries it).
 - INFO: everything else worth knowing (no dose change, advised screening, missing inputs).
 """
@@ -23,15 +29,17 @@ from decimal import Decimal
 
 from drugs.label import (
     EU,
+    LIVE_VACCINE_CLASS,
     US,
     ContraindicationFact,
     DoseAdjustmentFact,
+    DoseOption,
     DrugLabel,
     Fact,
     StatusFact,
     TopicalLimitFact,
 )
-from patients.facts import PatientFacts
+from patients.facts import MedicineTaken, PatientFacts
 from patients.risk import EU_LAST_RESORT, MALIGNANCY_RISK, SMOKER_ANY, US_CV_RISK_GROUP, VTE_RISK
 from therapy.findings import Finding, Severity, fmt, join_sources, sort_findings
 from therapy.thresholds import COMPARISON_TEXT, analyte_name, check_result, result_findings, threshold_rule
@@ -47,9 +55,21 @@ AGE_65_YEARS = 65
 # aspirin (<= 81 mg/day, the label's exception) with this class.
 ANTIPLATELET_CLASS = "antiplatelet"
 CONDITION_CLASS = {"antiplatelet_3m": ANTIPLATELET_CLASS}
+# The catalogue class of another JAK inhibitor; the patient's open courses in the portal count in it too.
+OTHER_JAK_CLASS = "other_jak_inhibitor"
+START, DOSE_CHANGE, RESUME = "start", "dose_change", "resume"
+PURPOSE_TEXT = {START: "starting", DOSE_CHANGE: "changing the dose of", RESUME: "resuming"}
+RENAL_MEASURE_TEXT = {"egfr": "eGFR", "crcl": "creatinine clearance (Cockcroft-Gault)"}
+RENAL_MEASURE_UNIT = {"egfr": "mL/min/1.73 m²", "crcl": "mL/min"}
 # The EMA Article 20 measures cover the systemic (oral) JAK inhibitors; class-level sources of the reference §1.3.
 EU_CLASS_SOURCE = "[S63][S64]"
 
+CONTRAINDICATION_SEVERITY = {
+    "contraindicated": Severity.CONTRAINDICATED,
+    "not_recommended": Severity.DO_NOT_START,
+    "caution": Severity.WARNING,
+}
+CONTRAINDICATION_VERB = {"contraindicated": "contraindicated", "not_recommended": "not recommended (avoid)"}
 CONDITION_TEXT = {
     "active_serious_infection": "Active serious infection",
     "active_tb": "Active tuberculosis",
@@ -66,7 +86,7 @@ CHECK_NAMES = {
     "cbc": "blood count",
     "lipids": "lipid panel",
     "liver": "liver tests",
-    "kidney": "kidney function (eGFR)",
+    "kidney": "kidney function (eGFR or creatinine)",
     "pregnancy": "pregnancy status",
     "vaccines": "vaccinations (incl. zoster)",
 }
@@ -97,8 +117,12 @@ BLOCKING_DOSE_ACTIONS = {
 class _SafetyCheck:
     """Collects findings for one patient, one drug, one jurisdiction."""
 
-    def __init__(self, patient: PatientFacts, label: DrugLabel, jurisdiction: str, version: int, today: date):
+    def __init__(
+        self, patient: PatientFacts, label: DrugLabel, jurisdiction: str, version: int, today: date, purpose: str
+    ):
         self.patient = patient
+        self.full_label = label
+        self.purpose = purpose
         self.label = label.for_jurisdiction(jurisdiction)
         self.j = jurisdiction
         self.version = version
@@ -226,15 +250,15 @@ class _SafetyCheck:
             if detail is None:
                 continue
             self.fired_conditions.add(row.condition)
-            blocked = row.severity == "contraindicated"
-            severity = Severity.CONTRAINDICATED if blocked else Severity.DO_NOT_START
-            verb = "contraindicated" if blocked else "not recommended"
+            severity = CONTRAINDICATION_SEVERITY.get(row.severity, Severity.DO_NOT_START)
+            what = CONDITION_TEXT.get(row.condition, row.condition)
+            if severity == Severity.WARNING:
+                message = f"{what}{detail}: use {self.name} with caution ({self.j}). Acknowledge with a reason."
+            else:
+                verb = CONTRAINDICATION_VERB.get(row.severity, "not recommended")
+                message = f"{what}{detail}: {self.name} is {verb} ({self.j})."
             self.add(
-                severity,
-                f"contraindication.{row.condition}",
-                f"{CONDITION_TEXT.get(row.condition, row.condition)}{detail}: {self.name} is {verb} ({self.j}).",
-                row.text or f"{CONDITION_TEXT.get(row.condition, row.condition)}: {verb}.",
-                [row],
+                severity, f"contraindication.{row.condition}", message, row.text or f"{what}: {row.severity}.", [row]
             )
         pregnant_or_breastfeeding = self.patient.pregnant or self.patient.breastfeeding
         if pregnant_or_breastfeeding and not self.fired_conditions & {"pregnancy", "breastfeeding"}:
@@ -259,19 +283,71 @@ class _SafetyCheck:
                     rows,
                 )
 
+    def is_this_drug(self, name: str) -> bool:
+        return name.strip().lower() in {self.label.slug.lower(), self.name.lower(), self.label.slug.split("-")[0]}
+
     def medicines_in(self, class_code: str) -> list[str]:
-        names = [m.name for m in self.patient.medicines if class_code in m.class_codes]
-        if class_code in self.patient.class_codes and not names:
+        """Names of what the patient takes in ``class_code``: the medicine list (with dose-dependent classes) and,
+        for the other-JAK class, the patient's other open courses in the portal."""
+        names = [
+            m.name
+            for m in self.patient.medicines
+            if class_code in m.effective_class_codes
+            and not (class_code == OTHER_JAK_CLASS and self.is_this_drug(m.name))
+        ]
+        if class_code == OTHER_JAK_CLASS:
+            names += [
+                f"{c.drug_name} course ({c.status})"
+                for c in self.patient.courses
+                if c.is_jak_inhibitor and c.drug_slug != self.label.slug
+            ]
+        if class_code == LIVE_VACCINE_CLASS and self.patient.live_vaccine_planned and not names:
             names = ["live vaccine planned"]
         return names
+
+    def dose_unknown(self, class_code: str) -> list[MedicineTaken]:
+        return [m for m in self.patient.medicines if m.dose_unknown_for(class_code)]
+
+    # --- the patient's own therapy: open courses and open alerts (§9.1) -----------------------------------------
+
+    def check_therapy_context(self) -> None:
+        jak_rows = [i for i in self.label.interactions if i.interacting_class == OTHER_JAK_CLASS]
+        if self.label.is_jak_inhibitor and self.label.is_systemic:
+            for course in self.patient.courses:
+                if not (course.is_jak_inhibitor and course.is_systemic) or course.drug_slug == self.label.slug:
+                    continue
+                self.add(
+                    Severity.CONTRAINDICATED,
+                    f"therapy.second_jak.{course.drug_slug}",
+                    f"{course.drug_name} is already open for this patient ({course.status}"
+                    f"{', ' + course.dose_text if course.dose_text else ''}): do not combine two systemic JAK "
+                    f"inhibitors. Stop that course before {PURPOSE_TEXT[self.purpose]} {self.name}.",
+                    "Every JAK-inhibitor label: not for combination with another JAK inhibitor; a second systemic "
+                    "JAK inhibitor while another course is active or interrupted is contraindicated.",
+                    jak_rows,
+                )
+        for alert in self.patient.open_alerts:
+            if alert.severity not in ("urgent", "same_day"):
+                continue
+            urgent = alert.severity == "urgent"
+            self.add(
+                Severity.DO_NOT_START if urgent else Severity.WARNING,
+                f"alert.open.{alert.ref or alert.raised_on.isoformat()}",
+                f"Open {'urgent' if urgent else 'same-day'} alert from {alert.raised_on:%d %b %Y}: {alert.title}. "
+                f"Act on it before {PURPOSE_TEXT[self.purpose]} {self.name}.",
+                "Open urgent and same-day alerts are part of the safety check until acknowledged.",
+            )
 
     # --- interactions -------------------------------------------------------------------------------------------
 
     def check_interactions(self) -> None:
         covered = {CONDITION_CLASS[c] for c in self.fired_conditions if c in CONDITION_CLASS}
         dosed = {a.interacting_class for a in self.label.dose_adjustments if a.trigger == "class"}
+        second_jak = {f.code.rsplit(".", 1)[-1] for f in self.findings if f.code.startswith("therapy.second_jak.")}
         for row in self.label.interactions:
             names = self.medicines_in(row.interacting_class)
+            if row.interacting_class == OTHER_JAK_CLASS and second_jak:
+                names = [n for n in names if not any(n.lower().startswith(s.split("-")[0]) for s in second_jak)]
             if not names or row.interacting_class in covered:
                 continue
             if row.effect == "adjust_dose" and row.interacting_class in dosed:
@@ -286,6 +362,30 @@ class _SafetyCheck:
                 [row],
             )
 
+    def check_dose_dependent_classes(self) -> None:
+        """A medicine whose daily dose decides whether a label rule applies (aspirin above 81 mg/day is an
+        antiplatelet for abrocitinib in the US) but whose dose is not recorded: ask for it (§9.1)."""
+        classes = {i.interacting_class for i in self.label.interactions}
+        classes |= {
+            CONDITION_CLASS[c.condition] for c in self.label.contraindications if c.condition in CONDITION_CLASS
+        }
+        classes |= {a.interacting_class for a in self.label.dose_adjustments if a.interacting_class}
+        for class_code in sorted(c for c in classes if c):
+            for medicine in self.dose_unknown(class_code):
+                limit = fmt(medicine.dose_class_above_mg) if medicine.dose_class_above_mg is not None else "?"
+                shown = f" ({medicine.dose_text})" if medicine.dose_text else ""
+                rows = [i for i in self.label.interactions if i.interacting_class == class_code]
+                rows += [c for c in self.label.contraindications if CONDITION_CLASS.get(c.condition) == class_code]
+                self.add(
+                    Severity.WARNING,
+                    f"medicine.dose_needed.{class_code}",
+                    f"{medicine.name} has no readable daily dose{shown}"
+                    f": above {limit} mg a day it counts as {class_code.replace('_', ' ')} for {self.name} ({self.j}). "
+                    "Record the daily dose in the medicine list.",
+                    f"{medicine.name} above {limit} mg/day counts in the class {class_code}.",
+                    rows,
+                )
+
     # --- dose -----------------------------------------------------------------------------------------------------
 
     def adjustment_reason(self, row: DoseAdjustmentFact) -> str | None:
@@ -294,18 +394,20 @@ class _SafetyCheck:
             case "age_65":
                 return f"Age {p.age_years}" if p.age_years >= AGE_65_YEARS else None
             case "renal":
-                if p.egfr is None:
+                value = self.kidney_value(row.renal_measure)
+                if value is None:
                     return None
-                low_ok = row.egfr_min is None or row.egfr_min <= p.egfr
-                high_ok = row.egfr_max is None or p.egfr < row.egfr_max
-                return f"eGFR {fmt(p.egfr)}" if low_ok and high_ok else None
+                low_ok = row.egfr_min is None or row.egfr_min <= value
+                high_ok = row.egfr_max is None or value < row.egfr_max
+                text = f"{RENAL_MEASURE_TEXT.get(row.renal_measure, row.renal_measure)} {fmt(value)}"
+                return f"{text} {RENAL_MEASURE_UNIT.get(row.renal_measure, '')}".strip() if low_ok and high_ok else None
             case "hepatic_a" | "hepatic_b" | "hepatic_c":
                 grade = row.trigger[-1].upper()
                 if p.child_pugh != grade or (grade == "C" and "severe_hepatic" in self.fired_conditions):
                     return None
                 return f"Child-Pugh {grade} liver impairment"
             case "class":
-                names = self.medicines_in(row.interacting_class or "")
+                names = [n for n in self.medicines_in(row.interacting_class or "") if n not in self.superseded]
                 return f"Takes {', '.join(names)}" if names else None
             case "cyp2c19_pm":
                 return "CYP2C19 poor metaboliser" if p.cyp2c19_poor_metaboliser else None
@@ -314,9 +416,29 @@ class _SafetyCheck:
                 return f"Higher-risk patient ({', '.join(badges)})" if badges else None
         return None
 
+    def kidney_value(self, measure: str) -> Decimal | None:
+        if measure == "crcl":
+            return self.patient.creatinine_clearance()[0]
+        return self.patient.egfr
+
+    def blocking_class_medicines(self) -> set[str]:
+        """Medicines matched by a class row that blocks: the milder advice rows for the same medicine are dropped,
+        so fluconazole gets the US "avoid" of the dual CYP2C19 + CYP2C9 rule, not also "use 50 mg" (§9.1)."""
+        names: set[str] = set()
+        for row in self.label.dose_adjustments:
+            if row.trigger == "class" and row.action in BLOCKING_DOSE_ACTIONS:
+                names |= set(self.medicines_in(row.interacting_class or ""))
+        return names
+
     def check_dose_adjustments(self, dose: Decimal | None) -> list[Finding]:
         advice: list[Finding] = []
+        self.superseded: set[str] = set()
+        blocking = self.blocking_class_medicines()
         for row in self.label.dose_adjustments:
+            if row.trigger == "class" and row.action not in BLOCKING_DOSE_ACTIONS:
+                self.superseded = blocking
+            else:
+                self.superseded = set()
             reason = self.adjustment_reason(row)
             if reason is None:
                 continue
@@ -358,29 +480,78 @@ class _SafetyCheck:
                 )
             else:  # use_dose without a dose: advice only
                 self.add(Severity.DOSE_ADVICE, code, f"{reason}: {row.advice}", row.advice, [row])
+        self.superseded = set()
         renal_rows = [a for a in self.label.dose_adjustments if a.trigger == "renal"]
-        if renal_rows and self.patient.egfr is None:
-            self.add(
-                Severity.INFO,
-                "dose.renal.missing",
-                f"No eGFR recorded: the {self.name} dose depends on kidney function.",
-                "Dose by kidney function band.",
-                renal_rows,
-            )
+        for measure in sorted({a.renal_measure for a in renal_rows}):
+            rows = [a for a in renal_rows if a.renal_measure == measure]
+            if measure == "crcl":
+                value, missing = self.patient.creatinine_clearance()
+                if value is None:
+                    self.add(
+                        Severity.INFO,
+                        "dose.renal.crcl_missing",
+                        f"Cannot assess kidney function as the {self.name} label does (creatinine clearance by "
+                        f"Cockcroft-Gault): {' and '.join(missing)} missing. The dose depends on it.",
+                        "Dose by creatinine clearance band (Cockcroft-Gault).",
+                        rows,
+                    )
+                else:
+                    self.add(
+                        Severity.INFO,
+                        "dose.renal.crcl",
+                        f"Kidney function by the label's measure: creatinine clearance {fmt(value)} mL/min "
+                        f"(Cockcroft-Gault from creatinine, weight {fmt(self.patient.weight_kg or 0)} kg, "
+                        f"age {self.patient.age_years}, {self.patient.sex_at_birth}).",
+                        "(140 − age) × weight / (72 × creatinine mg/dL), × 0.85 for women.",
+                        rows,
+                    )
+            elif self.patient.egfr is None:
+                self.add(
+                    Severity.INFO,
+                    "dose.renal.missing",
+                    f"No eGFR recorded: cannot assess kidney function as the {self.name} label does (eGFR); "
+                    "the dose depends on it.",
+                    "Dose by kidney function band (eGFR).",
+                    rows,
+                )
         return advice
 
     def check_dose(self, dose: Decimal | None, advice: list[Finding]) -> None:
         if dose is None or self.label.route != "oral":
             return
-        doses = self.label.regimen_doses(self.j)
-        if dose not in doses:
-            listed = ", ".join(fmt(d) for d in sorted(doses)) or "none"
+        p = self.patient
+        options = self.full_label.dose_options(self.j, p.age_years, p.weight_kg)
+        band_rows = [r for r in self.full_label.regimens_for(self.j, p.age_years, p.weight_kg) if r.has_age_band]
+        chosen = [o for o in options if o.dose == dose]
+        if band_rows and any(r.has_weight_band for r in band_rows) and p.weight_kg is None:
             self.add(
-                Severity.DO_NOT_START,
-                "dose.not_in_catalogue",
-                f"{self.dose_text(dose)} is not a {self.name} dose in the catalogue ({self.j} doses: {listed}).",
-                "The dose must be one of the label's regimens.",
-                [r for r in self.label.regimens if r.dose is not None],
+                Severity.WARNING,
+                "dose.band.weight_missing",
+                f"No weight recorded: the {self.name} dose at age {p.age_years} depends on weight ({self.j}). "
+                "Record the weight before choosing the dose.",
+                "; ".join(sorted({f"{r.band_text()}: {fmt(r.dose or 0)} {self.label.dose_unit}" for r in band_rows})),
+                band_rows,
+            )
+        elif not chosen:
+            self.refuse_dose(dose, options, band_rows)
+        elif band_rows and self.purpose == START and all(o.kind == "escalation" for o in chosen):
+            starts = sorted({o.dose for o in options if o.kind != "escalation"})
+            self.add(
+                Severity.WARNING,
+                "dose.band.escalation",
+                f"{self.dose_text(dose)} is the escalation dose for {chosen[0].band} ({self.j}): start with "
+                f"{' or '.join(self.dose_text(d) for d in starts)} and increase only if the response is inadequate.",
+                f"{self.name} {chosen[0].band}: start {', '.join(fmt(d) for d in starts)} {self.label.dose_unit}.",
+                band_rows,
+            )
+        if chosen and chosen[0].off_label:
+            self.add(
+                Severity.INFO,
+                "dose.off_label",
+                f"{self.dose_text(dose)} is a dose the {self.name} label gives for other indications or in the "
+                f"other jurisdiction; there is no {self.j} dose for atopic dermatitis (off-label).",
+                "Off-label use is checked with the label's doses for other indications.",
+                [r for r in self.full_label.regimens if r.dose == dose],
             )
         advised = [f for f in advice if f.recommended_dose is not None]
         if advised:
@@ -399,6 +570,29 @@ class _SafetyCheck:
                         recommended_dose=lowest.recommended_dose,
                     )
                 )
+
+    def refuse_dose(self, dose: Decimal, options: list[DoseOption], band_rows) -> None:
+        listed = ", ".join(fmt(d) for d in sorted({o.dose for o in options})) or "none"
+        if band_rows:
+            band = "; ".join(sorted({r.band_text() for r in band_rows}))
+            weight = f", {fmt(self.patient.weight_kg)} kg" if self.patient.weight_kg is not None else ""
+            self.add(
+                Severity.DO_NOT_START,
+                "dose.band",
+                f"{self.dose_text(dose)} is not a {self.name} dose for this patient (age {self.patient.age_years}"
+                f"{weight}; {self.j} bands: {band}). Doses for this patient: {listed} {self.label.dose_unit}"
+                f"{'' if options else ' (no dose at this weight)'}.",
+                "Dose by the label's age and weight bands.",
+                band_rows,
+            )
+            return
+        self.add(
+            Severity.DO_NOT_START,
+            "dose.not_in_catalogue",
+            f"{self.dose_text(dose)} is not a {self.name} dose in the catalogue ({self.j} doses: {listed}).",
+            "The dose must be one of the label's regimens or a dose its adjustments name.",
+            [r for r in self.label.regimens if r.dose is not None],
+        )
 
     # --- boxed warning and EU risk groups -------------------------------------------------------------------------
 
@@ -516,7 +710,7 @@ class _SafetyCheck:
         done |= {"tb"} if p.tb_status != "never_tested" else set()
         done |= {code for code, value in (("hbv", p.hbv), ("hcv", p.hcv)) if value != "unknown"}
         done |= {"kidney"} if p.egfr is not None else set()
-        missing = [i for i in items if i.item not in done]
+        missing = [i for i in items if i.item not in done and p.screening_applies(i.item)]
         required = [i for i in missing if i.requirement == "required"]
         optional = [i for i in missing if i.requirement != "required"]
         if required:
@@ -666,12 +860,16 @@ def check_safety(
     topical_bsa_percent: Decimal | None = None,
     topical_grams: Decimal | None = None,
     topical_days: int | None = None,
+    purpose: str = START,
 ) -> list[Finding]:
-    """Everything the prescriber must know before starting ``label``'s drug at ``dose``, most severe first."""
-    check = _SafetyCheck(patient, label, jurisdiction, catalogue_version, today)
+    """Everything the prescriber must know before starting ``label``'s drug at ``dose`` (or changing to it, or
+    resuming it: ``purpose``), most severe first. ``patient.courses`` holds the patient's other open courses."""
+    check = _SafetyCheck(patient, label, jurisdiction, catalogue_version, today, purpose)
     check.check_status()
+    check.check_therapy_context()
     check.check_contraindications()
     check.check_interactions()
+    check.check_dose_dependent_classes()
     advice = check.check_dose_adjustments(dose)
     check.check_dose(dose, advice)
     check.check_risk_groups()

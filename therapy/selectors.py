@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+
 from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from drugs.models import Drug, Regimen
-from patients.selectors import get_patient_for_user
+from patients.facts import CourseTaken, OpenAlert, PatientFacts
+from patients.models import Patient
+from patients.selectors import get_patient_for_user, patient_facts
 from therapy.models import SafetyFinding, ScheduledItem, TreatmentCourse
 from therapy.schedule import check_name
 
@@ -88,3 +94,46 @@ def patient_therapy(patient, user=None) -> dict:
     courses.sort(key=lambda c: (not c.is_open,))
     can_start = user is not None and user.has_perm("therapy.add_treatmentcourse")
     return {"courses": courses, "can_start_therapy": can_start}
+
+
+# --- The patient's own therapy as the safety check sees it (clinical reference §9.1) -------------------------------
+
+# Apps above therapy (monitoring) tell the check about the patient's open alerts without therapy importing them:
+# each source is a function (patient) -> tuple[OpenAlert, ...], registered in its AppConfig.ready().
+AlertSource = Callable[[Patient], tuple[OpenAlert, ...]]
+_ALERT_SOURCES: list[AlertSource] = []
+
+
+def register_alert_source(source: AlertSource) -> AlertSource:
+    if source not in _ALERT_SOURCES:
+        _ALERT_SOURCES.append(source)
+    return source
+
+
+def open_courses_of(patient: Patient, *, exclude: TreatmentCourse | None = None) -> tuple[CourseTaken, ...]:
+    """The patient's open courses (planned, active, interrupted) other than ``exclude`` (one query)."""
+    courses = TreatmentCourse.objects.filter(patient=patient, status__in=TreatmentCourse.OPEN_STATUSES).select_related(
+        "drug"
+    )
+    if exclude is not None:
+        courses = courses.exclude(pk=exclude.pk)
+    return tuple(
+        CourseTaken(
+            drug_slug=c.drug.slug,
+            drug_name=str(c.drug),
+            route=c.drug.route,
+            drug_class=c.drug.drug_class,
+            status=c.get_status_display().lower(),
+            dose_text=f"{c.dose.normalize():f} {c.dose_unit}" if c.dose is not None else "",
+        )
+        for c in courses.order_by("start_date", "id")
+    )
+
+
+def therapy_facts(patient: Patient, *, today: dt.date, exclude: TreatmentCourse | None = None) -> PatientFacts:
+    """The record's facts plus the patient's other open courses and open alerts: what the safety check reads for
+    a start, a dose change or a resumption (``exclude`` is the course being changed)."""
+    alerts = tuple(alert for source in _ALERT_SOURCES for alert in source(patient))
+    return replace(
+        patient_facts(patient, today=today), courses=open_courses_of(patient, exclude=exclude), open_alerts=alerts
+    )

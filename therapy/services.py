@@ -24,7 +24,8 @@ from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import schedule as S
 from therapy.models import CourseEvent, SafetyFinding, ScheduledItem, TreatmentCourse
-from therapy.safety import Finding, Severity, check_safety
+from therapy.safety import DOSE_CHANGE, RESUME, START, Finding, Severity, check_safety
+from therapy.selectors import therapy_facts
 
 HORIZON_WEEKS = 52
 
@@ -54,11 +55,15 @@ def jurisdiction() -> str:
     return settings.PORTAL_JURISDICTION
 
 
-def safety_preview(*, patient: Patient, plan: Plan, today: dt.date | None = None) -> tuple[list[Finding], int]:
-    """The findings the prescriber must see before starting, and the catalogue version they came from."""
+def safety_preview(
+    *, patient: Patient, plan: Plan, course: TreatmentCourse | None = None, purpose: str = START
+) -> tuple[list[Finding], int]:
+    """The findings the prescriber must see before starting (or changing the dose of, or resuming ``course``: the
+    same check, ``purpose`` says which), and the catalogue version they came from. The patient's other open
+    courses and open alerts are part of the facts."""
     version = current_catalogue_version()
     findings = check_safety(
-        patient_facts(patient, today=plan.start_date),
+        therapy_facts(patient, today=plan.start_date, exclude=course),
         drug_label(plan.drug),
         dose=plan.dose,
         jurisdiction=jurisdiction(),
@@ -67,8 +72,42 @@ def safety_preview(*, patient: Patient, plan: Plan, today: dt.date | None = None
         topical_bsa_percent=plan.topical_bsa_percent,
         topical_grams=plan.topical_grams,
         topical_days=plan.topical_days,
+        purpose=purpose,
     )
     return findings, version
+
+
+def course_plan(course: TreatmentCourse, *, dose: Decimal | None, on: dt.date) -> Plan:
+    """The course as it would be from ``on`` with ``dose``: what a dose change or a resumption is checked as."""
+    return Plan(
+        drug=course.drug,
+        dose=dose,
+        frequency=course.frequency,
+        start_date=on,
+        topical_bsa_percent=course.topical_bsa_percent,
+        topical_grams=course.topical_grams,
+        topical_days=course.topical_days,
+    )
+
+
+def dose_options(patient: Patient, drug: Drug, *, on: dt.date):
+    """The doses of ``drug`` this patient may be given (``DrugLabel.dose_options``): the start and dose pages offer
+    exactly these and the services refuse any other."""
+    facts = patient_facts(patient, today=on)
+    return drug_label(drug).dose_options(jurisdiction(), facts.age_years, facts.weight_kg)
+
+
+def _check_dose_choosable(patient: Patient, plan: Plan, field: str) -> None:
+    if plan.dose is None or plan.drug.route == "topical":
+        return
+    options = dose_options(patient, plan.drug, on=plan.start_date)
+    if plan.dose not in {o.dose for o in options}:
+        offered = ", ".join(f"{o.dose.normalize():f}" for o in options) or "none (record the weight or check the label)"
+        raise TherapyError(
+            f"{plan.dose.normalize():f} {plan.drug.dose_unit} is not a dose of {plan.drug} that can be chosen for "
+            f"this patient (doses: {offered}).",
+            field,
+        )
 
 
 def _validate_plan(patient: Patient, plan: Plan) -> None:
@@ -110,18 +149,51 @@ def _store_findings(course, findings, *, actor, acknowledgements, override_reaso
     SafetyFinding.objects.bulk_create(rows)
 
 
-def _check_acknowledged(findings: list[Finding], acknowledgements: dict[str, str], override_reason: str) -> None:
+ACTION_WORDS = {
+    START: ("starting", "the start", "start"),
+    DOSE_CHANGE: ("changing the dose", "the dose change", "change the dose"),
+    RESUME: ("resuming", "resuming", "resume"),
+}
+
+
+def _check_acknowledged(
+    findings: list[Finding], acknowledgements: dict[str, str], override_reason: str, purpose: str = START
+) -> None:
+    doing, thing, verb = ACTION_WORDS[purpose]
     missing = [f for f in findings if f.severity == Severity.WARNING and not acknowledgements.get(f.code, "").strip()]
     if missing:
         raise TherapyError(
-            f"Acknowledge each warning with a reason before starting ({len(missing)} without a reason).", "ack"
+            f"Acknowledge each warning with a reason before {doing} ({len(missing)} without a reason).", "ack"
         )
     if any(f.blocks_start for f in findings) and not override_reason.strip():
         raise TherapyError(
-            "A finding blocks the start. Record an override reason to start anyway; it is kept and shown on the "
+            f"A finding blocks {thing}. Record an override reason to {verb} anyway; it is kept and shown on the "
             "course.",
             "override_reason",
         )
+
+
+def _reviewed(
+    findings: list[Finding],
+    *,
+    acknowledgements: dict[str, str] | None,
+    override_reason: str,
+    shown_codes: set[str] | None,
+    purpose: str,
+) -> None:
+    """The prescriber saw these findings and answered each: acknowledgement per warning, override for a block."""
+    needs_answer = any(f.severity >= Severity.WARNING for f in findings)
+    if acknowledgements is None:  # a caller that showed no findings (e.g. acting from an alert)
+        if needs_answer:
+            raise TherapyError(
+                f"The safety check found something to review before {ACTION_WORDS[purpose][0]}: do it on the course "
+                "page, where the findings are shown.",
+                "dose" if purpose == DOSE_CHANGE else None,
+            )
+        return
+    if shown_codes is not None and {f.code for f in findings} - shown_codes:
+        raise TherapyError("The findings changed since you checked (new data arrived). Review them again.", "ack")
+    _check_acknowledged(findings, acknowledgements, override_reason, purpose)
 
 
 def _schedule_items(course: TreatmentCourse, planned: list[S.PlannedItem], version: int) -> list[ScheduledItem]:
@@ -179,15 +251,20 @@ def course_start(
 ) -> TreatmentCourse:
     """Start a course: re-run the check, require reasons, store findings, generate the schedule, audit."""
     _validate_plan(patient, plan)
+    _check_dose_choosable(patient, plan, "regimen")
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # serialise starts for this patient
-    findings, version = safety_preview(patient=patient, plan=plan)
-    if shown_codes is not None and {f.code for f in findings} - shown_codes:
-        raise TherapyError("The findings changed since you checked (new data arrived). Review them again.", "ack")
-    _check_acknowledged(findings, acknowledgements, override_reason)
     if TreatmentCourse.objects.filter(
         patient=patient, drug=plan.drug, status__in=TreatmentCourse.OPEN_STATUSES
     ).exists():
         raise TherapyError(f"{patient} already has an open course of {plan.drug}.", "regimen")
+    findings, version = safety_preview(patient=patient, plan=plan)
+    _reviewed(
+        findings,
+        acknowledgements=acknowledgements,
+        override_reason=override_reason,
+        shown_codes=shown_codes,
+        purpose=START,
+    )
     status = TreatmentCourse.Status.PLANNED if plan.start_date > timezone.localdate() else TreatmentCourse.Status.ACTIVE
     blocking = [f for f in findings if f.blocks_start]
     try:
@@ -225,7 +302,7 @@ def course_start(
     label = _label_for_clinic(plan.drug)
     facts = patient_facts(patient, today=plan.start_date)
     required = [s.item for s in label.screening_items if s.requirement == "required"]
-    missing = [item for item in required if item not in facts.screening_done]
+    missing = [item for item in required if item not in facts.screening_done and facts.screening_applies(item)]
     status_fact = label.status(jurisdiction())
     planned = S.generate_schedule(
         label.monitoring_rules,
@@ -270,24 +347,40 @@ def _open_items(course):
 
 @transaction.atomic
 def course_change_dose(
-    *, actor: User, course: TreatmentCourse, dose: Decimal, on: dt.date, reason: str, row_version: int | None = None
+    *,
+    actor: User,
+    course: TreatmentCourse,
+    dose: Decimal,
+    on: dt.date,
+    reason: str,
+    row_version: int | None = None,
+    acknowledgements: dict[str, str] | None = None,
+    override_reason: str = "",
+    shown_codes: set[str] | None = None,
 ) -> TreatmentCourse:
+    """Change the dose from ``on``: the safety check runs for the new dose as for a start (warnings acknowledged,
+    blocks overridden with a reason), and its findings are stored with the change."""
     course = _lock_course(course, row_version)
     if not course.is_open or course.status == TreatmentCourse.Status.STOPPED:
         raise TherapyError("A stopped course cannot change dose.")
     label = _label_for_clinic(course.drug)
-    if dose not in label.regimen_doses(jurisdiction()):
-        allowed = ", ".join(f"{d.normalize():f}" for d in sorted(label.regimen_doses(jurisdiction())))
-        raise TherapyError(
-            f"{dose.normalize():f} {course.dose_unit} is not a catalogue dose (allowed: {allowed}).", "dose"
-        )
     if dose == course.dose:
         raise TherapyError("That is the current dose.", "dose")
     if on < course.start_date:
         raise TherapyError("The change cannot be before the course started.", "on")
     if not reason.strip():
         raise TherapyError("Give a reason for the dose change.", "reason")
-    version = current_catalogue_version()
+    plan = course_plan(course, dose=dose, on=on)
+    _check_dose_choosable(course.patient, plan, "dose")
+    findings, version = safety_preview(patient=course.patient, plan=plan, course=course, purpose=DOSE_CHANGE)
+    _reviewed(
+        findings,
+        acknowledgements=acknowledgements,
+        override_reason=override_reason,
+        shown_codes=shown_codes,
+        purpose=DOSE_CHANGE,
+    )
+    blocking = any(f.blocks_start for f in findings)
     before = course.dose
     event = CourseEvent.objects.create(
         course=course,
@@ -296,9 +389,17 @@ def course_change_dose(
         dose_before=before,
         dose_after=dose,
         reason="increase" if before is not None and dose > before else "decrease",
-        note=reason.strip(),
+        note=reason.strip() + (f" Override of a blocking finding: {override_reason.strip()}" if blocking else ""),
         catalogue_version=version,
         created_by=actor,
+    )
+    _store_findings(
+        course,
+        findings,
+        actor=actor,
+        acknowledgements=acknowledgements or {},
+        override_reason=override_reason,
+        event=event,
     )
     if before is not None and dose > before:
         open_items = _open_items(course)
@@ -318,7 +419,7 @@ def course_change_dose(
         action=AuditEvent.Action.CHANGE,
         obj=course.patient,
         summary=f"Dose of {course.drug} changed",
-        changes={"dose": [str(before), str(dose)], "event": event.pk},
+        changes={"dose": [str(before), str(dose)], "event": event.pk, "findings": len(findings), "override": blocking},
     )
     return course
 
@@ -363,24 +464,60 @@ def course_interrupt(
 
 @transaction.atomic
 def course_resume(
-    *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, row_version: int | None = None
+    *,
+    actor: User,
+    course: TreatmentCourse,
+    on: dt.date,
+    reason: str,
+    row_version: int | None = None,
+    acknowledgements: dict[str, str] | None = None,
+    override_reason: str = "",
+    shown_codes: set[str] | None = None,
 ) -> TreatmentCourse:
+    """Resume an interrupted course: the safety check runs again for the current dose, as for a start."""
     course = _lock_course(course, row_version)
     if course.status != TreatmentCourse.Status.INTERRUPTED:
         raise TherapyError("Only an interrupted course can be resumed.")
     if not reason.strip():
         raise TherapyError("Give a reason for resuming (e.g. the re-check result).", "reason")
-    CourseEvent.objects.create(
+    if on < course.start_date:
+        raise TherapyError("The resumption cannot be before the course started.", "on")
+    findings, version = safety_preview(
+        patient=course.patient, plan=course_plan(course, dose=course.dose, on=on), course=course, purpose=RESUME
+    )
+    _reviewed(
+        findings,
+        acknowledgements=acknowledgements,
+        override_reason=override_reason,
+        shown_codes=shown_codes,
+        purpose=RESUME,
+    )
+    blocking = any(f.blocks_start for f in findings)
+    event = CourseEvent.objects.create(
         course=course,
         kind=CourseEvent.Kind.RESUMPTION,
         on=on,
-        note=reason.strip(),
-        catalogue_version=current_catalogue_version(),
+        note=reason.strip() + (f" Override of a blocking finding: {override_reason.strip()}" if blocking else ""),
+        catalogue_version=version,
         created_by=actor,
         dose_after=course.dose,
     )
+    _store_findings(
+        course,
+        findings,
+        actor=actor,
+        acknowledgements=acknowledgements or {},
+        override_reason=override_reason,
+        event=event,
+    )
     _touch(course, status=TreatmentCourse.Status.ACTIVE)
-    audit_record(actor=actor, action=AuditEvent.Action.CHANGE, obj=course.patient, summary=f"Resumed {course}")
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=course.patient,
+        summary=f"Resumed {course}",
+        changes={"findings": len(findings), "override": blocking},
+    )
     return course
 
 

@@ -97,9 +97,23 @@ def course(smoker, derm):
     return services.course_start(actor=derm, patient=smoker, plan=plan(), acknowledgements=acks_for(findings))
 
 
+def reviewed(course, *, dose=None, on=TODAY, purpose="dose_change"):
+    """What the prescriber answers after seeing the dose-change or resumption check: a reason per warning."""
+    plan = services.course_plan(course, dose=dose if dose is not None else course.dose, on=on)
+    findings, _ = services.safety_preview(patient=course.patient, plan=plan, course=course, purpose=purpose)
+    return {"acknowledgements": acks_for(findings), "override_reason": ""}
+
+
 def test_dose_increase_reanchors_the_blood_count(course, derm):
     on = TODAY + dt.timedelta(weeks=12)
-    services.course_change_dose(actor=derm, course=course, dose=Decimal("200"), on=on, reason="Inadequate response")
+    services.course_change_dose(
+        actor=derm,
+        course=course,
+        dose=Decimal("200"),
+        on=on,
+        reason="Inadequate response",
+        **reviewed(course, dose=Decimal("200"), on=on),
+    )
     course.refresh_from_db()
     assert course.dose == Decimal("200")
     assert ScheduledItem.objects.filter(
@@ -108,7 +122,7 @@ def test_dose_increase_reanchors_the_blood_count(course, derm):
 
 
 def test_dose_not_in_catalogue_is_refused(course, derm):
-    with pytest.raises(services.TherapyError, match="not a catalogue dose"):
+    with pytest.raises(services.TherapyError, match="not a dose of Abrocitinib that can be chosen"):
         services.course_change_dose(actor=derm, course=course, dose=Decimal("150"), on=TODAY, reason="x")
 
 
@@ -125,7 +139,9 @@ def test_interruption_adds_the_recheck_and_resume(course, derm):
     assert course.status == TreatmentCourse.Status.INTERRUPTED
     recheck = ScheduledItem.objects.get(course=course, status="open", check_type="cbc", due_date=on)
     assert "before resuming" in recheck.reason
-    services.course_resume(actor=derm, course=course, on=on, reason="ANC 1.4 on re-check")
+    services.course_resume(
+        actor=derm, course=course, on=on, reason="ANC 1.4 on re-check", **reviewed(course, on=on, purpose="resume")
+    )
     course.refresh_from_db()
     assert course.status == TreatmentCourse.Status.ACTIVE
 
