@@ -33,8 +33,15 @@ def test_unparseable_numbers_are_refused(typed, message):
 
 
 def test_more_precision_than_stored_is_refused():
-    with pytest.raises(units.EntryError, match="decimal places"):
+    with pytest.raises(units.PrecisionError, match="decimal places"):
         units.to_canonical(D("0.12345"), D("1"))
+
+
+def test_converted_value_has_the_stored_decimal_places():
+    # LabUnit.factor has 8 places; the model fields keep 4, so a converted value must fit them as it is
+    canonical = units.to_canonical(D("45000"), D("0.00100000"))
+    assert canonical == D("45")
+    assert canonical.as_tuple().exponent == -units.STORED_DECIMAL_PLACES
 
 
 def test_plausibility_names_the_limit_in_the_typed_unit():
