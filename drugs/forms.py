@@ -95,10 +95,12 @@ class LabThresholdForm(FactForm):
         if unit and lab_test is not None:
             if unit == lab_test.canonical_unit:
                 return cleaned
-            lab_unit = LabUnit.objects.filter(lab_test=lab_test, unit=unit).first()
+            lab_unit = lab_test.unit_for(unit)
             if lab_unit is None:
-                accepted = ", ".join(lab_test.units.values_list("unit", flat=True)) or lab_test.canonical_unit
-                self.add_error("unit", f"Unknown unit “{unit}” for {lab_test.short_name}. Accepted: {accepted}.")
+                self.add_error(
+                    "unit",
+                    f"Unknown unit “{unit}” for {lab_test.short_name}. Accepted: {lab_test.accepted_units_text}.",
+                )
             elif value is not None:
                 try:
                     cleaned["value"] = units.to_canonical(Decimal(value), lab_unit.factor)

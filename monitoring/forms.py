@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from drugs import units
 from drugs.models import LabTest
-from drugs.selectors import unit_label
 from monitoring import alerting
 from monitoring.services import ResultRow
 from portal.forms import DateInput
@@ -100,8 +99,7 @@ class LabPanelForm(forms.Form):
                     )
                 )
                 continue
-            by_code = {u.unit: u for u in test.units.all()}
-            unit = by_code.get(cleaned.get(unit_name) or test.canonical_unit)
+            unit = test.unit_for(cleaned.get(unit_name) or "")
             if unit is None:
                 self.add_error(unit_name, "Choose one of the units offered.")
                 continue
@@ -134,7 +132,7 @@ class LabPanelForm(forms.Form):
 
 
 def _range_text(test: LabTest) -> str:
-    unit = unit_label(test)
+    unit = test.unit_label
     if test.reference_low is not None and test.reference_high is not None:
         return f" · reference {test.reference_low.normalize():f}–{test.reference_high.normalize():f} {unit}"
     if test.reference_high is not None:

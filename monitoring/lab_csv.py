@@ -79,7 +79,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
 
     records = {cell(line, "record_number") for _n, line in body}
     patients = {p.record_number: p for p in Patient.objects.filter(clinic_id=clinic_id, record_number__in=records)}
-    tests = {t.loinc: t for t in LabTest.objects.prefetch_related("units")}
+    tests = {t.loinc: t for t in LabTest.objects.with_unit_labels()}
     existing = set(
         LabResult.objects.filter(
             patient__in=list(patients.values()), lab_test__loinc__in={cell(line, "loinc") for _n, line in body}
@@ -119,11 +119,9 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
             if coded not in CODED:
                 bad("value", "Use positive, negative or indeterminate for this test.")
         elif test is not None:
-            by_code = {u.unit: u for u in test.units.all()} | {u.label: u for u in test.units.all()}
-            unit = by_code.get(cell(line, "unit") or test.canonical_unit)
+            unit = test.unit_for(cell(line, "unit"))
             if unit is None:
-                accepted = ", ".join(u.unit for u in test.units.all())
-                bad("unit", f"Unit not accepted for {test.short_name} (accepted: {accepted}).")
+                bad("unit", f"Unit not accepted for {test.short_name} (accepted: {test.accepted_units_text}).")
             else:
                 unit_code = unit.unit
                 try:

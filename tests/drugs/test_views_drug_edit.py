@@ -59,11 +59,12 @@ def test_admin_changes_a_threshold_with_a_reason_and_sees_it_in_history(client, 
     assert str(catalogue_admin) in history
 
 
-def test_value_in_another_accepted_unit_is_converted(client, catalogue_admin):
+@pytest.mark.parametrize("unit", ["/mm3", "cells/mm³"])  # the UCUM code or the label (LabTest.unit_for)
+def test_value_in_another_accepted_unit_is_converted(client, catalogue_admin, unit):
     client.force_login(catalogue_admin)
     drug = Drug.objects.get(slug="testinib")
     url = reverse("drugs:edit_section", args=["testinib", "thresholds"])
-    assert client.post(url, _threshold_post(drug, value="45000", unit="/mm3")).status_code == 302
+    assert client.post(url, _threshold_post(drug, value="45000", unit=unit)).status_code == 302
     assert LabThreshold.objects.get(drug=drug).value == 45
 
 

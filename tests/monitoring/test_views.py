@@ -302,6 +302,14 @@ def test_csv_row_problems_are_reported(client_as, nurse, on_abro, line, column, 
     assert not LabResult.objects.exists()
 
 
+@pytest.mark.parametrize("unit", ["/mm3", "cells/mm³", ""])
+def test_csv_unit_is_the_code_the_label_or_empty_for_canonical(client_as, nurse, on_abro, unit):
+    value = "45" if unit == "" else "45000"
+    response = client_as(nurse).post(UPLOAD, {"file": _csv([f"MON-001,777-3,{value},{unit},{TODAY}"])})
+    assert response.status_code == 302
+    assert LabResult.objects.get().value == 45
+
+
 def test_csv_duplicate_rows_refused(client_as, nurse, on_abro):
     line = f"MON-001,777-3,45,,{TODAY}"
     report = client_as(nurse).post(UPLOAD, {"file": _csv([line, line])}).context["report"]
