@@ -11,22 +11,14 @@ from drugs import units
 from drugs.models import LabTest
 from monitoring import alerting
 from monitoring.services import ResultRow
+from patients.dates import result_date_error
 from portal.forms import DateInput
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StopForm
 
-OLDEST_RESULT_YEARS = 20
-
 
 def validate_result_date(value: dt.date, date_of_birth: dt.date | None = None) -> str | None:
-    """A message when a collection or visit date cannot be right, else None."""
-    today = timezone.localdate()
-    if value > today:
-        return "The date is in the future."
-    if date_of_birth and value < date_of_birth:
-        return "The date is before the patient's date of birth."
-    if value < today.replace(year=today.year - OLDEST_RESULT_YEARS):
-        return f"The date is more than {OLDEST_RESULT_YEARS} years ago."
-    return None
+    """A message when a collection or visit date cannot be right, else None (patients.dates.result_date_error)."""
+    return result_date_error(value, date_of_birth, timezone.localdate())
 
 
 class LabPanelForm(forms.Form):

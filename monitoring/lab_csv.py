@@ -16,6 +16,7 @@ from django.utils import timezone
 from drugs import units
 from drugs.models import LabTest
 from monitoring.services import ResultRow
+from patients.dates import result_date_error
 from patients.models import LabResult, Patient
 
 COLUMNS = ("record_number", "loinc", "value", "unit", "collected_on")
@@ -108,11 +109,10 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
             collected = dt.date.fromisoformat(cell(line, "collected_on"))
         except ValueError:
             bad("collected_on", "Not a date in the form YYYY-MM-DD.")
-        if collected is not None:
-            if collected > today:
-                bad("collected_on", "The date is in the future.")
-            elif patient is not None and collected < patient.date_of_birth:
-                bad("collected_on", "The date is before the patient's date of birth.")
+        if collected is not None and (
+            message := result_date_error(collected, patient.date_of_birth if patient else None, today)
+        ):
+            bad("collected_on", message)
         value, coded, unit_code = None, "", ""
         if test is not None and test.value_type == LabTest.ValueType.CODED:
             coded = cell(line, "value").lower()

@@ -14,6 +14,7 @@ from monitoring import lab_csv
 from monitoring.models import Alert, SymptomCheck
 from patients.models import LabResult
 from tests.factories import TODAY, make_clinic, make_course, make_patient, make_scheduled_item, record_result
+from tests.result_dates import RESULT_DATE_CASES, RESULT_DATE_IDS
 from therapy.models import ScheduledItem, TreatmentCourse
 
 WORKLIST = reverse("monitoring:worklist")
@@ -262,6 +263,19 @@ def test_lab_entry_for_another_clinic_is_404(client_as, nurse, derm, catalogue):
     assert client_as(nurse).get(labs_url(patient)).status_code == 404
 
 
+@pytest.mark.parametrize(("date_of_birth", "collected_on", "message"), RESULT_DATE_CASES, ids=RESULT_DATE_IDS)
+def test_lab_form_collection_dates(client_as, nurse, clinic, derm, catalogue, date_of_birth, collected_on, message):
+    patient = make_patient(clinic=clinic, dermatologist=derm, date_of_birth=date_of_birth)
+    data = {"collected_on": collected_on.isoformat(), "v_hb": "13", "u_hb": "g/dL"}
+    response = client_as(nurse).post(labs_url(patient), data)
+    if message is None:
+        assert response.status_code == 302
+        assert LabResult.objects.get().collected_on == collected_on
+    else:
+        assert response.context["form"].errors["collected_on"] == [message]
+        assert not LabResult.objects.exists()
+
+
 # --- CSV ------------------------------------------------------------------------------------------------------------
 
 
@@ -308,6 +322,20 @@ def test_csv_unit_is_the_code_the_label_or_empty_for_canonical(client_as, nurse,
     response = client_as(nurse).post(UPLOAD, {"file": _csv([f"MON-001,777-3,{value},{unit},{TODAY}"])})
     assert response.status_code == 302
     assert LabResult.objects.get().value == 45
+
+
+@pytest.mark.parametrize(("date_of_birth", "collected_on", "message"), RESULT_DATE_CASES, ids=RESULT_DATE_IDS)
+def test_csv_collection_dates_as_the_lab_form(
+    client_as, nurse, clinic, derm, catalogue, date_of_birth, collected_on, message
+):
+    make_patient(clinic=clinic, dermatologist=derm, record_number="DATE-1", date_of_birth=date_of_birth)
+    response = client_as(nurse).post(UPLOAD, {"file": _csv([f"DATE-1,718-7,13,g/dL,{collected_on}"])})
+    if message is None:
+        assert response.status_code == 302
+        assert LabResult.objects.get().collected_on == collected_on
+    else:
+        assert [(e.column, e.message) for e in response.context["report"]] == [("collected_on", message)]
+        assert not LabResult.objects.exists()
 
 
 def test_csv_duplicate_rows_refused(client_as, nurse, on_abro):
