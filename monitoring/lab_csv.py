@@ -22,6 +22,10 @@ from patients.models import LabResult, Patient
 COLUMNS = ("record_number", "loinc", "value", "unit", "collected_on")
 MAX_ROWS = 5000
 MAX_BYTES = 1024 * 1024
+TOO_LARGE = (
+    f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files "
+    f"(at most {MAX_ROWS:,} rows each)."
+)
 CODED = {code for code, _label in units.CODED_VALUES}
 
 
@@ -48,9 +52,16 @@ def _decode(raw: bytes) -> str | None:
     return None
 
 
+def read_upload(upload) -> bytes:
+    """The uploaded file's bytes, at most one more than MAX_BYTES: enough for parse_csv to refuse a larger file
+    without reading all of it."""
+    return upload.read(MAX_BYTES + 1)
+
+
 def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
+    """The rows to import, or every problem found; the one place the size limit is checked."""
     if len(raw) > MAX_BYTES:
-        return Parsed([], [], "The file is larger than 1 MB. Split it into smaller files (at most 5,000 rows each).")
+        return Parsed([], [], TOO_LARGE)
     text = _decode(raw)
     if text is None:
         return Parsed([], [], "The file is not a text (CSV) file. Save it from your spreadsheet as CSV UTF-8.")

@@ -353,10 +353,22 @@ def test_csv_row_cap(client_as, nurse, on_abro, monkeypatch):
     assert "at most 2" in response.context["form"].errors["file"][0]
 
 
-def test_csv_size_cap(client_as, nurse, on_abro):
-    big = SimpleUploadedFile("big.csv", b"x" * (1024 * 1024 + 1), content_type="text/csv")
+@pytest.mark.parametrize("size", [1024 * 1024 + 1, 3 * 1024 * 1024])
+def test_csv_size_cap(client_as, nurse, on_abro, size):
+    big = SimpleUploadedFile("big.csv", b"x" * size, content_type="text/csv")
     response = client_as(nurse).post(UPLOAD, {"file": big})
-    assert "1 MB" in response.context["form"].errors["file"][0]
+    assert response.context["form"].errors["file"] == [lab_csv.TOO_LARGE]
+    assert "1 MB" in lab_csv.TOO_LARGE
+
+
+def test_csv_of_exactly_the_size_limit_is_read(client_as, nurse, on_abro):
+    line = f"MON-001,718-7,13,g/dL,{TODAY}\n".encode()
+    header = b"record_number,loinc,value,unit,collected_on\n"
+    body = header + line + b"\n" * (lab_csv.MAX_BYTES - len(header) - len(line))  # blank lines are skipped
+    assert len(body) == lab_csv.MAX_BYTES
+    response = client_as(nurse).post(UPLOAD, {"file": SimpleUploadedFile("edge.csv", body, content_type="text/csv")})
+    assert response.status_code == 302
+    assert LabResult.objects.count() == 1
 
 
 # --- Symptom check, record done ------------------------------------------------------------------------------------
