@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.utils import timezone
 
@@ -16,21 +14,44 @@ from portal.forms import DateInput
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StopForm
 
 
-def validate_result_date(value: dt.date, date_of_birth: dt.date | None = None) -> str | None:
-    """A message when a collection or visit date cannot be right, else None (patients.dates.result_date_error)."""
-    return result_date_error(value, date_of_birth, timezone.localdate())
+class PatientDateField(forms.DateField):
+    """The date something happened to the form's patient (collected, visit, done), checked with
+    patients.dates.result_date_error. PatientDateForm gives the field its patient and today as the initial value."""
+
+    patient = None
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", DateInput())
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and (
+            message := result_date_error(value, self.patient.date_of_birth, timezone.localdate())
+        ):
+            raise forms.ValidationError(message)
 
 
-class LabPanelForm(forms.Form):
-    """One panel: the collection date, and per analyte a value and its unit (canonical by default)."""
+class PatientDateForm(forms.Form):
+    """A form about one patient (``patient=``): each of its PatientDateFields checks against that patient."""
 
-    collected_on = forms.DateField(label="Collected on", widget=DateInput())
-
-    def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
+    def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
         self.patient = patient
+        for field in self.fields.values():
+            if isinstance(field, PatientDateField):
+                field.patient = patient
+                field.initial = timezone.localdate()
+
+
+class LabPanelForm(PatientDateForm):
+    """One panel: the collection date, and per analyte a value and its unit (canonical by default)."""
+
+    collected_on = PatientDateField(label="Collected on")
+
+    def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
+        super().__init__(*args, patient=patient, **kwargs)
         self.tests = tests
-        self.fields["collected_on"].initial = timezone.localdate()
         self.rows_layout = []
         for test in tests:
             value_name, unit_name = f"v_{test.analyte}", f"u_{test.analyte}"
@@ -61,13 +82,6 @@ class LabPanelForm(forms.Form):
 
     def bound_rows(self):
         return [(test, self[v], self[u] if u else None) for test, v, u in self.rows_layout]
-
-    def clean_collected_on(self):
-        value = self.cleaned_data["collected_on"]
-        message = validate_result_date(value, self.patient.date_of_birth)
-        if message:
-            raise forms.ValidationError(message)
-        return value
 
     def clean(self):
         cleaned = super().clean()
@@ -141,8 +155,8 @@ class LabCsvForm(forms.Form):
     )
 
 
-class SymptomCheckForm(forms.Form):
-    checked_on = forms.DateField(label="Visit date", widget=DateInput())
+class SymptomCheckForm(PatientDateForm):
+    checked_on = PatientDateField(label="Visit date")
     symptoms = forms.MultipleChoiceField(
         label="Symptoms the patient reports",
         required=False,
@@ -150,11 +164,6 @@ class SymptomCheckForm(forms.Form):
     )
     none_reported = forms.BooleanField(label="None of these", required=False)
     note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, patient, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.fields["checked_on"].initial = timezone.localdate()
 
     def groups(self):
         """The symptom checkboxes grouped as in the clinical reference §6 (a shared symptom shows in both)."""
@@ -172,13 +181,6 @@ class SymptomCheckForm(forms.Form):
             for g in alerting.SYMPTOM_GROUPS
         ]
 
-    def clean_checked_on(self):
-        value = self.cleaned_data["checked_on"]
-        message = validate_result_date(value, self.patient.date_of_birth)
-        if message:
-            raise forms.ValidationError(message)
-        return value
-
     def clean(self):
         cleaned = super().clean()
         symptoms = cleaned.get("symptoms") or []
@@ -189,21 +191,9 @@ class SymptomCheckForm(forms.Form):
         return cleaned
 
 
-class ItemDoneForm(forms.Form):
-    done_on = forms.DateField(label="Done on", widget=DateInput())
+class ItemDoneForm(PatientDateForm):
+    done_on = PatientDateField(label="Done on")
     note = forms.CharField(label="Note", required=False, max_length=300)
-
-    def __init__(self, *args, patient, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.fields["done_on"].initial = timezone.localdate()
-
-    def clean_done_on(self):
-        value = self.cleaned_data["done_on"]
-        message = validate_result_date(value, self.patient.date_of_birth)
-        if message:
-            raise forms.ValidationError(message)
-        return value
 
 
 COMMENT_HELP = "What you decided and why; kept with the alert."

@@ -11,6 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from monitoring import lab_csv
+from monitoring import selectors as sel
+from monitoring.forms import ItemDoneForm, LabPanelForm, SymptomCheckForm
 from monitoring.models import Alert, SymptomCheck
 from patients.models import LabResult
 from tests.factories import TODAY, make_clinic, make_course, make_patient, make_scheduled_item, record_result
@@ -274,6 +276,26 @@ def test_lab_form_collection_dates(client_as, nurse, clinic, derm, catalogue, da
     else:
         assert response.context["form"].errors["collected_on"] == [message]
         assert not LabResult.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("form_class", "field", "extra"),
+    [
+        (LabPanelForm, "collected_on", {"v_hb": "13", "u_hb": "g/dL"}),
+        (SymptomCheckForm, "checked_on", {"none_reported": "on"}),
+        (ItemDoneForm, "done_on", {}),
+    ],
+    ids=["lab-panel", "symptom-check", "item-done"],
+)
+@pytest.mark.parametrize(("date_of_birth", "on", "message"), RESULT_DATE_CASES, ids=RESULT_DATE_IDS)
+def test_every_patient_date_field_has_the_same_rule(
+    clinic, derm, catalogue, form_class, field, extra, date_of_birth, on, message
+):
+    patient = make_patient(clinic=clinic, dermatologist=derm, date_of_birth=date_of_birth)
+    kwargs = {"tests": sel.panel_tests("cbc")} if form_class is LabPanelForm else {}
+    form = form_class({field: on.isoformat(), **extra}, patient=patient, **kwargs)
+    assert form.fields[field].initial == TODAY
+    assert form.errors.get(field) == ([message] if message else None)
 
 
 # --- CSV ------------------------------------------------------------------------------------------------------------
