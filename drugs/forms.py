@@ -6,8 +6,10 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.forms import BaseModelFormSet, modelformset_factory
 
+from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold, LabUnit, MonitoringRule
 from drugs.sections import DRUG_FIELDS, Section
+from portal.formats import decimal_text
 
 
 class ReasonForm(forms.Form):
@@ -93,13 +95,26 @@ class LabThresholdForm(FactForm):
         if unit and lab_test is not None:
             if unit == lab_test.canonical_unit:
                 return cleaned
-            lab_unit = LabUnit.objects.filter(lab_test=lab_test, unit=unit).first()
+            lab_unit = lab_test.unit_for(unit)
             if lab_unit is None:
-                accepted = ", ".join(lab_test.units.values_list("unit", flat=True)) or lab_test.canonical_unit
-                self.add_error("unit", f"Unknown unit “{unit}” for {lab_test.short_name}. Accepted: {accepted}.")
+                self.add_error(
+                    "unit",
+                    f"Unknown unit “{unit}” for {lab_test.short_name}. Accepted: {lab_test.accepted_units_text}.",
+                )
             elif value is not None:
-                cleaned["value"] = (Decimal(value) * lab_unit.factor).quantize(Decimal("0.0001"))
-                self.instance.value = cleaned["value"]
+                try:
+                    cleaned["value"] = units.to_canonical(Decimal(value), lab_unit.factor)
+                except units.PrecisionError:
+                    self.add_error(
+                        "value",
+                        f"{decimal_text(value)} {unit} is {decimal_text(Decimal(value) * lab_unit.factor)} "
+                        f"{lab_test.canonical_unit}: more than the {units.STORED_DECIMAL_PLACES} decimal places a "
+                        f"threshold keeps. Round the value, or enter it in {lab_test.canonical_unit}.",
+                    )
+                except units.EntryError as exc:
+                    self.add_error("value", str(exc))
+                else:
+                    self.instance.value = cleaned["value"]
         return cleaned
 
 

@@ -42,6 +42,14 @@ class Source(models.Model):
         return f"[{self.tag}] {self.title}"
 
 
+class LabTestQuerySet(models.QuerySet):
+    def with_unit_labels(self) -> LabTestQuerySet:
+        """Each test with its accepted units loaded (one query for any number of tests), so ``unit_for``,
+        ``unit_label`` and ``label_of`` read them without a query. From a related query, prefetch
+        ``"lab_test__units"`` instead."""
+        return self.prefetch_related("units")
+
+
 class LabTest(models.Model):
     """A laboratory test with its LOINC code, canonical unit, reference range and plausibility limits."""
 
@@ -78,6 +86,8 @@ class LabTest(models.Model):
     unconfirmed = models.BooleanField(_("unconfirmed"), default=False)
     display_order = models.PositiveSmallIntegerField(default=0)
 
+    objects = LabTestQuerySet.as_manager()
+
     class Meta:
         ordering = ["panel", "display_order", "name"]
         verbose_name = _("lab test")
@@ -99,6 +109,31 @@ class LabTest(models.Model):
         if self.common_name and self.common_name.lower() != self.short_name.lower():
             return f"{self.common_name} ({self.short_name})"
         return self.short_name
+
+    # The one unit lookup (lab form, CSV upload, threshold editor) and the one unit-label lookup (every page that
+    # shows a value). They read ``self.units.all()``: load many tests with ``LabTest.objects.with_unit_labels()``.
+
+    def unit_for(self, code_or_label: str) -> LabUnit | None:
+        """The accepted unit given as its UCUM code (10*3/uL) or as clinicians write it (×10³/µL); empty means the
+        canonical unit. None when the test does not accept it."""
+        wanted = (code_or_label or "").strip() or self.canonical_unit
+        accepted = list(self.units.all())
+        by_code = next((u for u in accepted if u.unit == wanted), None)
+        return by_code or next((u for u in accepted if u.label == wanted), None)
+
+    def label_of(self, code: str) -> str:
+        """How clinicians write the unit with UCUM code ``code`` (cells/mm³ for /mm3); the code when it has no label."""
+        return next((u.label for u in self.units.all() if u.unit == code), code)
+
+    @property
+    def unit_label(self) -> str:
+        """The canonical unit as clinicians write it (×10³/µL for 10*3/uL)."""
+        return self.label_of(self.canonical_unit)
+
+    @property
+    def accepted_units_text(self) -> str:
+        """The accepted UCUM codes, for a message saying which units are accepted."""
+        return ", ".join(u.unit for u in self.units.all()) or self.canonical_unit
 
 
 class LabUnit(models.Model):

@@ -193,14 +193,6 @@ def _common(row) -> dict:
     return {"jurisdiction": row.jurisdiction, "source": row.source, "unconfirmed": row.unconfirmed}
 
 
-def unit_label(lab_test) -> str:
-    """How a clinician writes the canonical unit (e.g. ×10³/µL for 10*3/uL), from the lab test's accepted units."""
-    for unit in lab_test.units.all():
-        if unit.unit == lab_test.canonical_unit:
-            return unit.label
-    return lab_test.canonical_unit
-
-
 def drug_label(drug: Drug) -> L.DrugLabel:
     """Adapter: every catalogue fact of ``drug``, both jurisdictions, as the plain ``DrugLabel`` the engines read
     (they filter with ``for_jurisdiction``)."""
@@ -293,7 +285,7 @@ def drug_label(drug: Drug) -> L.DrugLabel:
                 value=r.value,
                 action=r.action,
                 analyte_name=r.lab_test.finding_name,
-                unit=unit_label(r.lab_test),
+                unit=r.lab_test.unit_label,
                 panel=r.lab_test.panel,
                 restart_rule=r.restart_rule,
                 confirmed_action=r.confirmed_action,

@@ -12,8 +12,9 @@ from decimal import Decimal, InvalidOperation
 
 from portal.formats import decimal_text as fmt
 
-# Stored values have 4 decimal places (LabResult.value).
-STORED_PLACES = Decimal("0.0001")
+# Stored values have 4 decimal places (LabResult.value, LabThreshold.value, LabTest's ranges).
+STORED_DECIMAL_PLACES = 4
+STORED_PLACES = Decimal(10) ** -STORED_DECIMAL_PLACES
 CODED_VALUES = (("positive", "Positive"), ("negative", "Negative"), ("indeterminate", "Indeterminate"))
 
 
@@ -23,6 +24,10 @@ MAX_DIGITS = 12  # what the result columns hold (12 digits, 4 after the point)
 
 class EntryError(ValueError):
     """A typed value that cannot be stored; the message is for the field it was typed in."""
+
+
+class PrecisionError(EntryError):
+    """The value in the canonical unit has more decimal places than are stored (it would have to be rounded)."""
 
 
 def parse_number(text: str) -> Decimal:
@@ -40,15 +45,16 @@ def parse_number(text: str) -> Decimal:
 
 
 def to_canonical(value: Decimal, factor: Decimal) -> Decimal:
-    """Exact conversion to the canonical unit; refuses more precision than can be stored."""
+    """Exact conversion to the canonical unit, with the stored number of decimal places; refuses more precision
+    than can be stored (PrecisionError) instead of rounding."""
     canonical = value * factor
     try:
         rounded = canonical.quantize(STORED_PLACES)
     except InvalidOperation:  # more digits than the decimal context holds
         raise EntryError(f"Too many digits: a lab value has at most {MAX_DIGITS}.") from None
     if canonical != rounded:
-        raise EntryError("Too many decimal places for this unit; round the value as the lab reported it.")
-    return canonical
+        raise PrecisionError("Too many decimal places for this unit; round the value as the lab reported it.")
+    return rounded
 
 
 def plausibility_error(

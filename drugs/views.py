@@ -141,7 +141,7 @@ def drug_delete(request, slug):
 
 @permission_required(VIEW, raise_exception=True)
 def lab_test_list(request):
-    lab_tests = LabTest.objects.prefetch_related("units").order_by("panel", "display_order", "name")
+    lab_tests = LabTest.objects.with_unit_labels().order_by("panel", "display_order", "name")
     return render(
         request, "drugs/lab_test_list.html", {"lab_tests": lab_tests, "can_edit": request.user.has_perm(CHANGE_LAB)}
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from therapy.safety import Finding
+from therapy.findings import Finding
 
 URGENT = "urgent"
 SAME_DAY = "same_day"
@@ -57,10 +57,9 @@ def lab_alert(finding: Finding, *, test_name: str, drug_name: str, collected_on:
     else:
         todo = f"Review {drug_name} against the label."
         title = f"{test_name}: {drug_name} action level"
-    restart = _restart_text(finding)
-    advice = f"{todo} {restart}".strip()
+    advice = f"{todo} {finding.restart_rule.strip()}".strip()
     reason = (
-        f"{finding.message.split(':')[0]} (collected {collected_on}). Rule: {finding.rule} Source: "
+        f"{finding.subject or finding.message} (collected {collected_on}). Rule: {finding.rule} Source: "
         f"{finding.source or 'not given'}. Catalogue version {finding.catalogue_version}."
     )
     return AlertDraft(
@@ -73,13 +72,6 @@ def lab_alert(finding: Finding, *, test_name: str, drug_name: str, collected_on:
         catalogue_version=finding.catalogue_version,
         action=finding.action,
     )
-
-
-def _restart_text(finding: Finding) -> str:
-    # The finding message ends with the label's restart rule when there is one (safety.result_findings).
-    _value, _, action = finding.message.partition(": ")
-    _head, _, restart = action.partition(". ")
-    return restart.strip()
 
 
 # --- Symptoms (clinical reference §6) ------------------------------------------------------------------------------

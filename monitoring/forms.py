@@ -2,44 +2,56 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.utils import timezone
 
 from drugs import units
 from drugs.models import LabTest
-from drugs.selectors import unit_label
 from monitoring import alerting
 from monitoring.services import ResultRow
+from patients.dates import result_date_error
 from portal.forms import DateInput
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StopForm
 
-OLDEST_RESULT_YEARS = 20
+
+class PatientDateField(forms.DateField):
+    """The date something happened to the form's patient (collected, visit, done), checked with
+    patients.dates.result_date_error. PatientDateForm gives the field its patient and today as the initial value."""
+
+    patient = None
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", DateInput())
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and (
+            message := result_date_error(value, self.patient.date_of_birth, timezone.localdate())
+        ):
+            raise forms.ValidationError(message)
 
 
-def validate_result_date(value: dt.date, date_of_birth: dt.date | None = None) -> str | None:
-    """A message when a collection or visit date cannot be right, else None."""
-    today = timezone.localdate()
-    if value > today:
-        return "The date is in the future."
-    if date_of_birth and value < date_of_birth:
-        return "The date is before the patient's date of birth."
-    if value < today.replace(year=today.year - OLDEST_RESULT_YEARS):
-        return f"The date is more than {OLDEST_RESULT_YEARS} years ago."
-    return None
+class PatientDateForm(forms.Form):
+    """A form about one patient (``patient=``): each of its PatientDateFields checks against that patient."""
 
-
-class LabPanelForm(forms.Form):
-    """One panel: the collection date, and per analyte a value and its unit (canonical by default)."""
-
-    collected_on = forms.DateField(label="Collected on", widget=DateInput())
-
-    def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
+    def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
         self.patient = patient
+        for field in self.fields.values():
+            if isinstance(field, PatientDateField):
+                field.patient = patient
+                field.initial = timezone.localdate()
+
+
+class LabPanelForm(PatientDateForm):
+    """One panel: the collection date, and per analyte a value and its unit (canonical by default)."""
+
+    collected_on = PatientDateField(label="Collected on")
+
+    def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
+        super().__init__(*args, patient=patient, **kwargs)
         self.tests = tests
-        self.fields["collected_on"].initial = timezone.localdate()
         self.rows_layout = []
         for test in tests:
             value_name, unit_name = f"v_{test.analyte}", f"u_{test.analyte}"
@@ -71,13 +83,6 @@ class LabPanelForm(forms.Form):
     def bound_rows(self):
         return [(test, self[v], self[u] if u else None) for test, v, u in self.rows_layout]
 
-    def clean_collected_on(self):
-        value = self.cleaned_data["collected_on"]
-        message = validate_result_date(value, self.patient.date_of_birth)
-        if message:
-            raise forms.ValidationError(message)
-        return value
-
     def clean(self):
         cleaned = super().clean()
         self.result_rows: list[ResultRow] = []
@@ -100,8 +105,7 @@ class LabPanelForm(forms.Form):
                     )
                 )
                 continue
-            by_code = {u.unit: u for u in test.units.all()}
-            unit = by_code.get(cleaned.get(unit_name) or test.canonical_unit)
+            unit = test.unit_for(cleaned.get(unit_name) or "")
             if unit is None:
                 self.add_error(unit_name, "Choose one of the units offered.")
                 continue
@@ -134,7 +138,7 @@ class LabPanelForm(forms.Form):
 
 
 def _range_text(test: LabTest) -> str:
-    unit = unit_label(test)
+    unit = test.unit_label
     if test.reference_low is not None and test.reference_high is not None:
         return f" · reference {test.reference_low.normalize():f}–{test.reference_high.normalize():f} {unit}"
     if test.reference_high is not None:
@@ -151,8 +155,8 @@ class LabCsvForm(forms.Form):
     )
 
 
-class SymptomCheckForm(forms.Form):
-    checked_on = forms.DateField(label="Visit date", widget=DateInput())
+class SymptomCheckForm(PatientDateForm):
+    checked_on = PatientDateField(label="Visit date")
     symptoms = forms.MultipleChoiceField(
         label="Symptoms the patient reports",
         required=False,
@@ -160,11 +164,6 @@ class SymptomCheckForm(forms.Form):
     )
     none_reported = forms.BooleanField(label="None of these", required=False)
     note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, patient, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.fields["checked_on"].initial = timezone.localdate()
 
     def groups(self):
         """The symptom checkboxes grouped as in the clinical reference §6 (a shared symptom shows in both)."""
@@ -182,13 +181,6 @@ class SymptomCheckForm(forms.Form):
             for g in alerting.SYMPTOM_GROUPS
         ]
 
-    def clean_checked_on(self):
-        value = self.cleaned_data["checked_on"]
-        message = validate_result_date(value, self.patient.date_of_birth)
-        if message:
-            raise forms.ValidationError(message)
-        return value
-
     def clean(self):
         cleaned = super().clean()
         symptoms = cleaned.get("symptoms") or []
@@ -199,21 +191,9 @@ class SymptomCheckForm(forms.Form):
         return cleaned
 
 
-class ItemDoneForm(forms.Form):
-    done_on = forms.DateField(label="Done on", widget=DateInput())
+class ItemDoneForm(PatientDateForm):
+    done_on = PatientDateField(label="Done on")
     note = forms.CharField(label="Note", required=False, max_length=300)
-
-    def __init__(self, *args, patient, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.fields["done_on"].initial = timezone.localdate()
-
-    def clean_done_on(self):
-        value = self.cleaned_data["done_on"]
-        message = validate_result_date(value, self.patient.date_of_birth)
-        if message:
-            raise forms.ValidationError(message)
-        return value
 
 
 COMMENT_HELP = "What you decided and why; kept with the alert."

@@ -16,11 +16,16 @@ from django.utils import timezone
 from drugs import units
 from drugs.models import LabTest
 from monitoring.services import ResultRow
+from patients.dates import result_date_error
 from patients.models import LabResult, Patient
 
 COLUMNS = ("record_number", "loinc", "value", "unit", "collected_on")
 MAX_ROWS = 5000
 MAX_BYTES = 1024 * 1024
+TOO_LARGE = (
+    f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files "
+    f"(at most {MAX_ROWS:,} rows each)."
+)
 CODED = {code for code, _label in units.CODED_VALUES}
 
 
@@ -47,9 +52,16 @@ def _decode(raw: bytes) -> str | None:
     return None
 
 
+def read_upload(upload) -> bytes:
+    """The uploaded file's bytes, at most one more than MAX_BYTES: enough for parse_csv to refuse a larger file
+    without reading all of it."""
+    return upload.read(MAX_BYTES + 1)
+
+
 def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
+    """The rows to import, or every problem found; the one place the size limit is checked."""
     if len(raw) > MAX_BYTES:
-        return Parsed([], [], "The file is larger than 1 MB. Split it into smaller files (at most 5,000 rows each).")
+        return Parsed([], [], TOO_LARGE)
     text = _decode(raw)
     if text is None:
         return Parsed([], [], "The file is not a text (CSV) file. Save it from your spreadsheet as CSV UTF-8.")
@@ -79,7 +91,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
 
     records = {cell(line, "record_number") for _n, line in body}
     patients = {p.record_number: p for p in Patient.objects.filter(clinic_id=clinic_id, record_number__in=records)}
-    tests = {t.loinc: t for t in LabTest.objects.prefetch_related("units")}
+    tests = {t.loinc: t for t in LabTest.objects.with_unit_labels()}
     existing = set(
         LabResult.objects.filter(
             patient__in=list(patients.values()), lab_test__loinc__in={cell(line, "loinc") for _n, line in body}
@@ -108,22 +120,19 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
             collected = dt.date.fromisoformat(cell(line, "collected_on"))
         except ValueError:
             bad("collected_on", "Not a date in the form YYYY-MM-DD.")
-        if collected is not None:
-            if collected > today:
-                bad("collected_on", "The date is in the future.")
-            elif patient is not None and collected < patient.date_of_birth:
-                bad("collected_on", "The date is before the patient's date of birth.")
+        if collected is not None and (
+            message := result_date_error(collected, patient.date_of_birth if patient else None, today)
+        ):
+            bad("collected_on", message)
         value, coded, unit_code = None, "", ""
         if test is not None and test.value_type == LabTest.ValueType.CODED:
             coded = cell(line, "value").lower()
             if coded not in CODED:
                 bad("value", "Use positive, negative or indeterminate for this test.")
         elif test is not None:
-            by_code = {u.unit: u for u in test.units.all()} | {u.label: u for u in test.units.all()}
-            unit = by_code.get(cell(line, "unit") or test.canonical_unit)
+            unit = test.unit_for(cell(line, "unit"))
             if unit is None:
-                accepted = ", ".join(u.unit for u in test.units.all())
-                bad("unit", f"Unit not accepted for {test.short_name} (accepted: {accepted}).")
+                bad("unit", f"Unit not accepted for {test.short_name} (accepted: {test.accepted_units_text}).")
             else:
                 unit_code = unit.unit
                 try:

@@ -9,13 +9,26 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+    Window,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from drugs.models import Drug, LabTest, LabThreshold, LabUnit
+from drugs.models import Drug, LabTest, LabThreshold
 from monitoring import alerting, charts
 from monitoring.models import Alert, SymptomCheck
 from monitoring.services import SCREENING_CHECK
@@ -168,7 +181,7 @@ def get_alert_for_user(user: User, public_id) -> Alert:
     if alert is None:
         raise Http404("No such alert.")
     if alert.lab_result_id:
-        label_units([alert.lab_result])
+        prefetch_related_objects([alert.lab_result.lab_test], "units")  # its unit labels, one query
     return alert
 
 
@@ -207,7 +220,7 @@ def open_alert_facts(patient: Patient) -> tuple[OpenAlert, ...]:
 
 
 def panel_tests(panel: str) -> list[LabTest]:
-    return list(LabTest.objects.filter(panel=panel).prefetch_related("units").order_by("display_order", "name"))
+    return list(LabTest.objects.with_unit_labels().filter(panel=panel).order_by("display_order", "name"))
 
 
 # --- Trends on the patient page -------------------------------------------------------------------------------------
@@ -231,14 +244,6 @@ EVENT_LABEL = {
 }
 
 
-def _unit_labels(tests) -> dict[int, str]:
-    """Each test's canonical unit as clinicians write it (e.g. ×10³/µL for 10*3/uL): one query for all tests."""
-    labels = {test.pk: test.canonical_unit for test in tests}
-    rows = LabUnit.objects.filter(lab_test_id__in=labels, unit=F("lab_test__canonical_unit"))
-    labels.update(rows.values_list("lab_test_id", "label"))
-    return labels
-
-
 def patient_monitoring(patient: Patient, user=None) -> dict:
     """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries)."""
     # The latest TREND_POINTS_PER_TEST results of each test, and how many there are in all: one query.
@@ -251,7 +256,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         .order_by("collected_on", "id")
         .values("lab_test_id", "collected_on", "value", "flag", "action", "in_all")
     )
-    tests = LabTest.objects.in_bulk({r["lab_test_id"] for r in results})
+    tests = LabTest.objects.with_unit_labels().in_bulk({r["lab_test_id"] for r in results})
     courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
     events = list(CourseEvent.objects.filter(course__patient=patient).select_related("course__drug").order_by("on"))
     chart_events = [
@@ -281,24 +286,24 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     by_test: dict[int, list[dict]] = defaultdict(list)
     for r in results:
         by_test[r["lab_test_id"]].append(r)
-    unit_text = _unit_labels(tests.values())
     lab_charts = []
     for test_id, rows in sorted(by_test.items(), key=lambda kv: (tests[kv[0]].panel, tests[kv[0]].display_order)):
         test = tests[test_id]
+        unit = test.unit_label
         points = [charts.Point(r["collected_on"], r["value"]) for r in rows]
         chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
         lab_charts.append(
             {
                 "id": f"trend-{test.analyte}",
-                "title": f"{test.short_name} ({unit_text[test_id]})",
-                "desc": _desc(test.short_name, unit_text[test_id], rows, levels_by_test.get(test_id, [])),
+                "title": f"{test.short_name} ({unit})",
+                "desc": _desc(test.short_name, unit, rows, levels_by_test.get(test_id, [])),
                 "shown": _shown(rows),
                 "chart": chart,
                 "rows": [
                     _table_row(r["collected_on"], r["value"], FLAG_LABELS.get(r["flag"], ""), r["action"])
                     for r in reversed(rows)
                 ],
-                "unit": unit_text[test_id],
+                "unit": unit,
             }
         )
     assessments = list(Assessment.objects.filter(patient=patient).order_by("assessed_on", "id")[:TREND_LIMIT])
@@ -356,29 +361,11 @@ def _desc(name: str, unit: str, rows: list[dict], levels: list[charts.Level]) ->
     return text
 
 
-def label_units(results: list[LabResult]) -> list[LabResult]:
-    """Give each result ``unit_label`` and ``entered_unit_label``: its units as clinicians write them (×10³/µL,
-    cells/mm³) instead of the UCUM codes stored (10*3/uL, /mm3). One query for any number of results."""
-    test_ids = {r.lab_test_id for r in results}
-    labels = {
-        (test_id, unit): label
-        for test_id, unit, label in LabUnit.objects.filter(lab_test_id__in=test_ids).values_list(
-            "lab_test_id", "unit", "label"
-        )
-    }
-    for r in results:
-        r.unit_label = labels.get((r.lab_test_id, r.lab_test.canonical_unit), r.lab_test.canonical_unit)
-        r.entered_unit_label = labels.get((r.lab_test_id, r.entered_unit), r.entered_unit)
-    return results
-
-
 def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
     """The patient's most recently recorded results with their alerts, recipients and unit labels (four queries)."""
     alerts = Alert.objects.select_related("recipient").order_by("severity", "id")
-    return label_units(
-        list(
-            patient.lab_results.select_related("lab_test")
-            .prefetch_related(Prefetch("alerts", queryset=alerts))
-            .order_by("-recorded_at", "-id")[:limit]
-        )
+    return list(
+        patient.lab_results.select_related("lab_test")
+        .prefetch_related(Prefetch("alerts", queryset=alerts), "lab_test__units")
+        .order_by("-recorded_at", "-id")[:limit]
     )

@@ -19,6 +19,7 @@ from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
 from monitoring import alerting
 from monitoring.models import Alert, SymptomCheck
+from patients.dates import result_date_error
 from patients.models import LabResult, Patient, ResultFlag
 from patients.services import screening_result_record
 from portal.audit import audit_record
@@ -261,10 +262,8 @@ def symptom_check_record(
         raise MonitoringError("Tick symptoms or “none of these”, not both.", "none_reported")
     if not symptoms and not none_reported:
         raise MonitoringError("Tick the symptoms the patient reports, or “none of these”.", "symptoms")
-    if checked_on > timezone.localdate():
-        raise MonitoringError("The check date is in the future.", "checked_on")
-    if checked_on < patient.date_of_birth:
-        raise MonitoringError("The check date is before the patient's date of birth.", "checked_on")
+    if message := result_date_error(checked_on, patient.date_of_birth, timezone.localdate()):
+        raise MonitoringError(message, "checked_on")
     check = SymptomCheck.objects.create(
         patient=patient,
         checked_on=checked_on,
@@ -307,10 +306,8 @@ def scheduled_item_done(*, actor: User, item: ScheduledItem, done_on: dt.date, n
     item = ScheduledItem.objects.select_for_update().select_related("patient").get(pk=item.pk)
     if item.status != ScheduledItem.Status.OPEN:
         raise MonitoringError("This check is no longer open (someone completed or cancelled it).")
-    if done_on > timezone.localdate():
-        raise MonitoringError("The date is in the future.", "done_on")
-    if done_on < item.patient.date_of_birth:
-        raise MonitoringError("The date is before the patient's date of birth.", "done_on")
+    if message := result_date_error(done_on, item.patient.date_of_birth, timezone.localdate()):
+        raise MonitoringError(message, "done_on")
     item.status = ScheduledItem.Status.DONE
     item.completed_on = done_on
     item.completed_by = actor

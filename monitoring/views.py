@@ -158,22 +158,19 @@ def lab_upload(request):
     if request.method == "POST" and form.is_valid():
         if request.user.clinic_id is None:
             raise PermissionDenied
-        upload = form.cleaned_data["file"]
-        if upload.size > lab_csv.MAX_BYTES:
-            form.add_error("file", "The file is larger than 1 MB. Split it into smaller files (at most 5,000 rows).")
+        raw = lab_csv.read_upload(form.cleaned_data["file"])
+        parsed = lab_csv.parse_csv(raw, clinic_id=request.user.clinic_id)
+        if parsed.fatal:
+            form.add_error("file", parsed.fatal)
+        elif parsed.errors:
+            report = parsed.errors
+            form.add_error(
+                "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
+            )
         else:
-            parsed = lab_csv.parse_csv(upload.read(), clinic_id=request.user.clinic_id)
-            if parsed.fatal:
-                form.add_error("file", parsed.fatal)
-            elif parsed.errors:
-                report = parsed.errors
-                form.add_error(
-                    "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
-                )
-            else:
-                results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
-                messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
-                return redirect("monitoring:lab_upload")
+            results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
+            messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
+            return redirect("monitoring:lab_upload")
     return render(request, "monitoring/lab_upload.html", {"form": form, "report": report, "columns": lab_csv.COLUMNS})
 
 

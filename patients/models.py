@@ -471,3 +471,14 @@ class LabResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lab_test.short_name} on {self.collected_on}"
+
+    # Units as clinicians write them (×10³/µL, cells/mm³), not the UCUM codes stored (10*3/uL, /mm3). They read the
+    # lab test's accepted units: prefetch "lab_test__units" when showing many results.
+
+    @property
+    def unit_label(self) -> str:
+        return self.lab_test.unit_label
+
+    @property
+    def entered_unit_label(self) -> str:
+        return self.lab_test.label_of(self.entered_unit)

@@ -36,6 +36,10 @@ class Finding:
     recommended_dose: Decimal | None = None
     action: str = ""  # for lab results: do_not_start / interrupt / discontinue
     urgent: bool = False
+    # For lab results (therapy.thresholds): what was found, e.g. "Platelets 45 ×10³/µL is below 50 ×10³/µL", and the
+    # label's restart rule, so alerts are built from data rather than by splitting ``message``.
+    subject: str = ""
+    restart_rule: str = ""
 
     @property
     def needs_acknowledgement(self) -> bool:

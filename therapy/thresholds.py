@@ -65,10 +65,11 @@ def result_findings(
             continue
         urgent = row.action == "discontinue"
         action = ACTION_TEXT[row.action]
-        message = (
+        subject = (
             f"{analyte_name(row)} {fmt(value)} {row.unit}{when} is {COMPARISON_TEXT[row.comparison]} "
-            f"{fmt(row.value)} {row.unit}: {action} {drug_name}{' now (urgent)' if urgent else ''}."
+            f"{fmt(row.value)} {row.unit}"
         )
+        message = f"{subject}: {action} {drug_name}{' now (urgent)' if urgent else ''}."
         if row.restart_rule:
             message += f" {row.restart_rule}"
         findings.append(
@@ -82,6 +83,8 @@ def result_findings(
                 catalogue_version=version,
                 action=row.action,
                 urgent=urgent,
+                subject=subject,
+                restart_rule=row.restart_rule,
             )
         )
     return findings

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -57,12 +59,21 @@ def test_admin_changes_a_threshold_with_a_reason_and_sees_it_in_history(client, 
     assert str(catalogue_admin) in history
 
 
-def test_value_in_another_accepted_unit_is_converted(client, catalogue_admin):
+@pytest.mark.parametrize("unit", ["/mm3", "cells/mm³"])  # the UCUM code or the label (LabTest.unit_for)
+def test_value_in_another_accepted_unit_is_converted(client, catalogue_admin, unit):
     client.force_login(catalogue_admin)
     drug = Drug.objects.get(slug="testinib")
     url = reverse("drugs:edit_section", args=["testinib", "thresholds"])
-    assert client.post(url, _threshold_post(drug, value="45000", unit="/mm3")).status_code == 302
+    assert client.post(url, _threshold_post(drug, value="45000", unit=unit)).status_code == 302
     assert LabThreshold.objects.get(drug=drug).value == 45
+
+
+def test_converted_value_keeps_every_stored_decimal_place(client, catalogue_admin):
+    client.force_login(catalogue_admin)
+    drug = Drug.objects.get(slug="testinib")
+    url = reverse("drugs:edit_section", args=["testinib", "thresholds"])
+    assert client.post(url, _threshold_post(drug, value="45000.5", unit="/mm3")).status_code == 302
+    assert LabThreshold.objects.get(drug=drug).value == Decimal("45.0005")
 
 
 @pytest.mark.parametrize(
@@ -70,6 +81,11 @@ def test_value_in_another_accepted_unit_is_converted(client, catalogue_admin):
     [
         ({"value": "-5"}, "cannot be negative"),
         ({"unit": "furlongs"}, "Unknown unit"),
+        # 45000.25 /mm3 is 45.00025 ×10³/µL: refused (drugs.units.to_canonical), not silently rounded to 45.0003
+        (
+            {"value": "45000.25", "unit": "/mm3"},
+            "45000.25 /mm3 is 45.00025 10*3/uL: more than the 4 decimal places a threshold keeps",
+        ),
         ({"value": ""}, "This field is required"),
     ],
 )

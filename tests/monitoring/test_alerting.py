@@ -1,11 +1,14 @@
 """Pure rules: unit conversion, plausibility, reference flags and symptom escalation (no database)."""
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
 
 from drugs import units
+from drugs.label import ThresholdFact
 from monitoring import alerting
+from therapy.thresholds import result_findings
 
 
 @pytest.mark.parametrize(
@@ -33,8 +36,15 @@ def test_unparseable_numbers_are_refused(typed, message):
 
 
 def test_more_precision_than_stored_is_refused():
-    with pytest.raises(units.EntryError, match="decimal places"):
+    with pytest.raises(units.PrecisionError, match="decimal places"):
         units.to_canonical(D("0.12345"), D("1"))
+
+
+def test_converted_value_has_the_stored_decimal_places():
+    # LabUnit.factor has 8 places; the model fields keep 4, so a converted value must fit them as it is
+    canonical = units.to_canonical(D("45000"), D("0.00100000"))
+    assert canonical == D("45")
+    assert canonical.as_tuple().exponent == -units.STORED_DECIMAL_PLACES
 
 
 def test_plausibility_names_the_limit_in_the_typed_unit():
@@ -167,3 +177,48 @@ def test_parse_number_refuses_what_a_lab_does_not_print(typed, message):
 )
 def test_parse_number_accepts_plain_decimals(typed, value):
     assert units.parse_number(typed) == value
+
+
+# --- Lab alerts are built from the finding's fields, not from its wording ----------------------------------------
+
+PLATELET_LIMIT = ThresholdFact(
+    jurisdiction="ANY",
+    analyte="platelets",
+    analyte_name="Platelets",
+    unit="×10³/µL",
+    panel="cbc",
+    phase="on_treatment",
+    comparison="lt",
+    value=D("50"),
+    action="discontinue",
+    restart_rule="Follow the blood count until platelets are above 100 ×10³/µL.",
+    source="[S1]",
+)
+
+
+def test_threshold_findings_carry_their_subject_and_restart_rule():
+    (finding,) = result_findings("platelets", D("45"), [PLATELET_LIMIT], "Cibinqo", "US", 7)
+    assert finding.subject == "Platelets 45 ×10³/µL is below 50 ×10³/µL"
+    assert finding.restart_rule == PLATELET_LIMIT.restart_rule
+    assert finding.message.startswith(f"{finding.subject}: discontinue Cibinqo now (urgent).")
+    draft = alerting.lab_alert(finding, test_name="Platelets", drug_name="Cibinqo", collected_on="2026-03-01")
+    assert draft.reason.startswith("Platelets 45 ×10³/µL is below 50 ×10³/µL (collected 2026-03-01). Rule: ")
+    assert draft.advice == (
+        "Stop Cibinqo now and tell the patient today. Follow the blood count until platelets are above 100 ×10³/µL."
+    )
+
+
+def test_a_reworded_message_keeps_the_restart_advice_and_the_subject():
+    (finding,) = result_findings("platelets", D("45"), [PLATELET_LIMIT], "Cibinqo", "US", 7)
+    reworded = replace(finding, message="Stop: the platelet count (45) is under the limit. See the label.")
+    draft = alerting.lab_alert(reworded, test_name="Platelets", drug_name="Cibinqo", collected_on="2026-03-01")
+    assert draft.advice.endswith(PLATELET_LIMIT.restart_rule)
+    assert "See the label" not in draft.advice
+    assert draft.reason.startswith("Platelets 45 ×10³/µL is below 50 ×10³/µL (collected")
+
+
+def test_no_restart_rule_no_restart_advice():
+    (finding,) = result_findings("platelets", D("45"), [replace(PLATELET_LIMIT, restart_rule="")], "Cibinqo", "US", 7)
+    assert finding.restart_rule == ""
+    draft = alerting.lab_alert(finding, test_name="Platelets", drug_name="Cibinqo", collected_on="2026-03-01")
+    assert draft.advice == "Stop Cibinqo now and tell the patient today."

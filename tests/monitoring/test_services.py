@@ -11,6 +11,7 @@ from monitoring.models import Alert
 from patients.models import LabResult, ScreeningResult
 from portal.models import AuditEvent
 from tests.factories import TODAY, make_course, make_patient, make_scheduled_item, record_result
+from tests.result_dates import RESULT_DATE_CASES, RESULT_DATE_IDS
 from therapy.models import ScheduledItem, TreatmentCourse
 
 U, S = Alert.Severity.URGENT, Alert.Severity.SAME_DAY
@@ -161,6 +162,22 @@ def test_symptom_check_needs_symptoms_or_none(clinic, derm, nurse, catalogue):
     patient = make_patient(clinic=clinic, dermatologist=derm)
     with pytest.raises(svc.MonitoringError, match="none of these"):
         svc.symptom_check_record(actor=nurse, patient=patient, checked_on=TODAY, symptoms=[], none_reported=False)
+
+
+@pytest.mark.parametrize(("date_of_birth", "on", "message"), RESULT_DATE_CASES, ids=RESULT_DATE_IDS)
+def test_symptom_check_and_check_done_dates_as_the_lab_form(clinic, derm, nurse, catalogue, date_of_birth, on, message):
+    patient = make_patient(clinic=clinic, dermatologist=derm, date_of_birth=date_of_birth)
+    item = make_scheduled_item(make_course(patient, derm), check_type="efficacy_review")
+    if message is None:
+        svc.symptom_check_record(actor=nurse, patient=patient, checked_on=on, symptoms=[], none_reported=True)
+        assert svc.scheduled_item_done(actor=nurse, item=item, done_on=on).completed_on == on
+        return
+    with pytest.raises(svc.MonitoringError) as refused:
+        svc.symptom_check_record(actor=nurse, patient=patient, checked_on=on, symptoms=[], none_reported=True)
+    assert (str(refused.value), refused.value.field) == (message, "checked_on")
+    with pytest.raises(svc.MonitoringError) as refused:
+        svc.scheduled_item_done(actor=nurse, item=item, done_on=on)
+    assert (str(refused.value), refused.value.field) == (message, "done_on")
 
 
 def test_acknowledge_needs_a_comment(clinic, derm, nurse, catalogue):

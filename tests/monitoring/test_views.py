@@ -11,9 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from monitoring import lab_csv
+from monitoring import selectors as sel
+from monitoring.forms import ItemDoneForm, LabPanelForm, SymptomCheckForm
 from monitoring.models import Alert, SymptomCheck
 from patients.models import LabResult
 from tests.factories import TODAY, make_clinic, make_course, make_patient, make_scheduled_item, record_result
+from tests.result_dates import RESULT_DATE_CASES, RESULT_DATE_IDS
 from therapy.models import ScheduledItem, TreatmentCourse
 
 WORKLIST = reverse("monitoring:worklist")
@@ -262,6 +265,39 @@ def test_lab_entry_for_another_clinic_is_404(client_as, nurse, derm, catalogue):
     assert client_as(nurse).get(labs_url(patient)).status_code == 404
 
 
+@pytest.mark.parametrize(("date_of_birth", "collected_on", "message"), RESULT_DATE_CASES, ids=RESULT_DATE_IDS)
+def test_lab_form_collection_dates(client_as, nurse, clinic, derm, catalogue, date_of_birth, collected_on, message):
+    patient = make_patient(clinic=clinic, dermatologist=derm, date_of_birth=date_of_birth)
+    data = {"collected_on": collected_on.isoformat(), "v_hb": "13", "u_hb": "g/dL"}
+    response = client_as(nurse).post(labs_url(patient), data)
+    if message is None:
+        assert response.status_code == 302
+        assert LabResult.objects.get().collected_on == collected_on
+    else:
+        assert response.context["form"].errors["collected_on"] == [message]
+        assert not LabResult.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("form_class", "field", "extra"),
+    [
+        (LabPanelForm, "collected_on", {"v_hb": "13", "u_hb": "g/dL"}),
+        (SymptomCheckForm, "checked_on", {"none_reported": "on"}),
+        (ItemDoneForm, "done_on", {}),
+    ],
+    ids=["lab-panel", "symptom-check", "item-done"],
+)
+@pytest.mark.parametrize(("date_of_birth", "on", "message"), RESULT_DATE_CASES, ids=RESULT_DATE_IDS)
+def test_every_patient_date_field_has_the_same_rule(
+    clinic, derm, catalogue, form_class, field, extra, date_of_birth, on, message
+):
+    patient = make_patient(clinic=clinic, dermatologist=derm, date_of_birth=date_of_birth)
+    kwargs = {"tests": sel.panel_tests("cbc")} if form_class is LabPanelForm else {}
+    form = form_class({field: on.isoformat(), **extra}, patient=patient, **kwargs)
+    assert form.fields[field].initial == TODAY
+    assert form.errors.get(field) == ([message] if message else None)
+
+
 # --- CSV ------------------------------------------------------------------------------------------------------------
 
 
@@ -302,6 +338,28 @@ def test_csv_row_problems_are_reported(client_as, nurse, on_abro, line, column, 
     assert not LabResult.objects.exists()
 
 
+@pytest.mark.parametrize("unit", ["/mm3", "cells/mm³", ""])
+def test_csv_unit_is_the_code_the_label_or_empty_for_canonical(client_as, nurse, on_abro, unit):
+    value = "45" if unit == "" else "45000"
+    response = client_as(nurse).post(UPLOAD, {"file": _csv([f"MON-001,777-3,{value},{unit},{TODAY}"])})
+    assert response.status_code == 302
+    assert LabResult.objects.get().value == 45
+
+
+@pytest.mark.parametrize(("date_of_birth", "collected_on", "message"), RESULT_DATE_CASES, ids=RESULT_DATE_IDS)
+def test_csv_collection_dates_as_the_lab_form(
+    client_as, nurse, clinic, derm, catalogue, date_of_birth, collected_on, message
+):
+    make_patient(clinic=clinic, dermatologist=derm, record_number="DATE-1", date_of_birth=date_of_birth)
+    response = client_as(nurse).post(UPLOAD, {"file": _csv([f"DATE-1,718-7,13,g/dL,{collected_on}"])})
+    if message is None:
+        assert response.status_code == 302
+        assert LabResult.objects.get().collected_on == collected_on
+    else:
+        assert [(e.column, e.message) for e in response.context["report"]] == [("collected_on", message)]
+        assert not LabResult.objects.exists()
+
+
 def test_csv_duplicate_rows_refused(client_as, nurse, on_abro):
     line = f"MON-001,777-3,45,,{TODAY}"
     report = client_as(nurse).post(UPLOAD, {"file": _csv([line, line])}).context["report"]
@@ -317,10 +375,22 @@ def test_csv_row_cap(client_as, nurse, on_abro, monkeypatch):
     assert "at most 2" in response.context["form"].errors["file"][0]
 
 
-def test_csv_size_cap(client_as, nurse, on_abro):
-    big = SimpleUploadedFile("big.csv", b"x" * (1024 * 1024 + 1), content_type="text/csv")
+@pytest.mark.parametrize("size", [1024 * 1024 + 1, 3 * 1024 * 1024])
+def test_csv_size_cap(client_as, nurse, on_abro, size):
+    big = SimpleUploadedFile("big.csv", b"x" * size, content_type="text/csv")
     response = client_as(nurse).post(UPLOAD, {"file": big})
-    assert "1 MB" in response.context["form"].errors["file"][0]
+    assert response.context["form"].errors["file"] == [lab_csv.TOO_LARGE]
+    assert "1 MB" in lab_csv.TOO_LARGE
+
+
+def test_csv_of_exactly_the_size_limit_is_read(client_as, nurse, on_abro):
+    line = f"MON-001,718-7,13,g/dL,{TODAY}\n".encode()
+    header = b"record_number,loinc,value,unit,collected_on\n"
+    body = header + line + b"\n" * (lab_csv.MAX_BYTES - len(header) - len(line))  # blank lines are skipped
+    assert len(body) == lab_csv.MAX_BYTES
+    response = client_as(nurse).post(UPLOAD, {"file": SimpleUploadedFile("edge.csv", body, content_type="text/csv")})
+    assert response.status_code == 302
+    assert LabResult.objects.count() == 1
 
 
 # --- Symptom check, record done ------------------------------------------------------------------------------------
