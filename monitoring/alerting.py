@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from drugs.label import InfectionRuleFact
 from therapy.findings import Finding
 
 URGENT = "urgent"
@@ -153,8 +154,29 @@ def groups_reported(codes: Iterable[str]) -> list[SymptomGroup]:
     return [g for g in SYMPTOM_GROUPS if reported & {code for code, _l in g.symptoms}]
 
 
-def escalate_symptoms(codes: Iterable[str]) -> AlertDraft | None:
-    """One alert for the visit: urgent for heart attack, stroke or clot signs; same day for infection or low counts."""
+INFECTION_ACTION_TEXT = {
+    "discontinue": "if the infection is serious or opportunistic, discontinue {drug}",
+    "interrupt": "if the infection is serious, interrupt {drug} until it is controlled",
+}
+
+
+def infection_advice(rule: InfectionRuleFact | None, drug_name: str) -> tuple[str, str]:
+    """The advice for infection signs in the words of the drug's label (§9.2), and its source; generic without one."""
+    if rule is None or not drug_name:
+        return INFECTION_ADVICE, ""
+    action = INFECTION_ACTION_TEXT.get(rule.action, rule.action).format(drug=drug_name)
+    advice = (
+        "Possible infection: see the patient today, examine and test as needed (including for tuberculosis or "
+        f"shingles where the signs fit); {action} ({drug_name} label, {rule.jurisdiction}: {rule.text})"
+    )
+    return advice, rule.source
+
+
+def escalate_symptoms(
+    codes: Iterable[str], *, infection_rule: InfectionRuleFact | None = None, drug_name: str = ""
+) -> AlertDraft | None:
+    """One alert for the visit: urgent for heart attack, stroke or clot signs; same day for infection or low counts.
+    Infection advice follows the label of the drug the patient is on (``infection_rule``) when it has one."""
     codes = [c for c in codes if c in SYMPTOM_LABELS]
     groups = groups_reported(codes)
     if not groups:
@@ -170,7 +192,9 @@ def escalate_symptoms(codes: Iterable[str]) -> AlertDraft | None:
     else:
         severity = SAME_DAY
     if INFECTION in found:
-        advice.append(INFECTION_ADVICE)
+        text, rule_source = infection_advice(infection_rule, drug_name)
+        advice.append(text)
+        sources += rule_source
     if LOW_COUNTS in found:
         advice.append(LOW_COUNT_ADVICE)
     title = ("Emergency warning signs reported: " if severity == URGENT else "Warning signs reported: ") + group_names

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from drugs import units
@@ -26,7 +27,7 @@ from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import services
 from therapy.models import ScheduledItem, TreatmentCourse
-from therapy.thresholds import check_result
+from therapy.thresholds import check_result, needs_previous
 
 # Screening lab tests: the schedule check they complete and the patient's screening record item they update.
 SCREENING_CHECK = {
@@ -112,6 +113,21 @@ def _open_courses(patient_ids: Iterable[int]) -> dict[int, list[TreatmentCourse]
     return by_patient
 
 
+def _previous_result(result: LabResult, *, since: dt.date) -> tuple[Decimal, dt.date] | None:
+    """The patient's result of the same test before ``result``, taken on the course (from ``since``): one query,
+    only for a result that passes a level whose action depends on it."""
+    earlier = (
+        LabResult.objects.filter(
+            patient_id=result.patient_id, lab_test_id=result.lab_test_id, value__isnull=False, collected_on__gte=since
+        )
+        .filter(Q(collected_on__lt=result.collected_on) | Q(collected_on=result.collected_on, pk__lt=result.pk))
+        .order_by("-collected_on", "-pk")
+        .values_list("value", "collected_on")
+        .first()
+    )
+    return (earlier[0], earlier[1]) if earlier else None
+
+
 def interpret_results(results: list[LabResult]) -> list[Alert]:
     """Flag each result against its reference range, apply the action levels of the patient's open courses, store
     the worst action on the result and raise one alert per result and course (never twice)."""
@@ -133,12 +149,17 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
             if course.drug_id not in labels:
                 labels[course.drug_id] = drug_label(course.drug)
             label = labels[course.drug_id]
-            findings = check_result(test.analyte, result.value, label, course.jurisdiction, True, version)
+            previous = None
+            if needs_previous(test.analyte, result.value, label, course.jurisdiction):
+                previous = _previous_result(result, since=course.start_date)
+            findings = check_result(
+                test.analyte, result.value, label, course.jurisdiction, True, version, previous=previous
+            )
             finding = alerting.worst_finding(findings)
             if finding is None:
                 continue
             draft = alerting.lab_alert(
-                finding, test_name=test.short_name, drug_name=str(course.drug), collected_on=str(result.collected_on)
+                finding, test_name=test.finding_name, drug_name=str(course.drug), collected_on=str(result.collected_on)
             )
             if worst is None or alerting.SEVERITY_ORDER[draft.severity] < alerting.SEVERITY_ORDER[worst.severity]:
                 worst = draft
@@ -274,9 +295,13 @@ def symptom_check_record(
     )
     _complete_items(actor, {patient.pk: {"infection_check": checked_on}})
     alert = None
-    draft = alerting.escalate_symptoms(symptoms)
+    course = _latest_open_course(patient)
+    rule = None
+    if course is not None:
+        rules = drug_label(course.drug).for_jurisdiction(course.jurisdiction).infection_rules
+        rule = rules[0] if rules else None
+    draft = alerting.escalate_symptoms(symptoms, infection_rule=rule, drug_name=str(course.drug) if course else "")
     if draft is not None:
-        course = _latest_open_course(patient)
         alert = _alert(
             draft,
             patient_id=patient.pk,

@@ -141,8 +141,10 @@ class _SafetyCheck:
         facts: Sequence[Fact | str] = (),
         *,
         recommended_dose: Decimal | None = None,
+        subject: str = "",
     ) -> Finding:
         finding = Finding(
+            subject=subject,
             severity=severity,
             code=code,
             message=message,
@@ -463,6 +465,7 @@ class _SafetyCheck:
                         row.advice,
                         [row],
                         recommended_dose=row.dose,
+                        subject=reason,
                     )
                 )
             elif row.action == "halve":
@@ -476,6 +479,7 @@ class _SafetyCheck:
                         row.advice,
                         [row],
                         recommended_dose=half,
+                        subject=reason,
                     )
                 )
             else:  # use_dose without a dose: advice only
@@ -562,7 +566,7 @@ class _SafetyCheck:
                         severity=Severity.WARNING,
                         code="dose.above_advice",
                         message=f"Chosen {self.dose_text(dose)} is above the advised "
-                        f"{self.dose_text(lowest.recommended_dose)} ({lowest.message.split(':')[0]}).",
+                        f"{self.dose_text(lowest.recommended_dose)} ({lowest.subject or lowest.code}).",
                         rule=lowest.rule,
                         source=lowest.source,
                         unconfirmed=lowest.unconfirmed,

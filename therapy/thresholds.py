@@ -52,23 +52,37 @@ def result_findings(
     jurisdiction: str,
     version: int,
     taken: date | None = None,
+    previous: tuple[Decimal, date] | None = None,
 ) -> list[Finding]:
-    """Findings for the most severe action whose limit the value passes (none when within all limits)."""
+    """Findings for the most severe action whose limit the value passes (none when within all limits).
+
+    ``previous`` is the analyte's result before this one on the same course: when it passed the same level, a row
+    with a ``confirmed_action`` applies that action instead ("discontinue if confirmed", §9.5)."""
     hits = [r for r in rows if r.analyte == analyte and breached(r, value)]
     if not hits:
         return []
-    worst = max(THRESHOLD_SEVERITY[r.action] for r in hits)
+
+    def confirmed(row: ThresholdFact) -> bool:
+        return bool(row.confirmed_action) and previous is not None and breached(row, previous[0])
+
+    def action_of(row: ThresholdFact) -> str:
+        return row.confirmed_action if confirmed(row) else row.action
+
+    worst = max(THRESHOLD_SEVERITY[action_of(r)] for r in hits)
     findings = []
     when = f" on {taken.isoformat()}" if taken else ""
     for row in hits:
-        if THRESHOLD_SEVERITY[row.action] != worst:
+        row_action = action_of(row)
+        if THRESHOLD_SEVERITY[row_action] != worst:
             continue
-        urgent = row.action == "discontinue"
-        action = ACTION_TEXT[row.action]
+        urgent = row_action == "discontinue"
+        action = ACTION_TEXT[row_action]
         subject = (
             f"{analyte_name(row)} {fmt(value)} {row.unit}{when} is {COMPARISON_TEXT[row.comparison]} "
             f"{fmt(row.value)} {row.unit}"
         )
+        if confirmed(row) and previous is not None:
+            subject += f", confirming the previous result ({fmt(previous[0])} {row.unit} on {previous[1].isoformat()})"
         message = f"{subject}: {action} {drug_name}{' now (urgent)' if urgent else ''}."
         if row.restart_rule:
             message += f" {row.restart_rule}"
@@ -81,7 +95,7 @@ def result_findings(
                 source=join_sources([row]),
                 unconfirmed=row.unconfirmed,
                 catalogue_version=version,
-                action=row.action,
+                action=row_action,
                 urgent=urgent,
                 subject=subject,
                 restart_rule=row.restart_rule,
@@ -97,8 +111,17 @@ def check_result(
     jurisdiction: str,
     on_treatment: bool,
     catalogue_version: int,
+    previous: tuple[Decimal, date] | None = None,
 ) -> list[Finding]:
-    """Apply the label's action levels to one lab result (canonical unit): baseline or on treatment."""
+    """Apply the label's action levels to one lab result (canonical unit): baseline or on treatment. ``previous``
+    is the analyte's earlier result on the course, for the "if confirmed" rows."""
     phase = "on_treatment" if on_treatment else "baseline"
     rows = [t for t in label.for_jurisdiction(jurisdiction).thresholds if t.phase == phase]
-    return sort_findings(result_findings(analyte, value, rows, label.name, jurisdiction, catalogue_version))
+    findings = result_findings(analyte, value, rows, label.name, jurisdiction, catalogue_version, previous=previous)
+    return sort_findings(findings)
+
+
+def needs_previous(analyte: str, value: Decimal, label: DrugLabel, jurisdiction: str) -> bool:
+    """Whether the result passes a level whose action depends on the previous result (so it is worth reading)."""
+    rows = label.for_jurisdiction(jurisdiction).thresholds
+    return any(r.analyte == analyte and r.confirmed_action and breached(r, value) for r in rows)
