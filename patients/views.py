@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from drugs.models import Drug
 from patients import panels, risk, selectors, services
@@ -27,19 +27,12 @@ from patients.models import Patient, RiskProfile
 from patients.selectors import get_patient_for_user
 from portal import idempotency, roles
 from portal.models import User
+from portal.web import query_int, require_get_post
 
 STALE_MESSAGE = (
     "Not saved: someone else changed this record while you were editing it. Your entries are kept below. "
     "Check them against the current record, then save again to replace it with your version."
 )
-GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _int(value: str | None, default: int | None = None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
 
 
 def _abilities(user) -> dict[str, bool]:
@@ -81,7 +74,7 @@ def _changed_since(form, current: Model, fields: tuple[str, ...]) -> list[dict]:
 def patient_list(request):
     user = request.user
     text = request.GET.get("q", "")[:100]
-    dermatologist_id = _int(request.GET.get("dermatologist"))
+    dermatologist_id = query_int(request.GET.get("dermatologist"))
     badge = request.GET.get("badge", "")
     drug = request.GET.get("drug", "")[:60]
     page = selectors.patient_list_page(
@@ -91,7 +84,7 @@ def patient_list(request):
         dermatologist_id=dermatologist_id,
         badge=badge,
         drug=drug,
-        page=_int(request.GET.get("page"), 1) or 1,
+        page=query_int(request.GET.get("page"), 1),
     )
     dermatologists = (
         list(User.objects.filter(clinic_id=user.clinic_id, groups__name=roles.DERMATOLOGIST).distinct())
@@ -123,7 +116,7 @@ def patient_list(request):
 
 
 @permission_required("patients.add_patient", raise_exception=True)
-@GET_POST
+@require_get_post
 def patient_create(request):
     user = request.user
     if user.clinic_id is None:
@@ -178,7 +171,7 @@ def patient_detail(request, public_id):
 
 
 @permission_required("patients.change_patient", raise_exception=True)
-@GET_POST
+@require_get_post
 def patient_edit(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -207,7 +200,7 @@ def patient_edit(request, public_id):
 
 
 @permission_required("patients.change_riskprofile", raise_exception=True)
-@GET_POST
+@require_get_post
 def risk_profile_edit(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -243,7 +236,7 @@ def risk_profile_edit(request, public_id):
 
 
 @permission_required("patients.view_concomitantmedicine", raise_exception=True)
-@GET_POST
+@require_get_post
 def medicines(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -291,7 +284,7 @@ def medicine_stop(request, public_id, pk):
 
 
 @permission_required("patients.add_screeningresult", raise_exception=True)
-@GET_POST
+@require_get_post
 def screening_record(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -312,7 +305,7 @@ def screening_record(request, public_id):
 
 
 @permission_required("patients.add_assessment", raise_exception=True)
-@GET_POST
+@require_get_post
 def assessment_create(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from drugs.selectors import drug_label
 from patients.selectors import get_patient_for_user
+from portal.web import add_service_error
 from therapy import selectors, services
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
 from therapy.models import TreatmentCourse
@@ -115,7 +116,7 @@ def _act(request, public_id, form_class, form_key, run, success):
         try:
             run(course, form.cleaned_data)
         except services.TherapyError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            add_service_error(form, exc)
         else:
             messages.success(request, success)
             return redirect(course.get_absolute_url())
