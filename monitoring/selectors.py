@@ -62,11 +62,8 @@ def action_url(item: ScheduledItem) -> tuple[str, str]:
 
 
 def worklist_filters(user: User) -> dict:
-    dermatologists = User.objects.filter(clinic_id=user.clinic_id, groups__name="Dermatologist").order_by(
-        "last_name", "first_name"
-    )
     return {
-        "dermatologists": list(dermatologists),
+        "dermatologists": list(User.objects.dermatologists_of(user.clinic_id)),
         "drugs": list(Drug.objects.order_by("generic_name")),
         "check_types": sorted(CHECK_NAMES.items(), key=lambda kv: kv[1]),
         "windows": list(WINDOWS.items()),

@@ -25,7 +25,7 @@ from patients.forms import (
 )
 from patients.models import Patient, RiskProfile
 from patients.selectors import get_patient_for_user
-from portal import idempotency, roles
+from portal import idempotency
 from portal.models import User
 from portal.web import query_int, require_get_post
 
@@ -86,11 +86,7 @@ def patient_list(request):
         drug=drug,
         page=query_int(request.GET.get("page"), 1),
     )
-    dermatologists = (
-        list(User.objects.filter(clinic_id=user.clinic_id, groups__name=roles.DERMATOLOGIST).distinct())
-        if user.clinic_id
-        else []
-    )
+    dermatologists = list(User.objects.dermatologists_of(user.clinic_id))
     filters = {
         k: v for k, v in (("q", text), ("dermatologist", dermatologist_id or ""), ("badge", badge), ("drug", drug)) if v
     }
