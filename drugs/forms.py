@@ -8,9 +8,12 @@ from django.forms import BaseModelFormSet, modelformset_factory
 
 from drugs.models import Drug, LabTest, LabThreshold, LabUnit, MonitoringRule
 from drugs.sections import DRUG_FIELDS, Section
+from portal.forms import VersionedForm
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(VersionedForm):
+    """Why the catalogue changes, with the row_version of the drug or lab test the admin started from."""
+
     reason = forms.CharField(
         label="Reason for the change",
         min_length=5,
@@ -19,11 +22,6 @@ class ReasonForm(forms.Form):
         help_text="Required. Shown in the history, e.g. “EU SmPC 2025 update: ANC threshold corrected”.",
         error_messages={"required": "Give a reason for the change; it is kept in the history."},
     )
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class LabReasonForm(forms.Form):
-    reason = ReasonForm.base_fields["reason"]
 
 
 class DrugForm(forms.ModelForm):

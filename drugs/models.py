@@ -74,6 +74,7 @@ class LabTest(models.Model):
     source = models.CharField(_("source"), max_length=120, blank=True)
     unconfirmed = models.BooleanField(_("unconfirmed"), default=False)
     display_order = models.PositiveSmallIntegerField(default=0)
+    row_version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["panel", "display_order", "name"]

@@ -20,6 +20,7 @@ from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
 from patients.models import Patient
 from patients.selectors import patient_facts
+from portal import errors
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import schedule as S
@@ -29,12 +30,12 @@ from therapy.safety import Finding, Severity, check_safety
 HORIZON_WEEKS = 52
 
 
-class TherapyError(Exception):
+class TherapyError(errors.DomainError):
     """A therapy action that cannot be done; ``field`` names the form field the message belongs to."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+
+class StaleEditError(errors.StaleEditError, TherapyError):
+    """Someone else changed the course after the page was opened; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,10 @@ def course_start(
 def _lock_course(course: TreatmentCourse, expected_row_version: int | None) -> TreatmentCourse:
     locked = TreatmentCourse.objects.select_for_update().select_related("drug", "patient").get(pk=course.pk)
     if expected_row_version is not None and locked.row_version != expected_row_version:
-        raise TherapyError("Someone else changed this course after you opened the page. Reload it and try again.")
+        raise StaleEditError(
+            locked.row_version,
+            "Someone else changed this course after you opened the page. Reload it and try again.",
+        )
     return locked
 
 

@@ -83,3 +83,22 @@ def test_add_service_error_puts_the_message_on_its_field_or_the_form():
     add_service_error(form, DomainError("About the whole form."))
     assert form.errors["dose"] == ["Not a catalogue dose."]
     assert form.non_field_errors() == ["About a field this form does not have.", "About the whole form."]
+
+
+def test_every_app_error_is_a_domain_error():
+    from drugs.services import CatalogueError, DrugInUseError, NothingChangedError
+    from drugs.services import StaleEditError as CatalogueStaleError
+    from monitoring.services import MonitoringError
+    from patients.services import StaleEditError as PatientStaleError
+    from portal.errors import StaleEditError
+    from therapy.services import StaleEditError as CourseStaleError
+    from therapy.services import TherapyError
+
+    for error in (CatalogueError, DrugInUseError, NothingChangedError, MonitoringError, TherapyError):
+        assert issubclass(error, DomainError)
+    assert PatientStaleError is StaleEditError
+    assert issubclass(CatalogueStaleError, CatalogueError)
+    assert issubclass(CourseStaleError, TherapyError)
+    stale = CourseStaleError(4, "Reload it.")
+    assert (stale.current_version, str(stale), stale.field) == (4, "Reload it.", None)
+    assert str(StaleEditError(2)) == "The record was changed by someone else."

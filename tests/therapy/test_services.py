@@ -146,9 +146,9 @@ def test_stop_for_other_needs_a_note(course, derm):
 
 
 def test_deleting_a_drug_in_use_is_refused(course, catalogue_admin):
-    from drugs.services import DrugInUse, drug_delete
+    from drugs.services import DrugInUseError, drug_delete
 
-    with pytest.raises(DrugInUse, match="treatment courses use it"):
+    with pytest.raises(DrugInUseError, match="treatment courses use it"):
         drug_delete(drug=course.drug, actor=catalogue_admin, reason="cleanup")
     assert Drug.objects.filter(pk=course.drug_id).exists()
 
