@@ -91,29 +91,24 @@ def lab_entry(request, public_id):
     panel = _panel(request)
     tests = sel.panel_tests(panel)
     form = LabPanelForm(request.POST or None, patient=patient, tests=tests)
-    scope = f"labs:{patient.public_id}"
-    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
-        messages.info(request, "This form was already sent; the results were saved once.")
-        return redirect(earlier)
     if request.method == "GET":
         patient_view_record(actor=request.user, patient=patient)
-    if request.method == "POST" and form.is_valid():
-        if earlier := idempotency.claim(request, scope=scope):
-            return redirect(earlier)
-        try:
-            results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
-        except svc.MonitoringError as exc:
-            idempotency.release(request, scope=scope)
-            form.add_error(None, str(exc))
-        else:
-            saved_url = reverse("monitoring:lab_saved", args=[patient.public_id]) + f"?panel={panel}"
-            idempotency.complete(request, scope=scope, result_url=saved_url)
-            alerts = sum(len(r.alerts.all()) for r in results)
-            text = f"{len(results)} result(s) saved and interpreted."
-            if alerts:
-                text += f" {alerts} alert(s) sent to the prescribing dermatologist."
-            messages.success(request, text)
-            return redirect(saved_url)
+    try:
+        with idempotency.guard(request, scope=f"labs:{patient.public_id}") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
+                results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
+                alerts = sum(len(r.alerts.all()) for r in results)
+                text = f"{len(results)} result(s) saved and interpreted."
+                if alerts:
+                    text += f" {alerts} alert(s) sent to the prescribing dermatologist."
+                messages.success(request, text)
+                saved_url = reverse("monitoring:lab_saved", args=[patient.public_id]) + f"?panel={panel}"
+                return redirect(submission.complete(saved_url))
+    except svc.MonitoringError as exc:
+        add_service_error(form, exc)
+    if submission.earlier:
+        messages.info(request, "This form was already sent; the results were saved once.")
+        return redirect(submission.earlier)
     return render(
         request,
         "monitoring/lab_entry.html",
@@ -170,35 +165,30 @@ def lab_upload(request):
 def symptom_check(request, public_id):
     patient = get_patient_for_user(request.user, public_id)
     form = SymptomCheckForm(request.POST or None, patient=patient)
-    scope = f"symptoms:{patient.public_id}"
-    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
+    try:
+        with idempotency.guard(request, scope=f"symptoms:{patient.public_id}") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
+                data = form.cleaned_data
+                _check, alert = svc.symptom_check_record(
+                    actor=request.user,
+                    patient=patient,
+                    checked_on=data["checked_on"],
+                    symptoms=data["symptoms"],
+                    none_reported=data["none_reported"],
+                    note=data["note"],
+                )
+                if alert and alert.severity == Alert.Severity.URGENT:
+                    messages.error(request, f"URGENT: {alert.advice}")
+                elif alert:
+                    messages.warning(request, f"Same-day alert sent to the dermatologist: {alert.advice}")
+                else:
+                    messages.success(request, "Check recorded: no warning signs reported.")
+                return redirect(submission.complete(patient.get_absolute_url()))
+    except svc.MonitoringError as exc:
+        add_service_error(form, exc)
+    if submission.earlier:
         messages.info(request, "This form was already sent; the check was recorded once.")
-        return redirect(earlier)
-    if request.method == "POST" and form.is_valid():
-        if earlier := idempotency.claim(request, scope=scope):
-            return redirect(earlier)
-        data = form.cleaned_data
-        try:
-            _check, alert = svc.symptom_check_record(
-                actor=request.user,
-                patient=patient,
-                checked_on=data["checked_on"],
-                symptoms=data["symptoms"],
-                none_reported=data["none_reported"],
-                note=data["note"],
-            )
-        except svc.MonitoringError as exc:
-            idempotency.release(request, scope=scope)
-            add_service_error(form, exc)
-        else:
-            idempotency.complete(request, scope=scope, result_url=patient.get_absolute_url())
-            if alert and alert.severity == Alert.Severity.URGENT:
-                messages.error(request, f"URGENT: {alert.advice}")
-            elif alert:
-                messages.warning(request, f"Same-day alert sent to the dermatologist: {alert.advice}")
-            else:
-                messages.success(request, "Check recorded: no warning signs reported.")
-            return redirect(patient)
+        return redirect(submission.earlier)
     context = {"patient": patient, "form": form, "idempotency_key": idempotency.form_key(request)}
     return render(request, "monitoring/symptom_check.html", context)
 

@@ -117,31 +117,21 @@ def patient_create(request):
     user = request.user
     if user.clinic_id is None:
         raise PermissionDenied("Your account is not linked to a clinic.")
-    if request.method == "POST" and (earlier := idempotency.replay(request, scope="patients:create")):
-        messages.info(request, "This form was already sent; the patient was registered once.")
-        return redirect(earlier)
     form = PatientForm(request.POST or None, instance=Patient(clinic_id=user.clinic_id), clinic=user.clinic_id)
-    if request.method == "POST" and form.is_valid():
-        earlier = idempotency.claim(request, scope="patients:create")
-        if earlier:  # a double-submitted form: the first submission already registered the patient
-            messages.info(request, "This form was already sent; the patient was registered once.")
-            return redirect(earlier)
-        data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
-        try:
-            patient = services.patient_create(actor=user, clinic=user.clinic, data=data)
-        except ValidationError as exc:
-            idempotency.release(request, scope="patients:create")
-            form.add_error(None, exc)
-        else:
-            next_url = reverse("patients:risk", kwargs={"public_id": patient.public_id})
-            idempotency.complete(request, scope="patients:create", result_url=next_url)
-            messages.success(request, "Patient registered. Next: record the risk profile.")
-            return redirect(next_url)
-    if request.method == "POST" and form.errors and (earlier := idempotency.replay(request, scope="patients:create")):
-        # The first of two simultaneous submissions finished while this one was validated (so its record
-        # number now "exists"): answer like the first one instead of showing that error.
+    try:
+        with idempotency.guard(request, scope="patients:create") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
+                data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
+                patient = services.patient_create(actor=user, clinic=user.clinic, data=data)
+                messages.success(request, "Patient registered. Next: record the risk profile.")
+                return redirect(submission.complete(reverse("patients:risk", kwargs={"public_id": patient.public_id})))
+    except ValidationError as exc:
+        form.add_error(None, exc)
+    if submission.earlier:
+        # Sent before, or the first of two simultaneous submissions finished while this one was validated (so
+        # its record number now "exists"): answer like the first one instead of showing that error.
         messages.info(request, "This form was already sent; the patient was registered once.")
-        return redirect(earlier)
+        return redirect(submission.earlier)
     context = {
         "form": form,
         "title": "Register a patient",
