@@ -252,17 +252,11 @@ def _form_options(course: TreatmentCourse) -> dict:
 
 def _act_forms(alert: Alert, bound: dict | None = None) -> dict:
     course = alert.course
-    if course is None or course.status == TreatmentCourse.Status.STOPPED or alert.status != Alert.Status.OPEN:
+    if course is None or not course.allowed_actions or alert.status != Alert.Status.OPEN:
         return {}
     extra = _form_options(course)
     doses = extra["dose"]["doses"]
-    wanted = []
-    if course.status == TreatmentCourse.Status.ACTIVE:
-        wanted = ["stop", "interrupt"] + (["dose"] if doses else [])
-    elif course.status == TreatmentCourse.Status.INTERRUPTED:
-        wanted = ["stop", "resume"]
-    elif course.status == TreatmentCourse.Status.PLANNED:
-        wanted = ["stop"] + (["dose"] if doses else [])
+    wanted = [a for a in course.allowed_actions if a != TreatmentCourse.DOSE or doses]
     forms = {}
     for key in wanted:
         if bound and key in bound:

@@ -260,6 +260,23 @@ def _lock_course(course: TreatmentCourse, expected_row_version: int | None) -> T
     return locked
 
 
+_REFUSED = {
+    TreatmentCourse.DOSE: "A stopped course cannot change dose.",
+    TreatmentCourse.INTERRUPT: "Only an active course can be interrupted.",
+    TreatmentCourse.RESUME: "Only an interrupted course can be resumed.",
+    TreatmentCourse.STOP: "This course is already stopped.",
+}
+
+
+def _require(course: TreatmentCourse, action: str) -> None:
+    """Refuse an action the course's status does not allow (``TreatmentCourse.allowed_actions``)."""
+    if action in course.allowed_actions:
+        return
+    if action == TreatmentCourse.DOSE and course.status != TreatmentCourse.Status.STOPPED:
+        raise TherapyError("Resume the course before changing its dose.")
+    raise TherapyError(_REFUSED[action])
+
+
 def _touch(course: TreatmentCourse, **fields) -> None:
     for name, value in fields.items():
         setattr(course, name, value)
@@ -277,8 +294,7 @@ def course_change_dose(
     *, actor: User, course: TreatmentCourse, dose: Decimal, on: dt.date, reason: str, row_version: int | None = None
 ) -> TreatmentCourse:
     course = _lock_course(course, row_version)
-    if not course.is_open or course.status == TreatmentCourse.Status.STOPPED:
-        raise TherapyError("A stopped course cannot change dose.")
+    _require(course, TreatmentCourse.DOSE)
     label = _label_for_clinic(course.drug)
     if dose not in label.regimen_doses(jurisdiction()):
         allowed = ", ".join(f"{d.normalize():f}" for d in sorted(label.regimen_doses(jurisdiction())))
@@ -332,8 +348,7 @@ def course_interrupt(
     *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, analyte: str = "", row_version: int | None = None
 ) -> TreatmentCourse:
     course = _lock_course(course, row_version)
-    if course.status != TreatmentCourse.Status.ACTIVE:
-        raise TherapyError("Only an active course can be interrupted.")
+    _require(course, TreatmentCourse.INTERRUPT)
     if not reason.strip():
         raise TherapyError("Give a reason for the interruption.", "reason")
     if on < course.start_date:
@@ -370,8 +385,7 @@ def course_resume(
     *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, row_version: int | None = None
 ) -> TreatmentCourse:
     course = _lock_course(course, row_version)
-    if course.status != TreatmentCourse.Status.INTERRUPTED:
-        raise TherapyError("Only an interrupted course can be resumed.")
+    _require(course, TreatmentCourse.RESUME)
     if not reason.strip():
         raise TherapyError("Give a reason for resuming (e.g. the re-check result).", "reason")
     CourseEvent.objects.create(
@@ -399,8 +413,7 @@ def course_stop(
     row_version: int | None = None,
 ) -> TreatmentCourse:
     course = _lock_course(course, row_version)
-    if course.status == TreatmentCourse.Status.STOPPED:
-        raise TherapyError("This course is already stopped.")
+    _require(course, TreatmentCourse.STOP)
     if reason not in TreatmentCourse.StopReason.values:
         raise TherapyError("Choose why the course is stopped.", "reason")
     if reason == TreatmentCourse.StopReason.OTHER and not note.strip():

@@ -12,7 +12,6 @@ from patients.selectors import get_patient_for_user
 from portal.web import add_service_error
 from therapy import selectors, services
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
-from therapy.models import TreatmentCourse
 from therapy.safety import Severity
 
 ADD = "therapy.add_treatmentcourse"
@@ -85,7 +84,7 @@ def _course_context(request, course, **bound):
     analytes = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
     context = selectors.course_page(course)
     context.update(
-        can_change=request.user.has_perm(CHANGE) and course.status != TreatmentCourse.Status.STOPPED,
+        can_change=request.user.has_perm(CHANGE) and bool(course.allowed_actions),
         dose_form=bound.get("dose_form") or DoseChangeForm(course=course, doses=doses),
         interrupt_form=bound.get("interrupt_form") or InterruptForm(course=course, analytes=analytes),
         resume_form=bound.get("resume_form") or ResumeForm(course=course),

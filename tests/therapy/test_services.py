@@ -165,3 +165,20 @@ def test_demo_therapy_seed_is_idempotent(settings, catalogue):
     assert ScheduledItem.objects.filter(status="open", due_date__lt=TODAY).exists()
     call_command("seed_demo_therapy", verbosity=0)
     assert TreatmentCourse.objects.count() == courses
+
+
+@pytest.mark.parametrize(
+    ("status", "actions"),
+    [
+        (TreatmentCourse.Status.PLANNED, ("stop", "dose")),
+        (TreatmentCourse.Status.ACTIVE, ("stop", "interrupt", "dose")),
+        (TreatmentCourse.Status.INTERRUPTED, ("stop", "resume")),
+        (TreatmentCourse.Status.STOPPED, ()),
+    ],
+)
+def test_allowed_actions_follow_the_status(status, actions):
+    course = TreatmentCourse(status=status)
+    assert course.allowed_actions == actions
+    assert [course.can_stop, course.can_interrupt, course.can_resume, course.can_change_dose] == [
+        a in actions for a in ("stop", "interrupt", "resume", "dose")
+    ]
