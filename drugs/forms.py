@@ -10,9 +10,12 @@ from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold, LabUnit, MonitoringRule
 from drugs.sections import DRUG_FIELDS, Section
 from portal.formats import decimal_text
+from portal.forms import VersionedForm
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(VersionedForm):
+    """Why the catalogue changes, with the row_version of the drug or lab test the admin started from."""
+
     reason = forms.CharField(
         label="Reason for the change",
         min_length=5,
@@ -21,11 +24,6 @@ class ReasonForm(forms.Form):
         help_text="Required. Shown in the history, e.g. “EU SmPC 2025 update: ANC threshold corrected”.",
         error_messages={"required": "Give a reason for the change; it is kept in the history."},
     )
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class LabReasonForm(forms.Form):
-    reason = ReasonForm.base_fields["reason"]
 
 
 class DrugForm(forms.ModelForm):

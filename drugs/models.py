@@ -85,6 +85,7 @@ class LabTest(models.Model):
     source = models.CharField(_("source"), max_length=120, blank=True)
     unconfirmed = models.BooleanField(_("unconfirmed"), default=False)
     display_order = models.PositiveSmallIntegerField(default=0)
+    row_version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = LabTestQuerySet.as_manager()
 

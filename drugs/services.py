@@ -8,25 +8,26 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from drugs.models import CatalogueVersion, Drug
+from drugs.models import CatalogueVersion, Drug, LabTest
 from drugs.snapshot import diff_snapshots, drug_snapshot
+from portal import errors
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
 
 
-class CatalogueError(Exception):
+class CatalogueError(errors.DomainError):
     """A catalogue change that cannot be made; the message is shown to the admin."""
 
 
-class StaleEdit(CatalogueError):
+class StaleEditError(errors.StaleEditError, CatalogueError):
+    """Someone else saved the drug or lab test after this page was opened; nothing was written."""
+
+
+class NothingChangedError(CatalogueError):
     pass
 
 
-class NothingChanged(CatalogueError):
-    pass
-
-
-class DrugInUse(CatalogueError):
+class DrugInUseError(CatalogueError):
     pass
 
 
@@ -34,10 +35,11 @@ def _lock(drug: Drug, expected_row_version: int | None) -> Drug:
     locked = Drug.objects.select_for_update().get(pk=drug.pk)
     if expected_row_version is not None and locked.row_version != expected_row_version:
         who = f" by {locked.updated_by}" if locked.updated_by else ""
-        raise StaleEdit(
+        message = (
             f"Someone else saved {locked} at {timezone.localtime(locked.updated_at):%H:%M}{who} after you opened "
             "this page. Your changes are still in the form: open the drug in a new tab to see theirs, then save again."
         )
+        raise StaleEditError(locked.row_version, message)
     return locked
 
 
@@ -61,7 +63,7 @@ def catalogue_change(
     after = drug_snapshot(locked)
     changes = diff_snapshots(before, after)
     if not changes:
-        raise NothingChanged("Nothing was changed, so no new catalogue version was made.")
+        raise NothingChangedError("Nothing was changed, so no new catalogue version was made.")
     locked.row_version += 1
     locked.updated_at = timezone.now()
     locked.updated_by = actor
@@ -92,7 +94,7 @@ def drug_delete(*, drug: Drug, actor: User, reason: str) -> None:
         with transaction.atomic():
             locked.delete()
     except ProtectedError:
-        raise DrugInUse(
+        raise DrugInUseError(
             f"{name} cannot be deleted because treatment courses use it. Its history must stay readable; "
             "mark its status instead."
         ) from None
@@ -141,14 +143,25 @@ def lab_test_snapshot(lab_test) -> dict:
 
 
 @transaction.atomic
-def lab_test_change(*, lab_test, actor: User, reason: str, apply: Callable[[object], None]) -> CatalogueVersion:
+def lab_test_change(
+    *,
+    lab_test: LabTest,
+    actor: User,
+    reason: str,
+    apply: Callable[[LabTest], None],
+    expected_row_version: int | None = None,
+) -> CatalogueVersion:
     """Change a lab test definition (ranges, limits, units) with a reason; recorded as a catalogue version."""
-    from drugs.models import LabTest
-
     reason = (reason or "").strip()
     if not reason:
         raise CatalogueError("Give a reason for the change.")
     locked = LabTest.objects.select_for_update().get(pk=lab_test.pk)
+    if expected_row_version is not None and locked.row_version != expected_row_version:
+        raise StaleEditError(
+            locked.row_version,
+            f"Someone else saved the lab test {locked.short_name} after you opened this page. Your changes are "
+            "still in the form: open the lab test in a new tab to see theirs, then save again.",
+        )
     before = lab_test_snapshot(locked)
     apply(locked)
     locked.refresh_from_db()
@@ -180,7 +193,9 @@ def lab_test_change(*, lab_test, actor: User, reason: str, apply: Callable[[obje
                 }
             )
     if not changes:
-        raise NothingChanged("Nothing was changed, so no new catalogue version was made.")
+        raise NothingChangedError("Nothing was changed, so no new catalogue version was made.")
+    locked.row_version += 1
+    locked.save(update_fields=["row_version"])
     version = CatalogueVersion.objects.create(
         drug=None,
         drug_name=f"Lab test: {locked.short_name}",

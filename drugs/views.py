@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from drugs import selectors, services
-from drugs.forms import DrugForm, LabReasonForm, LabTestForm, ReasonForm, lab_unit_formset, section_formset
+from drugs.forms import DrugForm, LabTestForm, ReasonForm, lab_unit_formset, section_formset
 from drugs.models import Drug, LabTest, RegulatoryStatus, Route
 from drugs.sections import SECTIONS_BY_KEY
+from portal.web import add_service_error
 
 VIEW = "drugs.view_drug"
 CHANGE = "drugs.change_drug"
@@ -76,7 +77,7 @@ def _save(request, drug, reason_form, apply):
             expected_row_version=reason_form.cleaned_data["row_version"],
         )
     except services.CatalogueError as exc:
-        reason_form.add_error(None, str(exc))
+        add_service_error(reason_form, exc)
         return None
     messages.success(request, f"Saved as catalogue version {version.number}.")
     return redirect("drugs:history", slug=drug.slug)
@@ -94,7 +95,7 @@ def drug_edit(request, slug):
                 return response
     else:
         form = DrugForm(instance=drug)
-        reason_form = ReasonForm(initial={"row_version": drug.row_version})
+        reason_form = ReasonForm(row_version=drug.row_version)
     return render(
         request,
         "drugs/drug_edit.html",
@@ -117,7 +118,7 @@ def drug_section_edit(request, slug, section):
                 return response
     else:
         formset = section_formset(section_def, drug=drug)
-        reason_form = ReasonForm(initial={"row_version": drug.row_version})
+        reason_form = ReasonForm(row_version=drug.row_version)
     return render(
         request,
         "drugs/drug_section_edit.html",
@@ -153,7 +154,7 @@ def lab_test_edit(request, analyte):
     if request.method == "POST":
         form = LabTestForm(request.POST, instance=LabTest.objects.get(pk=lab_test.pk))
         units = lab_unit_formset(lab_test, data=request.POST)
-        reason_form = LabReasonForm(request.POST)
+        reason_form = ReasonForm(request.POST)
         if form.is_valid() and units.is_valid() and reason_form.is_valid():
 
             def apply(locked):
@@ -162,17 +163,21 @@ def lab_test_edit(request, analyte):
 
             try:
                 version = services.lab_test_change(
-                    lab_test=lab_test, actor=request.user, reason=reason_form.cleaned_data["reason"], apply=apply
+                    lab_test=lab_test,
+                    actor=request.user,
+                    reason=reason_form.cleaned_data["reason"],
+                    apply=apply,
+                    expected_row_version=reason_form.cleaned_data["row_version"],
                 )
             except services.CatalogueError as exc:
-                reason_form.add_error(None, str(exc))
+                add_service_error(reason_form, exc)
             else:
                 messages.success(request, f"Saved as catalogue version {version.number}.")
                 return redirect("drugs:lab_tests")
     else:
         form = LabTestForm(instance=lab_test)
         units = lab_unit_formset(lab_test)
-        reason_form = LabReasonForm()
+        reason_form = ReasonForm(row_version=lab_test.row_version)
     return render(
         request,
         "drugs/lab_test_edit.html",

@@ -35,8 +35,9 @@ from monitoring.services import SCREENING_CHECK
 from patients import risk
 from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
-from patients.selectors import ListPage, badge_q
+from patients.selectors import badge_q
 from portal.models import User
+from portal.web import ListPage, page_of
 from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
 from therapy.schedule import CHECK_NAMES, check_name
 
@@ -76,11 +77,8 @@ def action_url(item: ScheduledItem) -> tuple[str, str]:
 
 
 def worklist_filters(user: User) -> dict:
-    dermatologists = User.objects.filter(clinic_id=user.clinic_id, groups__name="Dermatologist").order_by(
-        "last_name", "first_name"
-    )
     return {
-        "dermatologists": list(dermatologists),
+        "dermatologists": list(User.objects.dermatologists_of(user.clinic_id)),
         "drugs": list(Drug.objects.order_by("generic_name")),
         "check_types": sorted(CHECK_NAMES.items(), key=lambda kv: kv[1]),
         "windows": list(WINDOWS.items()),
@@ -122,11 +120,9 @@ def worklist_page(
         .select_related("patient", "patient__dermatologist", "course", "course__drug")
         .order_by("due_date", "-risk", "id")
     )
-    page = max(1, page)
-    start = (page - 1) * PAGE_SIZE
-    items = list(qs[start : start + PAGE_SIZE + 1])
+    listed = page_of(qs, page, PAGE_SIZE)
     rows = []
-    for item in items[:PAGE_SIZE]:
+    for item in listed.rows:
         url, label = action_url(item)
         days = (today - item.due_date).days
         rows.append(
@@ -141,7 +137,8 @@ def worklist_page(
                 "action_label": label,
             }
         )
-    return ListPage(number=page, rows=rows, has_next=len(items) > PAGE_SIZE)
+    listed.rows = rows
+    return listed
 
 
 def worklist_counts(user: User, today: dt.date) -> dict[str, int]:
@@ -170,10 +167,7 @@ def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: 
         qs = qs.filter(recipient=user)
     qs = qs.filter(status=Alert.Status.ACKNOWLEDGED if status == "acknowledged" else Alert.Status.OPEN)
     qs = qs.order_by("severity", "created_at", "id")
-    page = max(1, page)
-    start = (page - 1) * PAGE_SIZE
-    alerts = list(qs[start : start + PAGE_SIZE + 1])
-    return ListPage(number=page, rows=alerts[:PAGE_SIZE], has_next=len(alerts) > PAGE_SIZE)
+    return page_of(qs, page, PAGE_SIZE)
 
 
 def get_alert_for_user(user: User, public_id) -> Alert:

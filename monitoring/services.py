@@ -23,6 +23,7 @@ from monitoring.models import Alert, SymptomCheck
 from patients.dates import result_date_error
 from patients.models import LabResult, Patient, ResultFlag
 from patients.services import screening_result_record
+from portal import errors
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import services
@@ -55,12 +56,8 @@ ALERT_SEVERITY = {
 INTERPRETED_STATUSES = (TreatmentCourse.Status.ACTIVE, TreatmentCourse.Status.INTERRUPTED)
 
 
-class MonitoringError(Exception):
+class MonitoringError(errors.DomainError):
     """A monitoring action that cannot be done; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True, kw_only=True)

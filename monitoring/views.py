@@ -35,10 +35,10 @@ from monitoring.models import Alert
 from patients.selectors import get_patient_for_user
 from patients.services import patient_view_record
 from portal import idempotency
+from portal.web import add_service_error, query_int, require_get_post
 from therapy.models import ScheduledItem, TreatmentCourse
 from therapy.schedule import check_name
 
-GET_POST = require_http_methods(["GET", "POST"])
 VIEW_ITEMS = "therapy.view_scheduleditem"
 CHANGE_ITEMS = "therapy.change_scheduleditem"
 ADD_RESULTS = "patients.add_labresult"
@@ -46,18 +46,6 @@ ADD_SYMPTOMS = "monitoring.add_symptomcheck"
 VIEW_ALERTS = "monitoring.view_alert"
 CHANGE_ALERTS = "monitoring.change_alert"
 CHANGE_COURSE = "therapy.change_treatmentcourse"
-
-
-MAX_QUERY_INT = 2**31 - 1  # page numbers and ids from the query string: larger ones are nobody's
-
-
-def _int(value) -> int | None:
-    """A positive whole number from the query string, or None (bad, negative or absurdly large values)."""
-    try:
-        number = int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-    return number if number is not None and 0 < number <= MAX_QUERY_INT else None
 
 
 @permission_required(VIEW_ITEMS, raise_exception=True)
@@ -69,11 +57,11 @@ def worklist(request):
     check_type = request.GET.get("check", "")
     filters = {
         "window": window,
-        "dermatologist_id": _int(request.GET.get("dermatologist")),
-        "drug_id": _int(request.GET.get("drug")),
+        "dermatologist_id": query_int(request.GET.get("dermatologist")),
+        "drug_id": query_int(request.GET.get("drug")),
         "check_type": check_type if check_type in sel.CHECK_NAMES else "",
     }
-    page = sel.worklist_page(user=request.user, today=today, page=_int(request.GET.get("page")) or 1, **filters)
+    page = sel.worklist_page(user=request.user, today=today, page=query_int(request.GET.get("page"), 1), **filters)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -97,35 +85,30 @@ def _panel(request) -> str:
 
 
 @permission_required(ADD_RESULTS, raise_exception=True)
-@GET_POST
+@require_get_post
 def lab_entry(request, public_id):
     patient = get_patient_for_user(request.user, public_id)
     panel = _panel(request)
     tests = sel.panel_tests(panel)
     form = LabPanelForm(request.POST or None, patient=patient, tests=tests)
-    scope = f"labs:{patient.public_id}"
-    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
-        messages.info(request, "This form was already sent; the results were saved once.")
-        return redirect(earlier)
     if request.method == "GET":
         patient_view_record(actor=request.user, patient=patient)
-    if request.method == "POST" and form.is_valid():
-        if earlier := idempotency.claim(request, scope=scope):
-            return redirect(earlier)
-        try:
-            results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
-        except svc.MonitoringError as exc:
-            idempotency.release(request, scope=scope)
-            form.add_error(None, str(exc))
-        else:
-            saved_url = reverse("monitoring:lab_saved", args=[patient.public_id]) + f"?panel={panel}"
-            idempotency.complete(request, scope=scope, result_url=saved_url)
-            alerts = sum(len(r.alerts.all()) for r in results)
-            text = f"{len(results)} result(s) saved and interpreted."
-            if alerts:
-                text += f" {alerts} alert(s) sent to the prescribing dermatologist."
-            messages.success(request, text)
-            return redirect(saved_url)
+    try:
+        with idempotency.guard(request, scope=f"labs:{patient.public_id}") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
+                results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
+                alerts = sum(len(r.alerts.all()) for r in results)
+                text = f"{len(results)} result(s) saved and interpreted."
+                if alerts:
+                    text += f" {alerts} alert(s) sent to the prescribing dermatologist."
+                messages.success(request, text)
+                saved_url = reverse("monitoring:lab_saved", args=[patient.public_id]) + f"?panel={panel}"
+                return redirect(submission.complete(saved_url))
+    except svc.MonitoringError as exc:
+        add_service_error(form, exc)
+    if submission.earlier:
+        messages.info(request, "This form was already sent; the results were saved once.")
+        return redirect(submission.earlier)
     return render(
         request,
         "monitoring/lab_entry.html",
@@ -151,7 +134,7 @@ def lab_saved(request, public_id):
 
 
 @permission_required(ADD_RESULTS, raise_exception=True)
-@GET_POST
+@require_get_post
 def lab_upload(request):
     form = LabCsvForm(request.POST or None, request.FILES or None)
     report = None
@@ -175,45 +158,40 @@ def lab_upload(request):
 
 
 @permission_required(ADD_SYMPTOMS, raise_exception=True)
-@GET_POST
+@require_get_post
 def symptom_check(request, public_id):
     patient = get_patient_for_user(request.user, public_id)
     form = SymptomCheckForm(request.POST or None, patient=patient)
-    scope = f"symptoms:{patient.public_id}"
-    if request.method == "POST" and (earlier := idempotency.replay(request, scope=scope)):
+    try:
+        with idempotency.guard(request, scope=f"symptoms:{patient.public_id}") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
+                data = form.cleaned_data
+                _check, alert = svc.symptom_check_record(
+                    actor=request.user,
+                    patient=patient,
+                    checked_on=data["checked_on"],
+                    symptoms=data["symptoms"],
+                    none_reported=data["none_reported"],
+                    note=data["note"],
+                )
+                if alert and alert.severity == Alert.Severity.URGENT:
+                    messages.error(request, f"URGENT: {alert.advice}")
+                elif alert:
+                    messages.warning(request, f"Same-day alert sent to the dermatologist: {alert.advice}")
+                else:
+                    messages.success(request, "Check recorded: no warning signs reported.")
+                return redirect(submission.complete(patient.get_absolute_url()))
+    except svc.MonitoringError as exc:
+        add_service_error(form, exc)
+    if submission.earlier:
         messages.info(request, "This form was already sent; the check was recorded once.")
-        return redirect(earlier)
-    if request.method == "POST" and form.is_valid():
-        if earlier := idempotency.claim(request, scope=scope):
-            return redirect(earlier)
-        data = form.cleaned_data
-        try:
-            _check, alert = svc.symptom_check_record(
-                actor=request.user,
-                patient=patient,
-                checked_on=data["checked_on"],
-                symptoms=data["symptoms"],
-                none_reported=data["none_reported"],
-                note=data["note"],
-            )
-        except svc.MonitoringError as exc:
-            idempotency.release(request, scope=scope)
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-        else:
-            idempotency.complete(request, scope=scope, result_url=patient.get_absolute_url())
-            if alert and alert.severity == Alert.Severity.URGENT:
-                messages.error(request, f"URGENT: {alert.advice}")
-            elif alert:
-                messages.warning(request, f"Same-day alert sent to the dermatologist: {alert.advice}")
-            else:
-                messages.success(request, "Check recorded: no warning signs reported.")
-            return redirect(patient)
+        return redirect(submission.earlier)
     context = {"patient": patient, "form": form, "idempotency_key": idempotency.form_key(request)}
     return render(request, "monitoring/symptom_check.html", context)
 
 
 @permission_required(CHANGE_ITEMS, raise_exception=True)
-@GET_POST
+@require_get_post
 def item_done(request, public_id):
     item = ScheduledItem.objects.select_related("patient", "course__drug").filter(public_id=public_id).first()
     if item is None:
@@ -226,7 +204,7 @@ def item_done(request, public_id):
                 actor=request.user, item=item, done_on=form.cleaned_data["done_on"], note=form.cleaned_data["note"]
             )
         except svc.MonitoringError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{check_name(item.check_type)} recorded as done.")
             return redirect("monitoring:worklist")
@@ -245,7 +223,7 @@ def item_done(request, public_id):
 def alert_inbox(request):
     scope = "clinic" if request.GET.get("scope") == "clinic" else "mine"
     status = "acknowledged" if request.GET.get("status") == "acknowledged" else "open"
-    page = sel.alert_inbox(user=request.user, scope=scope, status=status, page=_int(request.GET.get("page")) or 1)
+    page = sel.alert_inbox(user=request.user, scope=scope, status=status, page=query_int(request.GET.get("page"), 1))
     return render(
         request,
         "monitoring/alert_inbox.html",
@@ -271,17 +249,11 @@ def _form_options(course: TreatmentCourse) -> dict:
 
 def _act_forms(alert: Alert, bound: dict | None = None) -> dict:
     course = alert.course
-    if course is None or course.status == TreatmentCourse.Status.STOPPED or alert.status != Alert.Status.OPEN:
+    if course is None or not course.allowed_actions or alert.status != Alert.Status.OPEN:
         return {}
     extra = _form_options(course)
     doses = extra["dose"]["doses"]
-    wanted = []
-    if course.status == TreatmentCourse.Status.ACTIVE:
-        wanted = ["stop", "interrupt"] + (["dose"] if doses else [])
-    elif course.status == TreatmentCourse.Status.INTERRUPTED:
-        wanted = ["stop", "resume"]
-    elif course.status == TreatmentCourse.Status.PLANNED:
-        wanted = ["stop"] + (["dose"] if doses else [])
+    wanted = [a for a in course.allowed_actions if a != TreatmentCourse.DOSE or doses]
     forms = {}
     for key in wanted:
         if bound and key in bound:
@@ -324,7 +296,7 @@ def alert_acknowledge(request, public_id):
         try:
             svc.alert_acknowledge(actor=request.user, alert=alert, comment=form.cleaned_data["comment"])
         except svc.MonitoringError as exc:
-            form.add_error("comment" if exc.field == "comment" else None, str(exc))
+            add_service_error(form, exc)
         else:
             messages.success(request, "Alert acknowledged.")
             return redirect("monitoring:alerts")
@@ -350,7 +322,7 @@ def alert_act(request, public_id, action):
         try:
             svc.alert_act(actor=request.user, alert=alert, action=action, data=data, comment=data["comment"])
         except svc.MonitoringError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{course} updated and the alert acknowledged.")
             return redirect("monitoring:alerts")

@@ -12,7 +12,7 @@ from patients import risk, scores
 from patients.models import Assessment, Patient, RiskProfile, ScreeningResult
 from patients.services import EASI_PART_FIELDS, PATIENT_FIELDS, RISK_FIELDS, SCORE_FIELDS
 from portal import roles
-from portal.forms import DateInput
+from portal.forms import DateInput, VersionedForm
 from portal.models import User
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"]
@@ -34,18 +34,7 @@ def _helper(*layout) -> FormHelper:
     return helper
 
 
-class VersionedForm(forms.ModelForm):
-    """Carries the row_version the user started from, so a stale save can be refused."""
-
-    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial["row_version"] = self.instance.row_version
-
-
-class PatientForm(VersionedForm):
+class PatientForm(VersionedForm, forms.ModelForm):
     class Meta:
         model = Patient
         fields = PATIENT_FIELDS
@@ -108,7 +97,7 @@ class PatientForm(VersionedForm):
         return number
 
 
-class RiskProfileForm(VersionedForm):
+class RiskProfileForm(VersionedForm, forms.ModelForm):
     class Meta:
         model = RiskProfile
         fields = RISK_FIELDS

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +17,7 @@ from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_fr
 from patients.models import Assessment, ConcomitantMedicine, LabResult, Patient, RiskProfile, ScreeningResult
 from portal.audit import describe_changes
 from portal.models import AuditEvent
+from portal.web import ListPage, page_of
 
 PAGE_SIZE = 25
 HISTORY_LIMIT = 50
@@ -177,29 +177,6 @@ def patient_badges(patient: Patient, today: dt.date) -> list[risk.Badge]:
     return risk.risk_badges(risk_input(patient, _profile(patient), today))
 
 
-@dataclass
-class ListPage:
-    """A page without COUNT(*): fetch one row more than the page to know whether a next page exists."""
-
-    number: int
-    rows: list[dict]
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_other_pages(self) -> bool:
-        return self.has_previous or self.has_next
-
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    def next_page_number(self) -> int:
-        return self.number + 1
-
-
 def patient_list_page(
     *,
     user,
@@ -222,14 +199,12 @@ def patient_list_page(
         qs = qs.filter(Exists(open_courses.filter(patient=OuterRef("pk"), drug__slug=drug)))
     if badge in risk.BADGE_LABELS:
         qs = qs.filter(badge_q(badge, today))
-    page = max(1, page)
-    start = (page - 1) * PAGE_SIZE
-    patients = list(qs[start : start + PAGE_SIZE + 1])
-    rows = [
+    listed = page_of(qs, page, PAGE_SIZE)
+    listed.rows = [
         {"patient": p, "age": risk.age_on(p.date_of_birth, today), "badges": patient_badges(p, today)}
-        for p in patients[:PAGE_SIZE]
+        for p in listed.rows
     ]
-    return ListPage(number=page, rows=rows, has_next=len(patients) > PAGE_SIZE)
+    return listed
 
 
 def screening_checklist(

@@ -19,6 +19,7 @@ from patients import scores
 from patients.models import Assessment, ConcomitantMedicine, Patient, RiskProfile, ScreeningResult
 from patients.selectors import PATIENT_OBJECT_TYPE
 from portal.audit import audit_record
+from portal.errors import StaleEditError
 from portal.models import AuditEvent, Clinic, User
 
 PATIENT_FIELDS = (
@@ -42,14 +43,6 @@ RISK_FIELDS = tuple(
     for f in RiskProfile._meta.get_fields()
     if getattr(f, "editable", False) and f.concrete and f.name not in ("id", "patient")
 )
-
-
-class StaleEditError(Exception):
-    """Someone else saved the record after this form was opened; nothing was written."""
-
-    def __init__(self, current_version: int):
-        super().__init__("The record was changed by someone else.")
-        self.current_version = current_version
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from drugs.models import Drug
 from patients import panels, risk, selectors, services
@@ -25,21 +25,14 @@ from patients.forms import (
 )
 from patients.models import Patient, RiskProfile
 from patients.selectors import get_patient_for_user
-from portal import idempotency, roles
+from portal import idempotency
 from portal.models import User
+from portal.web import query_int, require_get_post
 
 STALE_MESSAGE = (
     "Not saved: someone else changed this record while you were editing it. Your entries are kept below. "
     "Check them against the current record, then save again to replace it with your version."
 )
-GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _int(value: str | None, default: int | None = None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
 
 
 def _abilities(user) -> dict[str, bool]:
@@ -81,7 +74,7 @@ def _changed_since(form, current: Model, fields: tuple[str, ...]) -> list[dict]:
 def patient_list(request):
     user = request.user
     text = request.GET.get("q", "")[:100]
-    dermatologist_id = _int(request.GET.get("dermatologist"))
+    dermatologist_id = query_int(request.GET.get("dermatologist"))
     badge = request.GET.get("badge", "")
     drug = request.GET.get("drug", "")[:60]
     page = selectors.patient_list_page(
@@ -91,13 +84,9 @@ def patient_list(request):
         dermatologist_id=dermatologist_id,
         badge=badge,
         drug=drug,
-        page=_int(request.GET.get("page"), 1) or 1,
+        page=query_int(request.GET.get("page"), 1),
     )
-    dermatologists = (
-        list(User.objects.filter(clinic_id=user.clinic_id, groups__name=roles.DERMATOLOGIST).distinct())
-        if user.clinic_id
-        else []
-    )
+    dermatologists = list(User.objects.dermatologists_of(user.clinic_id))
     filters = {
         k: v for k, v in (("q", text), ("dermatologist", dermatologist_id or ""), ("badge", badge), ("drug", drug)) if v
     }
@@ -123,36 +112,26 @@ def patient_list(request):
 
 
 @permission_required("patients.add_patient", raise_exception=True)
-@GET_POST
+@require_get_post
 def patient_create(request):
     user = request.user
     if user.clinic_id is None:
         raise PermissionDenied("Your account is not linked to a clinic.")
-    if request.method == "POST" and (earlier := idempotency.replay(request, scope="patients:create")):
-        messages.info(request, "This form was already sent; the patient was registered once.")
-        return redirect(earlier)
     form = PatientForm(request.POST or None, instance=Patient(clinic_id=user.clinic_id), clinic=user.clinic_id)
-    if request.method == "POST" and form.is_valid():
-        earlier = idempotency.claim(request, scope="patients:create")
-        if earlier:  # a double-submitted form: the first submission already registered the patient
-            messages.info(request, "This form was already sent; the patient was registered once.")
-            return redirect(earlier)
-        data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
-        try:
-            patient = services.patient_create(actor=user, clinic=user.clinic, data=data)
-        except ValidationError as exc:
-            idempotency.release(request, scope="patients:create")
-            form.add_error(None, exc)
-        else:
-            next_url = reverse("patients:risk", kwargs={"public_id": patient.public_id})
-            idempotency.complete(request, scope="patients:create", result_url=next_url)
-            messages.success(request, "Patient registered. Next: record the risk profile.")
-            return redirect(next_url)
-    if request.method == "POST" and form.errors and (earlier := idempotency.replay(request, scope="patients:create")):
-        # The first of two simultaneous submissions finished while this one was validated (so its record
-        # number now "exists"): answer like the first one instead of showing that error.
+    try:
+        with idempotency.guard(request, scope="patients:create") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
+                data = {name: form.cleaned_data[name] for name in services.PATIENT_FIELDS}
+                patient = services.patient_create(actor=user, clinic=user.clinic, data=data)
+                messages.success(request, "Patient registered. Next: record the risk profile.")
+                return redirect(submission.complete(reverse("patients:risk", kwargs={"public_id": patient.public_id})))
+    except ValidationError as exc:
+        form.add_error(None, exc)
+    if submission.earlier:
+        # Sent before, or the first of two simultaneous submissions finished while this one was validated (so
+        # its record number now "exists"): answer like the first one instead of showing that error.
         messages.info(request, "This form was already sent; the patient was registered once.")
-        return redirect(earlier)
+        return redirect(submission.earlier)
     context = {
         "form": form,
         "title": "Register a patient",
@@ -178,7 +157,7 @@ def patient_detail(request, public_id):
 
 
 @permission_required("patients.change_patient", raise_exception=True)
-@GET_POST
+@require_get_post
 def patient_edit(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -207,7 +186,7 @@ def patient_edit(request, public_id):
 
 
 @permission_required("patients.change_riskprofile", raise_exception=True)
-@GET_POST
+@require_get_post
 def risk_profile_edit(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -243,7 +222,7 @@ def risk_profile_edit(request, public_id):
 
 
 @permission_required("patients.view_concomitantmedicine", raise_exception=True)
-@GET_POST
+@require_get_post
 def medicines(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -291,7 +270,7 @@ def medicine_stop(request, public_id, pk):
 
 
 @permission_required("patients.add_screeningresult", raise_exception=True)
-@GET_POST
+@require_get_post
 def screening_record(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
@@ -312,7 +291,7 @@ def screening_record(request, public_id):
 
 
 @permission_required("patients.add_assessment", raise_exception=True)
-@GET_POST
+@require_get_post
 def assessment_create(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)

@@ -10,3 +10,20 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
+
+
+class VersionedForm(forms.Form):
+    """Carries the row_version the user started from, so the service can refuse a stale save.
+
+    A model form takes the version from its instance (``class F(VersionedForm, forms.ModelForm)``); any other form
+    is given it as ``row_version=`` (e.g. the course a course action is about)."""
+
+    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, row_version: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["row_version"] = self.fields.pop("row_version")  # after the visible fields
+        if row_version is None:
+            row_version = getattr(getattr(self, "instance", None), "row_version", None)
+        if not self.is_bound and row_version is not None:
+            self.initial["row_version"] = row_version

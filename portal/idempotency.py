@@ -1,29 +1,39 @@
 """Double-submit protection for create forms: a one-time token in a hidden field, checked in the database.
 
-Usage in a view (inside the request transaction)::
+A view wraps its form handling in ``guard`` (inside the request transaction)::
 
-    earlier = idempotency.replay(request, scope="patients:create")   # before validating: a resent form
-    if earlier:                                                     # may no longer be valid (duplicate)
-        return redirect(earlier)
-    ... form.is_valid() ...
-    earlier = idempotency.claim(request, scope="patients:create")    # after validating: two submissions
-    if earlier:                                                     # racing each other serialise here
-        return redirect(earlier)
-    obj = service_create(...)        # on a ValidationError call idempotency.release(request)
-    idempotency.complete(request, scope="patients:create", result_url=obj.get_absolute_url())
+    form = SomeForm(request.POST or None)
+    try:
+        with idempotency.guard(request, scope=f"labs:{patient.public_id}") as submission:
+            if not submission.earlier and form.is_valid() and not submission.claim():
+                obj = service_create(...)        # a DomainError or ValidationError releases the claim
+                return redirect(submission.complete(obj.get_absolute_url()))
+    except DomainError as exc:
+        add_service_error(form, exc)
+    if submission.earlier:                       # this form was sent before: answer like the first time
+        return redirect(submission.earlier)
+    ... render the form ...
 
-and in the template ``{% include "includes/_idempotency.html" %}`` with ``idempotency_key`` from
-``idempotency.form_key(request)`` in the context. The token row's unique key makes concurrent submissions
-(a double click reaching two workers) serialise on the database: the second waits, then finds the first.
+``submission.earlier`` is where an earlier, completed submission of the same form led: read it before
+validating (a resent form may no longer be valid, e.g. its record number now exists) and again after a failed
+validation (the first of two simultaneous submissions may have finished meanwhile). ``claim()`` records the
+token after validating; two submissions racing each other serialise on the token row's unique key (the
+second waits, then finds the first) and the second gets the first one's URL back. ``complete(url)`` stores
+where the write led. In the template ``{% include "includes/_idempotency.html" %}`` with ``idempotency_key``
+from ``idempotency.form_key(request)`` in the context. ``replay``/``claim``/``complete``/``release`` are the
+steps ``guard`` takes; views should not call them directly.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import IntegrityError, transaction
 
+from portal.errors import DomainError
 from portal.models import IdempotencyKey
 
 FIELD = "idempotency_key"
@@ -79,3 +89,48 @@ def release(request, *, scope: str) -> None:
     key = _submitted(request)
     if key is not None:
         IdempotencyKey.objects.filter(key=key, scope=scope, user=request.user, result_url="").delete()
+
+
+class Submission:
+    """One submission of a protected form, as ``guard`` hands it to the view."""
+
+    def __init__(self, request, scope: str):
+        self.request = request
+        self.scope = scope
+        self.claimed = False
+        self.completed = False
+        self._first: str | None = None
+
+    @property
+    def earlier(self) -> str | None:
+        """Where an earlier submission of this form led, or None (always None for a GET or a form without token).
+
+        Looked up afresh on each read until found (by a lookup or by ``claim``), then kept."""
+        if self._first is None:
+            self._first = replay(self.request, scope=self.scope)
+        return self._first
+
+    def claim(self) -> str | None:
+        """Record this submission before writing; None if it is the first, else where the first one led."""
+        self._first = claim(self.request, scope=self.scope)
+        self.claimed = self._first is None and _submitted(self.request) is not None
+        return self._first
+
+    def complete(self, result_url: str) -> str:
+        """Record where the write led (what a resent form is answered with) and return it."""
+        complete(self.request, scope=self.scope, result_url=result_url)
+        self.completed = True
+        return result_url
+
+
+@contextmanager
+def guard(request, scope: str) -> Iterator[Submission]:
+    """Protect a create form against double submission; a refused write (DomainError or ValidationError
+    leaving the block) releases the claim, so the corrected form can be sent again with the same token."""
+    submission = Submission(request, scope)
+    try:
+        yield submission
+    except (DomainError, ValidationError):
+        if submission.claimed and not submission.completed:
+            release(request, scope=scope)
+        raise

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,18 @@ class Clinic(models.Model):
         return self.name
 
 
+class StaffManager(UserManager):
+    def dermatologists_of(self, clinic_id: int | None) -> models.QuerySet[User]:
+        """The dermatologists of a clinic, by name (the choices of the "dermatologist" filters); none without one."""
+        if clinic_id is None:
+            return self.none()
+        return (
+            self.filter(clinic_id=clinic_id, groups__name=roles.DERMATOLOGIST)
+            .distinct()
+            .order_by("last_name", "first_name", "username")
+        )
+
+
 class User(AbstractUser):
     """A member of clinic staff. What they may do comes from their role groups."""
 
@@ -35,6 +47,8 @@ class User(AbstractUser):
         related_name="staff",
         help_text=_("Staff see only the patients of their own clinic."),
     )
+
+    objects = StaffManager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

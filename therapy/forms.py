@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from drugs.models import Drug, Regimen
-from portal.forms import DateInput
+from portal.forms import DateInput, VersionedForm
 from therapy.models import TreatmentCourse
 from therapy.selectors import regimen_options
 from therapy.services import Plan
@@ -99,50 +99,42 @@ class StartTherapyForm(forms.Form):
         )
 
 
-class DoseChangeForm(forms.Form):
+class DoseChangeForm(VersionedForm):
     dose = forms.TypedChoiceField(label="New dose", coerce=Decimal)
     on = forms.DateField(label="From", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. inadequate response after 12 weeks")
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, course: TreatmentCourse, doses, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, row_version=course.row_version, **kwargs)
         self.fields["dose"].choices = [(str(d), f"{d.normalize():f} {course.dose_unit}") for d in doses]
         self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version
 
 
-class InterruptForm(forms.Form):
+class InterruptForm(VersionedForm):
     on = forms.DateField(label="Interrupted on", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. neutrophils below the action level")
     analyte = forms.ChoiceField(label="Because of a lab result (adds the re-check)", required=False)
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, course: TreatmentCourse, analytes, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, row_version=course.row_version, **kwargs)
         self.fields["analyte"].choices = [("", "No lab result"), *analytes]
         self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version
 
 
-class ResumeForm(forms.Form):
+class ResumeForm(VersionedForm):
     on = forms.DateField(label="Resumed on", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. re-check above the action level")
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, course: TreatmentCourse, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, row_version=course.row_version, **kwargs)
         self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version
 
 
-class StopForm(forms.Form):
+class StopForm(VersionedForm):
     on = forms.DateField(label="Stopped on", widget=DateInput())
     reason = forms.ChoiceField(label="Why", choices=[("", "Choose"), *TreatmentCourse.StopReason.choices])
     note = forms.CharField(label="Note", max_length=1000, required=False, help_text="Required for “Other”.")
-    row_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, course: TreatmentCourse, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, row_version=course.row_version, **kwargs)
         self.fields["on"].initial = timezone.localdate()
-        self.fields["row_version"].initial = course.row_version

@@ -33,6 +33,16 @@ class TreatmentCourse(models.Model):
 
     OPEN_STATUSES = (Status.PLANNED, Status.ACTIVE, Status.INTERRUPTED)
 
+    # The state machine: what may be done to a course in each status (the services refuse anything else; pages
+    # show only these). Keys match the action URLs and forms; the order is the order the forms are offered in.
+    DOSE, INTERRUPT, RESUME, STOP = "dose", "interrupt", "resume", "stop"
+    ACTIONS_BY_STATUS = {
+        Status.PLANNED: (STOP, DOSE),
+        Status.ACTIVE: (STOP, INTERRUPT, DOSE),
+        Status.INTERRUPTED: (STOP, RESUME),
+        Status.STOPPED: (),
+    }
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="courses")
     drug = models.ForeignKey("drugs.Drug", on_delete=models.PROTECT, related_name="courses")
@@ -87,6 +97,27 @@ class TreatmentCourse(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def allowed_actions(self) -> tuple[str, ...]:
+        """The actions this course's status allows (only its own fields: no query)."""
+        return self.ACTIONS_BY_STATUS.get(self.status, ())
+
+    @property
+    def can_change_dose(self) -> bool:
+        return self.DOSE in self.allowed_actions
+
+    @property
+    def can_interrupt(self) -> bool:
+        return self.INTERRUPT in self.allowed_actions
+
+    @property
+    def can_resume(self) -> bool:
+        return self.RESUME in self.allowed_actions
+
+    @property
+    def can_stop(self) -> bool:
+        return self.STOP in self.allowed_actions
 
 
 class CourseEvent(models.Model):

@@ -20,6 +20,7 @@ from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
 from patients.models import Patient
 from patients.selectors import patient_facts
+from portal import errors
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import schedule as S
@@ -30,12 +31,12 @@ from therapy.selectors import therapy_facts
 HORIZON_WEEKS = 52
 
 
-class TherapyError(Exception):
+class TherapyError(errors.DomainError):
     """A therapy action that cannot be done; ``field`` names the form field the message belongs to."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+
+class StaleEditError(errors.StaleEditError, TherapyError):
+    """Someone else changed the course after the page was opened; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -329,8 +330,28 @@ def course_start(
 def _lock_course(course: TreatmentCourse, expected_row_version: int | None) -> TreatmentCourse:
     locked = TreatmentCourse.objects.select_for_update().select_related("drug", "patient").get(pk=course.pk)
     if expected_row_version is not None and locked.row_version != expected_row_version:
-        raise TherapyError("Someone else changed this course after you opened the page. Reload it and try again.")
+        raise StaleEditError(
+            locked.row_version,
+            "Someone else changed this course after you opened the page. Reload it and try again.",
+        )
     return locked
+
+
+_REFUSED = {
+    TreatmentCourse.DOSE: "A stopped course cannot change dose.",
+    TreatmentCourse.INTERRUPT: "Only an active course can be interrupted.",
+    TreatmentCourse.RESUME: "Only an interrupted course can be resumed.",
+    TreatmentCourse.STOP: "This course is already stopped.",
+}
+
+
+def _require(course: TreatmentCourse, action: str) -> None:
+    """Refuse an action the course's status does not allow (``TreatmentCourse.allowed_actions``)."""
+    if action in course.allowed_actions:
+        return
+    if action == TreatmentCourse.DOSE and course.status != TreatmentCourse.Status.STOPPED:
+        raise TherapyError("Resume the course before changing its dose.")
+    raise TherapyError(_REFUSED[action])
 
 
 def _touch(course: TreatmentCourse, **fields) -> None:
@@ -361,8 +382,7 @@ def course_change_dose(
     """Change the dose from ``on``: the safety check runs for the new dose as for a start (warnings acknowledged,
     blocks overridden with a reason), and its findings are stored with the change."""
     course = _lock_course(course, row_version)
-    if not course.is_open or course.status == TreatmentCourse.Status.STOPPED:
-        raise TherapyError("A stopped course cannot change dose.")
+    _require(course, TreatmentCourse.DOSE)
     label = _label_for_clinic(course.drug)
     if dose == course.dose:
         raise TherapyError("That is the current dose.", "dose")
@@ -429,8 +449,7 @@ def course_interrupt(
     *, actor: User, course: TreatmentCourse, on: dt.date, reason: str, analyte: str = "", row_version: int | None = None
 ) -> TreatmentCourse:
     course = _lock_course(course, row_version)
-    if course.status != TreatmentCourse.Status.ACTIVE:
-        raise TherapyError("Only an active course can be interrupted.")
+    _require(course, TreatmentCourse.INTERRUPT)
     if not reason.strip():
         raise TherapyError("Give a reason for the interruption.", "reason")
     if on < course.start_date:
@@ -476,8 +495,7 @@ def course_resume(
 ) -> TreatmentCourse:
     """Resume an interrupted course: the safety check runs again for the current dose, as for a start."""
     course = _lock_course(course, row_version)
-    if course.status != TreatmentCourse.Status.INTERRUPTED:
-        raise TherapyError("Only an interrupted course can be resumed.")
+    _require(course, TreatmentCourse.RESUME)
     if not reason.strip():
         raise TherapyError("Give a reason for resuming (e.g. the re-check result).", "reason")
     if on < course.start_date:
@@ -532,8 +550,7 @@ def course_stop(
     row_version: int | None = None,
 ) -> TreatmentCourse:
     course = _lock_course(course, row_version)
-    if course.status == TreatmentCourse.Status.STOPPED:
-        raise TherapyError("This course is already stopped.")
+    _require(course, TreatmentCourse.STOP)
     if reason not in TreatmentCourse.StopReason.values:
         raise TherapyError("Choose why the course is stopped.", "reason")
     if reason == TreatmentCourse.StopReason.OTHER and not note.strip():

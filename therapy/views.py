@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 
 from drugs.selectors import drug_label
 from patients.selectors import get_patient_for_user
+from portal.web import add_service_error
 from therapy import selectors, services
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
-from therapy.models import TreatmentCourse
 from therapy.safety import Severity
 
 ADD = "therapy.add_treatmentcourse"
@@ -84,7 +84,7 @@ def _course_context(request, course, **bound):
     analytes = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
     context = selectors.course_page(course)
     context.update(
-        can_change=request.user.has_perm(CHANGE) and course.status != TreatmentCourse.Status.STOPPED,
+        can_change=request.user.has_perm(CHANGE) and bool(course.allowed_actions),
         dose_form=bound.get("dose_form") or DoseChangeForm(course=course, doses=doses),
         interrupt_form=bound.get("interrupt_form") or InterruptForm(course=course, analytes=analytes),
         resume_form=bound.get("resume_form") or ResumeForm(course=course),
@@ -115,7 +115,7 @@ def _act(request, public_id, form_class, form_key, run, success):
         try:
             run(course, form.cleaned_data)
         except services.TherapyError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            add_service_error(form, exc)
         else:
             messages.success(request, success)
             return redirect(course.get_absolute_url())

@@ -14,16 +14,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
 from portal.audit import audit_record
 from portal.models import AuditEvent
 from portal.security import lockout, twofactor
+from portal.web import require_get_post
 
 logger = logging.getLogger(__name__)
-GET_POST = require_http_methods(["GET", "POST"])
 
 
 class TokenForm(forms.Form):
@@ -53,7 +53,7 @@ def _next_url(request) -> str:
 
 
 @never_cache
-@GET_POST
+@require_get_post
 def otp_verify(request):
     """Second step of the log-in: a code from the authenticator app or an unused backup code."""
     user = request.user
@@ -94,7 +94,7 @@ def _backup_code(request, device, token: str) -> bool:
 
 
 @never_cache
-@GET_POST
+@require_get_post
 def otp_enrol(request):
     """Set up an authenticator app: scan the QR code, type a code to confirm, then note the backup codes."""
     user = request.user
@@ -138,7 +138,7 @@ def _superuser(user) -> bool:
 
 
 @user_passes_test(_superuser)
-@GET_POST
+@require_get_post
 def unlock(request):
     """Superusers see locked-out usernames and unlock them; each unlock goes to the audit trail."""
     if request.method == "POST":

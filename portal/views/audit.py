@@ -14,8 +14,10 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from portal.models import AuditEvent
+from portal.web import page_of, query_int
 
 PAGE_SIZE = 50
+MAX_PAGE = 10_000  # deeper pages would make the database skip millions of rows; filter instead
 
 
 class AuditFilterForm(forms.Form):
@@ -67,23 +69,15 @@ def audit_list(request):
     """Newest first, PAGE_SIZE a page; paging fetches one extra row instead of counting the whole table."""
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    try:
-        page = max(1, min(int(request.GET.get("page", "1")), 10_000))
-    except ValueError:
-        page = 1
-    offset = (page - 1) * PAGE_SIZE
-    rows = list(audit_events(filters)[offset : offset + PAGE_SIZE + 1])
-    has_next = len(rows) > PAGE_SIZE
+    page = page_of(audit_events(filters), min(query_int(request.GET.get("page"), 1), MAX_PAGE), PAGE_SIZE)
     query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
     return render(
         request,
         "portal/audit_list.html",
         {
             "form": form,
-            "events": rows[:PAGE_SIZE],
-            "page": page,
-            "has_next": has_next,
-            "has_previous": page > 1,
+            "events": page.rows,
+            "page_obj": page,
             "query": query + "&" if query else "",
             "filtered": bool(filters),
         },

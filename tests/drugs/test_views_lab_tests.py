@@ -26,6 +26,7 @@ def _post(lab_test, reason="Local lab range", **overrides):
         "units-0-label": unit.label,
         "units-0-factor": "1",
         "reason": reason,
+        "row_version": str(lab_test.row_version),
     }
     data.update(overrides)
     return data
@@ -68,3 +69,28 @@ def test_bad_lab_test_input_saves_nothing(client, catalogue_admin, overrides, me
     assert message in response.content.decode()
     lab_test.refresh_from_db()
     assert lab_test.reference_low is None
+
+
+def test_stale_lab_test_edit_is_refused_and_input_kept(client, catalogue_admin):
+    client.force_login(catalogue_admin)
+    lab_test = LabTest.objects.get(analyte="platelets")
+    before = lab_test.reference_low
+    data = _post(lab_test, reference_low="123")
+    LabTest.objects.filter(pk=lab_test.pk).update(row_version=lab_test.row_version + 1)  # someone else saved
+    response = client.post(reverse("drugs:lab_test_edit", args=["platelets"]), data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Someone else saved the lab test" in body
+    assert 'value="123"' in body
+    assert LabTest.objects.get(pk=lab_test.pk).reference_low == before
+
+
+def test_lab_test_save_moves_its_row_version_on(client, catalogue_admin):
+    client.force_login(catalogue_admin)
+    lab_test = LabTest.objects.get(analyte="platelets")
+    assert client.get(reverse("drugs:lab_test_edit", args=["platelets"])).context["reason_form"].initial == {
+        "row_version": lab_test.row_version
+    }
+    response = client.post(reverse("drugs:lab_test_edit", args=["platelets"]), _post(lab_test))
+    assert response.status_code == 302
+    assert LabTest.objects.get(pk=lab_test.pk).row_version == lab_test.row_version + 1

@@ -92,3 +92,17 @@ def test_demo_accounts_are_idempotent_and_can_log_in(client, settings):
         response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 302
         assert client.get(reverse("portal:home")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_dermatologists_of_a_clinic():
+    from tests.factories import make_clinic, make_user
+
+    clinic, other = make_clinic(), make_clinic()
+    second = make_user(role=roles.DERMATOLOGIST, clinic=clinic, last_name="Zed")
+    first = make_user(role=roles.DERMATOLOGIST, clinic=clinic, last_name="Abel")
+    first.groups.add(Group.objects.get(name=roles.NURSE))  # two roles: still listed once
+    make_user(role=roles.NURSE, clinic=clinic)
+    make_user(role=roles.DERMATOLOGIST, clinic=other)
+    assert list(User.objects.dermatologists_of(clinic.pk)) == [first, second]
+    assert list(User.objects.dermatologists_of(None)) == []

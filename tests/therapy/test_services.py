@@ -162,9 +162,9 @@ def test_stop_for_other_needs_a_note(course, derm):
 
 
 def test_deleting_a_drug_in_use_is_refused(course, catalogue_admin):
-    from drugs.services import DrugInUse, drug_delete
+    from drugs.services import DrugInUseError, drug_delete
 
-    with pytest.raises(DrugInUse, match="treatment courses use it"):
+    with pytest.raises(DrugInUseError, match="treatment courses use it"):
         drug_delete(drug=course.drug, actor=catalogue_admin, reason="cleanup")
     assert Drug.objects.filter(pk=course.drug_id).exists()
 
@@ -181,3 +181,20 @@ def test_demo_therapy_seed_is_idempotent(settings, catalogue):
     assert ScheduledItem.objects.filter(status="open", due_date__lt=TODAY).exists()
     call_command("seed_demo_therapy", verbosity=0)
     assert TreatmentCourse.objects.count() == courses
+
+
+@pytest.mark.parametrize(
+    ("status", "actions"),
+    [
+        (TreatmentCourse.Status.PLANNED, ("stop", "dose")),
+        (TreatmentCourse.Status.ACTIVE, ("stop", "interrupt", "dose")),
+        (TreatmentCourse.Status.INTERRUPTED, ("stop", "resume")),
+        (TreatmentCourse.Status.STOPPED, ()),
+    ],
+)
+def test_allowed_actions_follow_the_status(status, actions):
+    course = TreatmentCourse(status=status)
+    assert course.allowed_actions == actions
+    assert [course.can_stop, course.can_interrupt, course.can_resume, course.can_change_dose] == [
+        a in actions for a in ("stop", "interrupt", "resume", "dose")
+    ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('drugs', '0003_warning_signs'),
+        ('drugs', '0004_labtest_row_version'),
     ]
 
     operations = [
