@@ -19,7 +19,7 @@ from django.db import transaction
 
 from drugs import models as m
 from drugs.sections import SECTIONS_BY_KEY
-from drugs.services import NothingChanged, catalogue_change
+from drugs.services import NothingChangedError, catalogue_change
 
 UPDATES_DIR = Path(__file__).resolve().parent / "data" / "updates"
 
@@ -155,7 +155,7 @@ def apply_update(data: dict, *, actor=None, report: UpdateReport | None = None) 
                 reason=f"{marker} {reason}",
                 apply=_apply_drug(drug, entry, f"update {update_id} drug {drug.slug}", report),
             )
-        except NothingChanged:
+        except NothingChangedError:
             m.CatalogueVersion.objects.create(
                 drug=drug,
                 drug_name=drug.generic_name,

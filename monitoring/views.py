@@ -36,6 +36,7 @@ from patients.selectors import get_patient_for_user
 from patients.services import patient_view_record
 from portal import idempotency
 from portal.web import add_service_error, query_int, require_get_post
+from therapy import services as therapy_services
 from therapy.models import ScheduledItem, TreatmentCourse
 from therapy.schedule import check_name
 
@@ -242,9 +243,9 @@ ACT_FORMS = {"stop": StopAckForm, "interrupt": InterruptAckForm, "resume": Resum
 
 def _form_options(course: TreatmentCourse) -> dict:
     label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
-    doses = sorted(label.regimen_doses(course.jurisdiction))
+    options = therapy_services.dose_options(course.patient, course.drug, on=timezone.localdate())
     analytes = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
-    return {"dose": {"doses": doses}, "interrupt": {"analytes": analytes}}
+    return {"dose": {"options": options}, "interrupt": {"analytes": analytes}}
 
 
 def _act_forms(alert: Alert, bound: dict | None = None) -> dict:
@@ -252,7 +253,7 @@ def _act_forms(alert: Alert, bound: dict | None = None) -> dict:
     if course is None or not course.allowed_actions or alert.status != Alert.Status.OPEN:
         return {}
     extra = _form_options(course)
-    doses = extra["dose"]["doses"]
+    doses = extra["dose"]["options"]
     wanted = [a for a in course.allowed_actions if a != TreatmentCourse.DOSE or doses]
     forms = {}
     for key in wanted:

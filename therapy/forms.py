@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils import timezone
 
-from drugs.models import Drug, Regimen
+from drugs.models import Drug
 from portal.forms import DateInput, VersionedForm
 from therapy.models import TreatmentCourse
-from therapy.selectors import regimen_options
-from therapy.services import Plan
+from therapy.selectors import dose_option_label, start_options
+from therapy.services import Plan, dose_options
 
 
 class StartTherapyForm(forms.Form):
@@ -42,7 +42,10 @@ class StartTherapyForm(forms.Form):
     def __init__(self, *args, patient, **kwargs):
         self.patient = patient
         super().__init__(*args, **kwargs)
-        self.fields["regimen"].widget.choices = [("", "Choose a drug and dose"), *regimen_options()]
+        choices, self.not_offered = start_options(patient, on=timezone.localdate())
+        self.fields["regimen"].widget.choices = [("", "Choose a drug and dose"), *choices]
+        if self.not_offered:
+            self.fields["regimen"].help_text += " Not offered for this patient: " + " ".join(self.not_offered)
         self.fields["start_date"].initial = timezone.localdate()
 
     def clean_regimen(self):
@@ -50,22 +53,30 @@ class StartTherapyForm(forms.Form):
         self.plan_drug, self.plan_dose, self.plan_frequency = self._resolve(value)
         return value
 
-    @staticmethod
-    def _resolve(value: str):
-        invalid = forms.ValidationError("That drug and dose is not in the catalogue. Choose one from the list.")
-        if len(value) < 2 or not value[1:].isdigit():
+    def _resolve(self, value: str):
+        """ "<drug id>:<dose>" back to the drug, dose and frequency, only if it is one of this patient's choices."""
+        invalid = forms.ValidationError(
+            "That drug and dose cannot be chosen for this patient. Choose one from the list."
+        )
+        pk, sep, dose_text = value.partition(":")
+        drug = Drug.objects.filter(pk=int(pk)).first() if sep and pk.isdigit() and len(pk) < 10 else None
+        if drug is None:
             raise invalid
-        if value[0] == "r":
-            regimen = Regimen.objects.select_related("drug").filter(pk=int(value[1:]), dose__isnull=False).first()
-            if regimen is None:
-                raise invalid
-            return regimen.drug, regimen.dose, regimen.frequency
-        if value[0] == "d":
-            drug = Drug.objects.filter(pk=int(value[1:])).first()
-            if drug is None or drug.regimens.filter(dose__isnull=False).exists():
+        options = dose_options(self.patient, drug, on=timezone.localdate())
+        if not dose_text:
+            if options:
                 raise invalid
             return drug, None, "as directed" if drug.route == "topical" else ""
-        raise invalid
+        try:
+            dose = Decimal(dose_text)
+        except InvalidOperation:
+            raise invalid from None
+        if not dose.is_finite():
+            raise invalid
+        option = next((o for o in options if o.dose == dose), None)
+        if option is None:
+            raise invalid
+        return drug, option.dose, option.frequency
 
     def clean_start_date(self):
         start = self.cleaned_data["start_date"]
@@ -104,9 +115,12 @@ class DoseChangeForm(VersionedForm):
     on = forms.DateField(label="From", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. inadequate response after 12 weeks")
 
-    def __init__(self, *args, course: TreatmentCourse, doses, **kwargs):
+    def __init__(self, *args, course: TreatmentCourse, options, **kwargs):
+        """``options``: the course's ``DoseOption``s for this patient (``services.dose_options``)."""
         super().__init__(*args, row_version=course.row_version, **kwargs)
-        self.fields["dose"].choices = [(str(d), f"{d.normalize():f} {course.dose_unit}") for d in doses]
+        self.fields["dose"].choices = [
+            (str(o.dose), dose_option_label(course.drug, o).removeprefix(f"{course.drug} ")) for o in options
+        ]
         self.fields["on"].initial = timezone.localdate()
 
 

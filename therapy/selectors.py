@@ -7,10 +7,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from django.conf import settings
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
 
-from drugs.models import Drug, Regimen
+from drugs.label import DoseOption
+from drugs.models import Drug
+from drugs.selectors import dosing_labels
+from patients import risk
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import Patient
 from patients.selectors import get_patient_for_user, patient_facts
@@ -27,36 +30,55 @@ def get_course_for_user(user, public_id) -> TreatmentCourse:
     return course
 
 
-def regimen_options(jurisdiction: str | None = None) -> list[tuple[str, str]]:
-    """Choices for the start form: every catalogue dose of every drug ("r<id>"), and "d<id>" for a drug with no
-    dose rows (topicals and investigational drugs), so the prescriber never types a dose."""
+KIND_NOTE = {
+    "advised": "a dose the label's adjustments name",
+    "escalation": "escalation",
+    "reduced": "reduced dose",
+    "maintenance": "maintenance",
+}
+
+
+def dose_option_label(drug: Drug, option: DoseOption) -> str:
+    notes = [n for n in (option.band, KIND_NOTE.get(option.kind, "")) if n]
+    if option.off_label:
+        notes.append("off-label: a dose the label gives for other indications")
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return f"{drug} {option.dose.normalize():f} {drug.dose_unit} {option.frequency}{extra}"
+
+
+def start_options(patient: Patient, *, on: dt.date, jurisdiction: str | None = None) -> tuple[list, list[str]]:
+    """The start form's choices, "<drug id>:<dose>", exactly the doses the check accepts for this patient (their age
+    and weight band, advised and off-label doses), and a note for each drug with no dose for them (5 queries)."""
     jurisdiction = jurisdiction or settings.PORTAL_JURISDICTION
-    regimens = Regimen.objects.filter(Q(jurisdiction="ANY") | Q(jurisdiction=jurisdiction)).order_by("dose", "id")
-    drugs = Drug.objects.prefetch_related(Prefetch("regimens", queryset=regimens, to_attr="here")).order_by(
-        "generic_name"
-    )
-    options: list[tuple[str, str]] = []
-    for drug in drugs:
-        seen = set()
-        doses = [r for r in drug.here if r.dose is not None]
-        for regimen in doses:
-            key = (regimen.dose, regimen.frequency)
-            if key in seen:
-                continue
-            seen.add(key)
-            options.append(
-                (f"r{regimen.pk}", f"{drug} {regimen.dose.normalize():f} {drug.dose_unit} {regimen.frequency}")
-            )
-        if not doses:
+    age, weight = risk.age_on(patient.date_of_birth, on), patient.weight_kg
+    choices: list[tuple[str, str]] = []
+    not_offered: list[str] = []
+    for drug, label in dosing_labels().items():
+        options = label.dose_options(jurisdiction, age, weight)
+        for option in options:
+            choices.append((f"{drug.pk}:{option.dose.normalize():f}", dose_option_label(drug, option)))
+        if options:
+            continue
+        if drug.route == "topical" or not any(r.dose is not None for r in label.regimens):
             note = (
                 "topical, as directed" if drug.route == "topical" else f"no catalogue dose in the {jurisdiction} label"
             )
-            options.append((f"d{drug.pk}", f"{drug} ({note})"))
-    return options
+            choices.append((f"{drug.pk}:", f"{drug} ({note})"))
+        elif weight is None:
+            not_offered.append(f"{drug}: the dose depends on weight at age {age}; record the weight first.")
+        else:
+            not_offered.append(
+                f"{drug}: no {jurisdiction} dose for this patient (age {age}, {weight.normalize():f} kg)."
+            )
+    return choices, not_offered
 
 
 def course_page(course: TreatmentCourse) -> dict:
-    findings = list(course.findings.select_related("acknowledged_by").order_by("-severity", "id"))
+    findings = list(
+        course.findings.select_related("acknowledged_by", "event").order_by(
+            "-event__on", "-event_id", "-severity", "id"
+        )
+    )
     for finding in findings:
         finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"
     events = list(course.events.select_related("created_by").order_by("on", "id"))

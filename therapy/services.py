@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from drugs.label import DrugLabel
 from drugs.models import Drug
-from drugs.selectors import drug_label
+from drugs.selectors import dosing_labels, drug_label
 from drugs.services import current_catalogue_version
+from patients import risk
 from patients.models import Patient
 from patients.selectors import patient_facts
 from portal import errors
@@ -94,8 +95,8 @@ def course_plan(course: TreatmentCourse, *, dose: Decimal | None, on: dt.date) -
 def dose_options(patient: Patient, drug: Drug, *, on: dt.date):
     """The doses of ``drug`` this patient may be given (``DrugLabel.dose_options``): the start and dose pages offer
     exactly these and the services refuse any other."""
-    facts = patient_facts(patient, today=on)
-    return drug_label(drug).dose_options(jurisdiction(), facts.age_years, facts.weight_kg)
+    label = dosing_labels(Drug.objects.filter(pk=drug.pk))[drug]
+    return label.dose_options(jurisdiction(), risk.age_on(patient.date_of_birth, on), patient.weight_kg)
 
 
 def _check_dose_choosable(patient: Patient, plan: Plan, field: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from drugs.selectors import drug_label
@@ -12,7 +13,7 @@ from patients.selectors import get_patient_for_user
 from portal.web import add_service_error
 from therapy import selectors, services
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
-from therapy.safety import Severity
+from therapy.safety import DOSE_CHANGE, RESUME, Severity
 
 ADD = "therapy.add_treatmentcourse"
 CHANGE = "therapy.change_treatmentcourse"
@@ -80,16 +81,16 @@ def course_start(request, public_id):
 
 def _course_context(request, course, **bound):
     label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
-    doses = sorted(label.regimen_doses(course.jurisdiction))
+    options = services.dose_options(course.patient, course.drug, on=timezone.localdate())
     analytes = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
     context = selectors.course_page(course)
     context.update(
         can_change=request.user.has_perm(CHANGE) and bool(course.allowed_actions),
-        dose_form=bound.get("dose_form") or DoseChangeForm(course=course, doses=doses),
+        dose_form=bound.get("dose_form") or DoseChangeForm(course=course, options=options),
         interrupt_form=bound.get("interrupt_form") or InterruptForm(course=course, analytes=analytes),
         resume_form=bound.get("resume_form") or ResumeForm(course=course),
         stop_form=bound.get("stop_form") or StopForm(course=course),
-        doses=doses,
+        dose_options=options,
         analytes=analytes,
     )
     return context
@@ -104,9 +105,6 @@ def course_detail(request, public_id):
 def _act(request, public_id, form_class, form_key, run, success):
     course = selectors.get_course_for_user(request.user, public_id)
     extra = {}
-    if form_class is DoseChangeForm:
-        label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
-        extra["doses"] = sorted(label.regimen_doses(course.jurisdiction))
     if form_class is InterruptForm:
         label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
         extra["analytes"] = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
@@ -123,10 +121,70 @@ def _act(request, public_id, form_class, form_key, run, success):
     return render(request, "therapy/course_detail.html", context, status=200)
 
 
+CHECKED_ACTIONS = {
+    # form key: (form, safety-check purpose, what the check is for, confirm button)
+    "dose": (DoseChangeForm, DOSE_CHANGE, "the new dose", "Change the dose"),
+    "resume": (ResumeForm, RESUME, "resuming", "Resume the course"),
+}
+
+
+def _checked_act(request, public_id, key, run, success):
+    """A course action the safety check runs for: the first POST checks; when the check found something to answer
+    (a warning or a block) the page shows it with the form kept, and the confirm POST carries the answers."""
+    course = selectors.get_course_for_user(request.user, public_id)
+    form_class, purpose, what, confirm = CHECKED_ACTIONS[key]
+    extra = (
+        {"options": services.dose_options(course.patient, course.drug, on=timezone.localdate())}
+        if key == "dose"
+        else {}
+    )
+    form = form_class(request.POST, course=course, **extra)
+    review = None
+    if form.is_valid():
+        data = form.cleaned_data
+        dose = data["dose"] if key == "dose" else course.dose
+        plan = services.course_plan(course, dose=dose, on=data["on"])
+        findings, version = services.safety_preview(patient=course.patient, plan=plan, course=course, purpose=purpose)
+        acks = {f.code: request.POST.get(f"ack-{f.code}", "") for f in findings if f.severity == Severity.WARNING}
+        override = request.POST.get("override_reason", "")
+        to_answer = any(f.severity >= Severity.WARNING for f in findings)
+        review = {
+            "what": f"{course.drug} {dose.normalize():f} {course.dose_unit}" if dose is not None else what,
+            "findings": _findings_view(findings, acks),
+            "catalogue_version": version,
+            "blocking": any(f.blocks_start for f in findings),
+            "override_reason": override,
+            "shown_codes": ",".join(sorted(f.code for f in findings)),
+            "dose_unit": course.dose_unit,
+            "confirm": confirm,
+            "cancel_url": course.get_absolute_url(),
+            "clean_text": "No findings.",
+            "blocked_text": f"at least one finding says not to go ahead. To {confirm.lower()} anyway, record why; the "
+            "override is kept with the change.",
+        }
+        if request.POST.get("action") == "confirm" or not to_answer:
+            shown = set(filter(None, request.POST.get("shown_codes", "").split(","))) if to_answer else None
+            try:
+                run(course, data, acknowledgements=acks, override_reason=override, shown_codes=shown)
+            except services.TherapyError as exc:
+                if exc.field in ("ack", "override_reason"):
+                    review.update(error=str(exc), error_field=exc.field)
+                    review["findings"] = _findings_view(findings, acks, flag_missing=exc.field == "ack")
+                else:
+                    add_service_error(form, exc)
+                    review = None
+            else:
+                messages.success(request, success)
+                return redirect(course.get_absolute_url())
+    context = _course_context(request, course, **{f"{key}_form": form})
+    context[f"{key}_review"] = review
+    return render(request, "therapy/course_detail.html", context, status=200)
+
+
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
 def course_dose(request, public_id):
-    def run(course, data):
+    def run(course, data, **answers):
         services.course_change_dose(
             actor=request.user,
             course=course,
@@ -134,9 +192,12 @@ def course_dose(request, public_id):
             on=data["on"],
             reason=data["reason"],
             row_version=data["row_version"],
+            **answers,
         )
 
-    return _act(request, public_id, DoseChangeForm, "dose_form", run, "Dose changed; the schedule was updated.")
+    return _checked_act(
+        request, public_id, "dose", run, "Dose changed after the safety check; the schedule was updated."
+    )
 
 
 @require_POST
@@ -158,12 +219,17 @@ def course_interrupt(request, public_id):
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
 def course_resume(request, public_id):
-    def run(course, data):
+    def run(course, data, **answers):
         services.course_resume(
-            actor=request.user, course=course, on=data["on"], reason=data["reason"], row_version=data["row_version"]
+            actor=request.user,
+            course=course,
+            on=data["on"],
+            reason=data["reason"],
+            row_version=data["row_version"],
+            **answers,
         )
 
-    return _act(request, public_id, ResumeForm, "resume_form", run, "Course resumed.")
+    return _checked_act(request, public_id, "resume", run, "Course resumed after the safety check.")
 
 
 @require_POST

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from drugs.models import Regimen
+from drugs.models import Drug
 from tests.factories import make_clinic, make_patient, make_user
 from therapy.models import ScheduledItem, TreatmentCourse
 
@@ -14,7 +14,7 @@ TODAY = timezone.localdate()
 
 
 def regimen_value(slug="abrocitinib", dose=100):
-    return f"r{Regimen.objects.filter(drug__slug=slug, dose=dose).values_list('pk', flat=True).first()}"
+    return f"{Drug.objects.get(slug=slug).pk}:{dose}"
 
 
 def start_url(patient):
@@ -53,8 +53,11 @@ def test_dermatologist_checks_then_starts_with_acknowledgements(client_as, derm,
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"regimen": "r999999"}, "not in the catalogue"),
-        ({"regimen": "x1"}, "not in the catalogue"),
+        ({"regimen": "999999:100"}, "cannot be chosen for this patient"),
+        ({"regimen": "x1"}, "cannot be chosen for this patient"),
+        ({"regimen": "1:150"}, "cannot be chosen for this patient"),
+        ({"regimen": "1:1e9"}, "cannot be chosen for this patient"),
+        ({"regimen": "1:sNaN"}, "cannot be chosen for this patient"),
         ({"start_date": "1901-01-01"}, "before the patient&#x27;s date of birth"),
         ({"start_date": "not a date"}, "Enter a valid date"),
     ],
