@@ -40,7 +40,7 @@ class LabPanelForm(forms.Form):
         self.patient = patient
         self.tests = tests
         self.fields["collected_on"].initial = timezone.localdate()
-        self.rows_layout = []
+        self.rows_layout: list[tuple[LabTest, str, str | None]] = []
         for test in tests:
             value_name, unit_name = f"v_{test.analyte}", f"u_{test.analyte}"
             if test.value_type == LabTest.ValueType.CODED:
@@ -79,7 +79,8 @@ class LabPanelForm(forms.Form):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self.result_rows: list[ResultRow] = []
         entered = 0
         for test, value_name, unit_name in self.rows_layout:
@@ -92,7 +93,7 @@ class LabPanelForm(forms.Form):
                     ResultRow(
                         patient=self.patient,
                         lab_test=test,
-                        collected_on=cleaned.get("collected_on"),
+                        collected_on=cleaned.get("collected_on"),  # type: ignore[arg-type]  # None: form invalid
                         value=None,
                         coded_value=raw,
                         entered_value=raw,
@@ -121,7 +122,7 @@ class LabPanelForm(forms.Form):
                 ResultRow(
                     patient=self.patient,
                     lab_test=test,
-                    collected_on=cleaned.get("collected_on"),
+                    collected_on=cleaned.get("collected_on"),  # type: ignore[arg-type]  # None: form invalid
                     value=canonical,
                     coded_value="",
                     entered_value=raw.strip(),
@@ -168,7 +169,7 @@ class SymptomCheckForm(forms.Form):
 
     def groups(self):
         """The symptom checkboxes grouped as in the clinical reference §6 (a shared symptom shows in both)."""
-        chosen = set(self.data.getlist("symptoms")) if self.is_bound else set()
+        chosen = set(self.data.getlist("symptoms")) if self.is_bound else set()  # type: ignore[attr-defined]
         return [
             {
                 "title": g.title,
@@ -190,7 +191,8 @@ class SymptomCheckForm(forms.Form):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         symptoms = cleaned.get("symptoms") or []
         if symptoms and cleaned.get("none_reported"):
             self.add_error("none_reported", "Tick symptoms or “none of these”, not both.")

@@ -36,7 +36,7 @@ class User(AbstractUser):
         help_text=_("Staff see only the patients of their own clinic."),
     )
 
-    class Meta(AbstractUser.Meta):
+    class Meta:  # AbstractUser.Meta sets only verbose names (replaced here) and abstract
         swappable = "AUTH_USER_MODEL"
         ordering = ["last_name", "first_name", "username"]
         verbose_name = _("staff user")

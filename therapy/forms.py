@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -78,7 +79,8 @@ class StartTherapyForm(forms.Form):
         return start
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         drug = getattr(self, "plan_drug", None)
         topical = drug is not None and drug.route == "topical"
         if topical and cleaned.get("topical_grams") is not None and not cleaned.get("topical_days"):
@@ -107,7 +109,9 @@ class DoseChangeForm(forms.Form):
 
     def __init__(self, *args, course: TreatmentCourse, doses, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["dose"].choices = [(str(d), f"{d.normalize():f} {course.dose_unit}") for d in doses]
+        cast(forms.ChoiceField, self.fields["dose"]).choices = [
+            (str(d), f"{d.normalize():f} {course.dose_unit}") for d in doses
+        ]
         self.fields["on"].initial = timezone.localdate()
         self.fields["row_version"].initial = course.row_version
 
@@ -120,7 +124,7 @@ class InterruptForm(forms.Form):
 
     def __init__(self, *args, course: TreatmentCourse, analytes, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["analyte"].choices = [("", "No lab result"), *analytes]
+        cast(forms.ChoiceField, self.fields["analyte"]).choices = [("", "No lab result"), *analytes]
         self.fields["on"].initial = timezone.localdate()
         self.fields["row_version"].initial = course.row_version
 

@@ -35,7 +35,7 @@ def regimen_options(jurisdiction: str | None = None) -> list[tuple[str, str]]:
         doses = [r for r in drug.here if r.dose is not None]
         for regimen in doses:
             key = (regimen.dose, regimen.frequency)
-            if key in seen:
+            if key in seen or regimen.dose is None:  # never None here (see doses): narrows the type
                 continue
             seen.add(key)
             options.append(
@@ -52,11 +52,11 @@ def regimen_options(jurisdiction: str | None = None) -> list[tuple[str, str]]:
 def course_page(course: TreatmentCourse) -> dict:
     findings = list(course.findings.select_related("acknowledged_by").order_by("-severity", "id"))
     for finding in findings:
-        finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"
+        finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"  # type: ignore[attr-defined]  # for the template
     events = list(course.events.select_related("created_by").order_by("on", "id"))
     schedule = list(course.schedule.select_related("completed_by").order_by("due_date", "id"))
     for item in schedule:
-        item.check_label = check_name(item.check_type)
+        item.check_label = check_name(item.check_type)  # type: ignore[attr-defined]  # for the template
     return {
         "course": course,
         "findings": findings,
@@ -82,9 +82,10 @@ def patient_therapy(patient, user=None) -> dict:
         .order_by("-start_date", "-id")
     )
     for course in courses:
-        course.next_item = course.open_items[0] if course.open_items else None
-        if course.next_item:
-            course.next_item.check_label = check_name(course.next_item.check_type)
+        next_item = course.open_items[0] if course.open_items else None
+        if next_item:
+            next_item.check_label = check_name(next_item.check_type)  # type: ignore[attr-defined]  # for the template
+        course.next_item = next_item  # type: ignore[attr-defined]  # for the template
     courses.sort(key=lambda c: (not c.is_open,))
     can_start = user is not None and user.has_perm("therapy.add_treatmentcourse")
     return {"courses": courses, "can_start_therapy": can_start}

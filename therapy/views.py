@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
@@ -103,7 +105,7 @@ def course_detail(request, public_id):
 
 def _act(request, public_id, form_class, form_key, run, success):
     course = selectors.get_course_for_user(request.user, public_id)
-    extra = {}
+    extra: dict[str, Any] = {}
     if form_class is DoseChangeForm:
         label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
         extra["doses"] = sorted(label.regimen_doses(course.jurisdiction))
