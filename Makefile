@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup serve clean-venv bench lock
+.PHONY: run test lint typecheck check lock clean-venv bench
 
 $(STAMP): pyproject.toml requirements.lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy with the django-stubs plugin over the product code (settings: tests.settings; see [tool.mypy]).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy .
+
+# The fast checks, in seconds: lint, format, the import contracts, types, and no model change without a migration.
+check: lint typecheck
+	$(VENV)/bin/lint-imports
+	PORTAL_DEMO=1 $(PY) manage.py makemigrations --check --dry-run
 
 # Regenerates requirements.lock.txt: the direct pins of pyproject.toml (runtime + test) installed into a fresh
 # venv, then every installed package frozen (pip and setuptools left out).
