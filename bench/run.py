@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ def prepare() -> dict:
     heavy = Patient.objects.get(record_number=HEAVY_RECORD_NUMBER)
     fixtures = {
         "heavy_patient": heavy.public_id,
-        "heavy_course": TreatmentCourse.objects.filter(patient=heavy).order_by("-start_date").first().public_id,
+        "heavy_course": TreatmentCourse.objects.filter(patient=heavy).latest("start_date").public_id,
         "post_patient": Patient.objects.get(record_number="BENCH-000002").public_id,
         "typical_patient": Patient.objects.get(record_number="BENCH-000003").public_id,
         "surname": "Benchley",
@@ -92,7 +93,13 @@ def prepare() -> dict:
                 break
             except NoReverseMatch:
                 continue
-        entry = {"key": page.key, "title": page.title, "kind": page.kind, "method": page.method, "url_name": names[0]}
+        entry: dict[str, Any] = {
+            "key": page.key,
+            "title": page.title,
+            "kind": page.kind,
+            "method": page.method,
+            "url_name": names[0],
+        }
         if path is None:
             entry["present"] = False
             out.append(entry)

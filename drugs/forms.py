@@ -42,7 +42,7 @@ class FactForm(forms.ModelForm):
             if isinstance(value, Decimal):
                 self.initial[name] = f"{value.normalize():f}"
         if "lab_test" in self.fields:
-            self.fields["lab_test"].label_from_instance = lambda t: (
+            self.fields["lab_test"].label_from_instance = lambda t: (  # type: ignore[attr-defined]
                 f"{t.short_name} ({t.loinc}) · {t.canonical_unit or 'coded'}"
             )
         for name in ("source",):
@@ -86,7 +86,8 @@ class LabThresholdForm(FactForm):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         unit = (cleaned.get("unit") or "").strip()
         lab_test = cleaned.get("lab_test")
         value = cleaned.get("value")
@@ -122,13 +123,13 @@ class SectionFormSet(BaseModelFormSet):
         super().__init__(*args, **kwargs)
 
     def _construct_form(self, i, **kwargs):
-        form = super()._construct_form(i, **kwargs)
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]  # private hook, not in the stubs
         if form.instance.drug_id is None:
             form.instance.drug = self.drug
         return form
 
 
-FORM_FOR_MODEL = {MonitoringRule: MonitoringRuleForm, LabThreshold: LabThresholdForm}
+FORM_FOR_MODEL: dict[type, type[forms.ModelForm]] = {MonitoringRule: MonitoringRuleForm, LabThreshold: LabThresholdForm}
 
 
 def section_formset(section: Section, *, drug: Drug, data=None):
@@ -159,7 +160,8 @@ class LabTestForm(forms.ModelForm):
         )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for low, high, label in (
             ("reference_low", "reference_high", "reference range"),
             ("plausible_min", "plausible_max", "plausibility limits"),

@@ -13,7 +13,7 @@ def unconfirmed_counts() -> list[tuple[Drug, int]]:
     """Per drug, how many of its facts are flagged unconfirmed (one query per section, not per drug)."""
     counts: dict[int, int] = {}
     for section in SECTIONS:
-        for drug_id in section.model.objects.filter(unconfirmed=True).values_list("drug_id", flat=True):
+        for drug_id in section.model._default_manager.filter(unconfirmed=True).values_list("drug_id", flat=True):
             counts[drug_id] = counts.get(drug_id, 0) + 1
     drugs = Drug.objects.filter(pk__in=counts).order_by("generic_name")
     return [(drug, counts[drug.pk]) for drug in drugs]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
+from typing import Any
 
 ANY = "ANY"
 US = "US"
@@ -255,7 +256,7 @@ class DrugLabel:
         """The same label with only the rows that apply in ``jurisdiction`` (its own rows and ANY rows)."""
         if jurisdiction not in JURISDICTIONS:
             raise ValueError(f"jurisdiction must be one of {JURISDICTIONS}, not {jurisdiction!r}")
-        changes = {
+        changes: dict[str, Any] = {
             f.name: tuple(row for row in getattr(self, f.name) if applies(row.jurisdiction, jurisdiction))
             for f in fields(self)
             if isinstance(getattr(self, f.name), tuple)

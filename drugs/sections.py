@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import models
+
 from drugs import models as m
 
 COMMON = ("jurisdiction", "source", "unconfirmed")
@@ -16,7 +18,7 @@ COMMON = ("jurisdiction", "source", "unconfirmed")
 class Section:
     key: str  # URL part and seed key
     title: str
-    model: type
+    model: type[models.Model]  # one of the Fact subclasses (each has a drug foreign key)
     related_name: str
     fields: tuple[str, ...]  # editable fields, in form order
     help: str = ""

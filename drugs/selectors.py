@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -17,7 +19,7 @@ def _terms(drug: Drug) -> list[str]:
     return [w.strip().lower() for w in words if w.strip()]
 
 
-def drug_search(*, query: str = "", route: str = "", status: str = "", jurisdiction: str = "US") -> list[Drug]:
+def drug_search(*, query: str = "", route: str = "", status: str = "", jurisdiction: str = "US") -> Sequence[Drug]:
     """Drugs matching a generic name, brand name, code or misspelling, with their status in ``jurisdiction``."""
     drugs = list(
         Drug.objects.prefetch_related(
@@ -114,7 +116,7 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
     drug = Drug.objects.filter(slug=slug).select_related("updated_by").first()
     if drug is None:
         return None
-    sections = []
+    sections: list[dict[str, Any]] = []
     tags: set[str] = set()
     unconfirmed = 0
     for section in SECTIONS:

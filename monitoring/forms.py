@@ -52,7 +52,7 @@ class LabPanelForm(PatientDateForm):
     def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
         super().__init__(*args, patient=patient, **kwargs)
         self.tests = tests
-        self.rows_layout = []
+        self.rows_layout: list[tuple[LabTest, str, str | None]] = []
         for test in tests:
             value_name, unit_name = f"v_{test.analyte}", f"u_{test.analyte}"
             if test.value_type == LabTest.ValueType.CODED:
@@ -84,7 +84,8 @@ class LabPanelForm(PatientDateForm):
         return [(test, self[v], self[u] if u else None) for test, v, u in self.rows_layout]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self.result_rows: list[ResultRow] = []
         entered = 0
         for test, value_name, unit_name in self.rows_layout:
@@ -97,7 +98,7 @@ class LabPanelForm(PatientDateForm):
                     ResultRow(
                         patient=self.patient,
                         lab_test=test,
-                        collected_on=cleaned.get("collected_on"),
+                        collected_on=cleaned.get("collected_on"),  # type: ignore[arg-type]  # None: form invalid
                         value=None,
                         coded_value=raw,
                         entered_value=raw,
@@ -125,7 +126,7 @@ class LabPanelForm(PatientDateForm):
                 ResultRow(
                     patient=self.patient,
                     lab_test=test,
-                    collected_on=cleaned.get("collected_on"),
+                    collected_on=cleaned.get("collected_on"),  # type: ignore[arg-type]  # None: form invalid
                     value=canonical,
                     coded_value="",
                     entered_value=raw.strip(),
@@ -167,7 +168,7 @@ class SymptomCheckForm(PatientDateForm):
 
     def groups(self):
         """The symptom checkboxes grouped as in the clinical reference §6 (a shared symptom shows in both)."""
-        chosen = set(self.data.getlist("symptoms")) if self.is_bound else set()
+        chosen = set(self.data.getlist("symptoms")) if self.is_bound else set()  # type: ignore[attr-defined]
         return [
             {
                 "title": g.title,
@@ -182,7 +183,8 @@ class SymptomCheckForm(PatientDateForm):
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         symptoms = cleaned.get("symptoms") or []
         if symptoms and cleaned.get("none_reported"):
             self.add_error("none_reported", "Tick symptoms or “none of these”, not both.")

@@ -146,7 +146,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
                     )
                 except units.EntryError as exc:
                     bad("value", str(exc))
-        if len(errors) > before:
+        if len(errors) > before or patient is None or test is None or collected is None:  # each None adds an error
             continue
         key = (patient.pk, test.pk, collected, value, coded)
         if key in seen:

@@ -54,7 +54,7 @@ SCREENING_PANEL_CHECKS = set(SCREENING_CHECK.values())
 SYMPTOM_CHECKS = {"infection_check"}
 
 
-def _risk_score(today: dt.date) -> Subquery:
+def _risk_score(today: dt.date) -> Coalesce:
     """How many risk badges the patient carries, computed by the database (patients.selectors.badge_q)."""
     total = sum(
         (Case(When(badge_q(code, today), then=Value(1)), default=Value(0), output_field=IntegerField()))
@@ -153,7 +153,7 @@ def worklist_counts(user: User, today: dt.date) -> dict[str, int]:
 
 
 def alert_queryset(user: User):
-    return Alert.objects.filter(patient__clinic_id=user.clinic_id).select_related(
+    return Alert.objects.filter(patient__clinic_id=user.clinic_id).select_related(  # type: ignore[misc]
         "patient", "course", "course__drug", "recipient", "acknowledged_by", "lab_result", "lab_result__lab_test"
     )
 
@@ -221,7 +221,7 @@ def panel_tests(panel: str) -> list[LabTest]:
 
 TREND_LIMIT = 1000  # severity assessments
 TREND_POINTS_PER_TEST = 60  # the latest results per lab test on the patient page (years at the label's intervals)
-FLAG_LABELS = {value: str(label) for value, label in LabResult._meta.get_field("flag").choices}
+FLAG_LABELS = {value: str(label) for value, label in LabResult._meta.get_field("flag").choices or ()}
 SCORES = (
     ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)"),)),
     ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)"),)),
@@ -229,7 +229,7 @@ SCORES = (
     ("poem", "POEM (0–28)", ((Decimal("2"), "Clear/almost clear up to 2"),)),
     ("dlqi", "DLQI (0–30)", ((Decimal("5"), "Small effect up to 5"),)),
 )
-EVENT_LABEL = {
+EVENT_LABEL: dict[str, str] = {
     CourseEvent.Kind.START: "start",
     CourseEvent.Kind.DOSE_CHANGE: "dose change",
     CourseEvent.Kind.INTERRUPTION: "interrupted",
@@ -329,7 +329,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     )
     checks = list(SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")[:5])
     for check in checks:
-        check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]
+        check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
     return {"lab_charts": lab_charts, "score_charts": score_charts, "patient_alerts": alerts, "symptom_checks": checks}
 
 

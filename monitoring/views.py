@@ -6,6 +6,8 @@ reads through ``selectors_monitoring`` and writes through ``services_monitoring`
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -56,7 +58,7 @@ def worklist(request):
     window = request.GET.get("window", "")
     window = window if window in sel.WINDOWS else ""
     check_type = request.GET.get("check", "")
-    filters = {
+    filters: dict[str, Any] = {
         "window": window,
         "dermatologist_id": query_int(request.GET.get("dermatologist")),
         "drug_id": query_int(request.GET.get("drug")),
@@ -261,7 +263,7 @@ def _act_forms(alert: Alert, bound: dict | None = None) -> dict:
             forms[key] = bound[key]
             continue
         form = ACT_FORMS[key](course=course, prefix=key, **extra.get(key, {}))
-        if key == "interrupt" and alert.lab_result_id:
+        if key == "interrupt" and alert.lab_result is not None:
             form.initial["analyte"] = alert.lab_result.lab_test.analyte
         if key == "stop" and alert.kind == Alert.Kind.LAB_ACTION:
             form.initial["reason"] = TreatmentCourse.StopReason.LAB_ACTION_LEVEL

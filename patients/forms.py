@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout
 from django import forms
@@ -48,7 +50,7 @@ class PatientForm(VersionedForm, forms.ModelForm):
         if not self.instance.pk:
             self.fields["row_version"].required = False
         _dates(self)
-        self.fields["dermatologist"].queryset = User.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["dermatologist"]).queryset = User.objects.filter(
             clinic=clinic, groups__name=roles.DERMATOLOGIST, is_active=True
         ).distinct()
         self.helper = _helper(
@@ -165,7 +167,8 @@ class MedicineForm(forms.Form):
         self.helper = _helper()
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("medicine") and not (data.get("name") or "").strip():
             self.add_error("name", _("Pick a catalogue medicine or type its name."))
         return data

@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -267,7 +268,7 @@ class RiskProfile(models.Model):
         return f"Risk profile {self.patient_id}"
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, str | Promise] = {}
         if self.pack_years is not None and self.smoking_status not in (Smoking.FORMER, Smoking.CURRENT):
             errors["pack_years"] = _("Pack-years apply only to current or former smokers.")
         if self.smoking_quit_year is not None:
@@ -320,7 +321,7 @@ class ConcomitantMedicine(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.medicine.name if self.medicine_id and not self.name else self.name
+        return self.medicine.name if not self.name and self.medicine is not None else self.name
 
     def clean(self) -> None:
         if self.medicine_id is None and not self.name.strip():

@@ -255,7 +255,7 @@ def timeline(
     results: list[ScreeningResult],
     assessments: list[Assessment],
 ) -> list[dict]:
-    events = [{"on": patient.created_at.date(), "what": "Registered", "detail": ""}]
+    events: list[dict[str, Any]] = [{"on": patient.created_at.date(), "what": "Registered", "detail": ""}]
     for a in assessments:
         parts = [
             f"{label} {value}"
@@ -285,7 +285,7 @@ def patient_history(patient: Patient) -> list[AuditEvent]:
     """The record's last views and changes, each with ``change_lines`` to show."""
     events = list(AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT])
     for event in events:
-        event.change_lines = describe_changes(event.changes)
+        event.change_lines = describe_changes(event.changes)  # type: ignore[attr-defined]  # for the template
     return events
 
 
@@ -374,7 +374,8 @@ def latest_results(patient: Patient) -> dict[str, tuple[Decimal, dt.date]]:
         .order_by("-collected_on", "-id")
     )
     for row in rows:
-        latest.setdefault(row.lab_test.analyte, (row.value, row.collected_on))
+        if row.value is not None:  # always, by the filter; tells the type checker
+            latest.setdefault(row.lab_test.analyte, (row.value, row.collected_on))
     return latest
 
 

@@ -3,10 +3,12 @@ other clinics), reads through ``patients.selectors`` and writes through ``patien
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -63,7 +65,7 @@ def _changed_since(form, current: Model, fields: tuple[str, ...]) -> list[dict]:
         if name in form.cleaned_data and services._plain(form.cleaned_data[name]) != services._plain(
             getattr(current, name)
         ):
-            field = current._meta.get_field(name)
+            field = cast(Field, current._meta.get_field(name))  # a concrete field of the form
             shown = getattr(current, f"get_{name}_display")() if field.choices else getattr(current, name)
             rows.append({"label": field.verbose_name, "current": shown})
     return rows

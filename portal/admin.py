@@ -18,7 +18,9 @@ _AUDITED_USER_FIELDS = (
 
 
 def _user_snapshot(user: User) -> dict:
-    row = {name: str(getattr(user, name)) if getattr(user, name) is not None else None for name in _AUDITED_USER_FIELDS}
+    row: dict[str, object] = {
+        name: str(getattr(user, name)) if getattr(user, name) is not None else None for name in _AUDITED_USER_FIELDS
+    }
     row["groups"] = sorted(user.groups.values_list("name", flat=True)) if user.pk else []
     return row
 
@@ -32,14 +34,14 @@ def _superuser_only(request) -> bool:
 
 
 # Only superusers manage staff accounts and read the audit trail in /admin/.
-admin.site.has_permission = _superuser_only
+admin.site.has_permission = _superuser_only  # type: ignore[method-assign]
 
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "email", "clinic", "is_active", "is_superuser")
     list_filter = ("is_active", "is_superuser", "groups", "clinic")
-    fieldsets = (*UserAdmin.fieldsets, ("Clinic", {"fields": ("clinic",)}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Clinic", {"fields": ("clinic",)}))
     actions = ["deactivate_users", "reset_two_step"]
 
     # Every account change made here is written to the audit trail with what changed (bulk changes too).

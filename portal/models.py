@@ -50,7 +50,7 @@ class User(AbstractUser):
 
     objects = StaffManager()
 
-    class Meta(AbstractUser.Meta):
+    class Meta:  # AbstractUser.Meta sets only verbose names (replaced here) and abstract
         swappable = "AUTH_USER_MODEL"
         ordering = ["last_name", "first_name", "username"]
         verbose_name = _("staff user")

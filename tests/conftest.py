@@ -85,7 +85,8 @@ def log_canary_capture(tmp_path_factory):
 
     The handler sits on the root logger and on every logger that does not propagate (django.request,
     django.security), at the levels the portal's LOGGING configures, so it sees what production would log.
-    The check is in ``pytest_sessionfinish`` below; tests/security/test_log_canary.py proves it works.
+    The check is in ``pytest_sessionfinish`` below; the canary tests in
+    tests/security/test_audit_and_canary.py prove it works.
     """
     path = tmp_path_factory.getbasetemp() / "all-log-records.txt"
     handler = _FlushingFileHandler(path, encoding="utf-8")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -89,7 +90,8 @@ class StartTherapyForm(forms.Form):
         return start
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         drug = getattr(self, "plan_drug", None)
         topical = drug is not None and drug.route == "topical"
         if topical and cleaned.get("topical_grams") is not None and not cleaned.get("topical_days"):
@@ -118,7 +120,7 @@ class DoseChangeForm(VersionedForm):
     def __init__(self, *args, course: TreatmentCourse, options, **kwargs):
         """``options``: the course's ``DoseOption``s for this patient (``services.dose_options``)."""
         super().__init__(*args, row_version=course.row_version, **kwargs)
-        self.fields["dose"].choices = [
+        cast(forms.ChoiceField, self.fields["dose"]).choices = [
             (str(o.dose), dose_option_label(course.drug, o).removeprefix(f"{course.drug} ")) for o in options
         ]
         self.fields["on"].initial = timezone.localdate()
@@ -131,7 +133,7 @@ class InterruptForm(VersionedForm):
 
     def __init__(self, *args, course: TreatmentCourse, analytes, **kwargs):
         super().__init__(*args, row_version=course.row_version, **kwargs)
-        self.fields["analyte"].choices = [("", "No lab result"), *analytes]
+        cast(forms.ChoiceField, self.fields["analyte"]).choices = [("", "No lab result"), *analytes]
         self.fields["on"].initial = timezone.localdate()
 
 

@@ -80,11 +80,11 @@ def course_page(course: TreatmentCourse) -> dict:
         )
     )
     for finding in findings:
-        finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"
+        finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"  # type: ignore[attr-defined]  # for the template
     events = list(course.events.select_related("created_by").order_by("on", "id"))
     schedule = list(course.schedule.select_related("completed_by").order_by("due_date", "id"))
     for item in schedule:
-        item.check_label = check_name(item.check_type)
+        item.check_label = check_name(item.check_type)  # type: ignore[attr-defined]  # for the template
     return {
         "course": course,
         "findings": findings,
@@ -110,9 +110,10 @@ def patient_therapy(patient, user=None) -> dict:
         .order_by("-start_date", "-id")
     )
     for course in courses:
-        course.next_item = course.open_items[0] if course.open_items else None
-        if course.next_item:
-            course.next_item.check_label = check_name(course.next_item.check_type)
+        next_item = course.open_items[0] if course.open_items else None
+        if next_item:
+            next_item.check_label = check_name(next_item.check_type)  # type: ignore[attr-defined]  # for the template
+        course.next_item = next_item  # type: ignore[attr-defined]  # for the template
     courses.sort(key=lambda c: (not c.is_open,))
     can_start = user is not None and user.has_perm("therapy.add_treatmentcourse")
     return {"courses": courses, "can_start_therapy": can_start}

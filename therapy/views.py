@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
@@ -104,7 +106,7 @@ def course_detail(request, public_id):
 
 def _act(request, public_id, form_class, form_key, run, success):
     course = selectors.get_course_for_user(request.user, public_id)
-    extra = {}
+    extra: dict[str, Any] = {}
     if form_class is InterruptForm:
         label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
         extra["analytes"] = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})

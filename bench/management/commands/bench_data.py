@@ -19,11 +19,13 @@ import random
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import BaseCommand, CommandError, call_command
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from drugs import units
@@ -243,7 +245,7 @@ class Command(BaseCommand):
         drugs = list(Drug.objects.order_by("generic_name"))
         if not drugs:
             raise CommandError("The catalogue is empty: run manage.py load_catalogue first.")
-        doses = {}
+        doses: dict[int, tuple[Decimal | None, str]] = {}
         for regimen in Regimen.objects.filter(dose__isnull=False).order_by("dose", "id"):
             doses.setdefault(regimen.drug_id, (regimen.dose, regimen.frequency))
         version = current_catalogue_version()
@@ -473,7 +475,9 @@ class Command(BaseCommand):
         written = 0
         if connection.vendor == "postgresql":
             columns = ", ".join(
-                LabResult._meta.get_field(name.removesuffix("_id")).column if name.endswith("_id") else name
+                cast("Field[Any, Any]", LabResult._meta.get_field(name.removesuffix("_id"))).column
+                if name.endswith("_id")
+                else name
                 for name in fields
             )
             sql = f"COPY {LabResult._meta.db_table} ({columns}, coded_value) FROM STDIN"

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         users = demo_accounts_ensure()
         nurse = next(u for u in users if u.username == "demo-nurse")
         clinic_id = nurse.clinic_id
+        if clinic_id is None:
+            raise CommandError("The demo nurse has no clinic: run setup_demo.")
         if LabResult.objects.filter(patient__clinic_id=clinic_id).exists():
             self.stdout.write("Demo monitoring data already present: nothing added.")
             return

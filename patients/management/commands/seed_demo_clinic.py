@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
@@ -27,7 +28,8 @@ GIVEN = ("Ada", "Ben", "Cleo", "Dev", "Esme", "Finn", "Gita", "Hal", "Iris", "Jo
 FAMILY = ("Fictional", "Demoson", "Testperson", "Samplewood", "Mockley", "Exampleton", "Placeholder", "Synthby")
 
 # Archetypes: (label, years old, sex, risk-profile fields, weight kg, medicines [(name, dose)])
-ARCHETYPES = (
+Archetype = tuple[str, int, str, dict[str, Any], int, list[tuple[str, str]]]
+ARCHETYPES: tuple[Archetype, ...] = (
     (
         "smoker 58 with hypertension",
         58,
@@ -140,7 +142,7 @@ class Command(BaseCommand):
                 actor=None,
                 action=AuditEvent.Action.CREATE,
                 object_type="portal.clinic",
-                object_id=str(clinic.pk),
+                object_id=str(derm.clinic_id),
                 summary=f"Demo clinic seeded with {created} synthetic patients",
             )
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {existing + created} synthetic patients."))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
@@ -71,7 +72,7 @@ class Command(BaseCommand):
                 dose=regimen.dose if regimen else None,
                 frequency=regimen.frequency if regimen else "as directed",
                 start_date=start,
-                topical_bsa_percent=rng.choice([5, 10, 15]) if drug.route == "topical" else None,
+                topical_bsa_percent=Decimal(rng.choice([5, 10, 15])) if drug.route == "topical" else None,
             )
             with transaction.atomic():
                 findings, _ = services.safety_preview(patient=patient, plan=plan)
