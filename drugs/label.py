@@ -306,14 +306,14 @@ class DrugLabel:
         # Halving applies to the regular doses (a reduced dose is already the lowered one: abrocitinib 50 mg is not
         # halved to a 25 mg that no tablet gives).
         chosen = sorted({o.dose for o in options.values() if o.kind not in ("reduced", "advised")})
-        for row in self.dose_adjustments:
-            if not applies(row.jurisdiction, jurisdiction):
+        for adjustment in self.dose_adjustments:
+            if not applies(adjustment.jurisdiction, jurisdiction):
                 continue
-            if row.action == "use_dose" and row.dose is not None and not banded:
-                offer(row.dose, frequency, "advised", "", False, row.source)
-            elif row.action == "halve":
+            if adjustment.action == "use_dose" and adjustment.dose is not None and not banded:
+                offer(adjustment.dose, frequency, "advised", "", False, adjustment.source)
+            elif adjustment.action == "halve":
                 for dose in chosen:
-                    offer(dose / 2, frequency, "advised", "", False, row.source)
+                    offer(dose / 2, frequency, "advised", "", False, adjustment.source)
         return sorted(options.values(), key=lambda o: (o.dose, o.frequency))
 
 

@@ -26,8 +26,10 @@ class PatientDateField(forms.DateField):
 
     def validate(self, value):
         super().validate(value)
-        if value is not None and (
-            message := result_date_error(value, self.patient.date_of_birth, timezone.localdate())
+        if (
+            value is not None
+            and self.patient is not None
+            and (message := result_date_error(value, self.patient.date_of_birth, timezone.localdate()))
         ):
             raise forms.ValidationError(message)
 

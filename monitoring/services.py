@@ -122,7 +122,7 @@ def _previous_result(result: LabResult, *, since: dt.date) -> tuple[Decimal, dt.
         .values_list("value", "collected_on")
         .first()
     )
-    return (earlier[0], earlier[1]) if earlier else None
+    return (earlier[0], earlier[1]) if earlier and earlier[0] is not None else None
 
 
 def interpret_results(results: list[LabResult]) -> list[Alert]:

@@ -58,8 +58,10 @@ class MedicineTaken:
         return self.class_codes
 
     def dose_unknown_for(self, class_code: str) -> bool:
-        """The medicine may count in ``class_code`` but its daily dose is not recorded (or not readable)."""
-        return self.dose_class == class_code and self.daily_mg is None and class_code not in self.class_codes
+        """The medicine may count in ``class_code`` but it cannot be told: its daily dose is not recorded (or not
+        readable), or the catalogue sets no dose limit for it yet."""
+        unknown = self.daily_mg is None or self.dose_class_above_mg is None
+        return self.dose_class == class_code and class_code not in self.class_codes and unknown
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -23,7 +25,7 @@ class Clinic(models.Model):
         return self.name
 
 
-class StaffManager(UserManager):
+class StaffManager(UserManager["User"]):
     def dermatologists_of(self, clinic_id: int | None) -> models.QuerySet[User]:
         """The dermatologists of a clinic, by name (the choices of the "dermatologist" filters); none without one."""
         if clinic_id is None:
@@ -48,7 +50,7 @@ class User(AbstractUser):
         help_text=_("Staff see only the patients of their own clinic."),
     )
 
-    objects = StaffManager()
+    objects: ClassVar[StaffManager] = StaffManager()
 
     class Meta:  # AbstractUser.Meta sets only verbose names (replaced here) and abstract
         swappable = "AUTH_USER_MODEL"

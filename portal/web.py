@@ -4,7 +4,7 @@ and putting a service's refusal onto a form."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from django import forms
 from django.views.decorators.http import require_http_methods
@@ -16,6 +16,10 @@ MAX_QUERY_INT = 2**31 - 1  # page numbers and ids from the query string: larger 
 require_get_post = require_http_methods(["GET", "POST"])
 
 
+@overload
+def query_int(value: Any, default: int) -> int: ...
+@overload
+def query_int(value: Any, default: None = None) -> int | None: ...
 def query_int(value: Any, default: int | None = None) -> int | None:
     """A whole number from 1 to 2**31-1 typed in the query string, else ``default``.
 

@@ -101,7 +101,7 @@ class TreatmentCourse(models.Model):
     @property
     def allowed_actions(self) -> tuple[str, ...]:
         """The actions this course's status allows (only its own fields: no query)."""
-        return self.ACTIONS_BY_STATUS.get(self.status, ())
+        return self.ACTIONS_BY_STATUS.get(self.Status(self.status), ())
 
     @property
     def can_change_dose(self) -> bool:

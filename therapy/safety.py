@@ -374,19 +374,24 @@ class _SafetyCheck:
         classes |= {a.interacting_class for a in self.label.dose_adjustments if a.interacting_class}
         for class_code in sorted(c for c in classes if c):
             for medicine in self.dose_unknown(class_code):
-                limit = fmt(medicine.dose_class_above_mg) if medicine.dose_class_above_mg is not None else "?"
                 shown = f" ({medicine.dose_text})" if medicine.dose_text else ""
-                rows = [i for i in self.label.interactions if i.interacting_class == class_code]
+                rows: list[Fact] = [i for i in self.label.interactions if i.interacting_class == class_code]
                 rows += [c for c in self.label.contraindications if CONDITION_CLASS.get(c.condition) == class_code]
-                self.add(
-                    Severity.WARNING,
-                    f"medicine.dose_needed.{class_code}",
-                    f"{medicine.name} has no readable daily dose{shown}"
-                    f": above {limit} mg a day it counts as {class_code.replace('_', ' ')} for {self.name} ({self.j}). "
-                    "Record the daily dose in the medicine list.",
-                    f"{medicine.name} above {limit} mg/day counts in the class {class_code}.",
-                    rows,
-                )
+                what = class_code.replace("_", " ")
+                if medicine.dose_class_above_mg is None:
+                    message = (
+                        f"{medicine.name}{shown} counts as {what} for {self.name} above a dose the catalogue does not "
+                        f"set yet ({self.j}): decide whether this dose does, and set the limit in the catalogue."
+                    )
+                    rule = f"{medicine.name} above a dose limit counts in the class {class_code} (limit not set)."
+                else:
+                    limit = fmt(medicine.dose_class_above_mg)
+                    message = (
+                        f"{medicine.name} has no readable daily dose{shown}: above {limit} mg a day it counts as "
+                        f"{what} for {self.name} ({self.j}). Record the daily dose in the medicine list."
+                    )
+                    rule = f"{medicine.name} above {limit} mg/day counts in the class {class_code}."
+                self.add(Severity.WARNING, f"medicine.dose_needed.{class_code}", message, rule, rows)
 
     # --- dose -----------------------------------------------------------------------------------------------------
 
