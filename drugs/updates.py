@@ -19,6 +19,7 @@ from django.db import transaction
 
 from drugs import models as m
 from drugs.sections import SECTIONS_BY_KEY
+from drugs.seed import read_seed
 from drugs.services import NothingChangedError, catalogue_change
 
 UPDATES_DIR = Path(__file__).resolve().parent / "data" / "updates"
@@ -65,7 +66,22 @@ def _matches(row, model, match: dict) -> bool:
     return True
 
 
-def _apply_drug(drug: m.Drug, entry: dict, where: str, report: UpdateReport):
+def _seed_rows(seed: dict, slug: str, key: str) -> list[dict]:
+    return next((d.get(key, []) for d in seed.get("drugs", []) if d["slug"] == slug), [])
+
+
+def _edited_since_seed(row, model, seed_rows: list[dict], match: dict) -> bool:
+    """Whether an admin changed the row after the seed loaded it: some field differs from the seed's row. A row the
+    seed does not have (added later) counts as unedited."""
+    seeded = [
+        s for s in seed_rows if all(s.get(k, "ANY" if k == "jurisdiction" else None) == v for k, v in match.items())
+    ]
+    if len(seeded) != 1:
+        return False
+    return not _matches(row, model, {k: v for k, v in seeded[0].items() if k != "jurisdiction" or v != "ANY"})
+
+
+def _apply_drug(drug: m.Drug, entry: dict, where: str, report: UpdateReport, seed: dict):
     def apply(locked: m.Drug) -> None:
         for key, rows in entry.get("add", {}).items():
             section = SECTIONS_BY_KEY.get(key)
@@ -94,6 +110,9 @@ def _apply_drug(drug: m.Drug, entry: dict, where: str, report: UpdateReport):
                     )
                     continue
                 row = found[0]
+                if _edited_since_seed(row, section.model, _seed_rows(seed, locked.slug, key), change["match"]):
+                    report.skipped.append(f"{locked.slug} {key}: {change['match']} was edited here; left as is")
+                    continue
                 for name, raw in change["set"].items():
                     if name not in section.fields:
                         raise UpdateError(f"{where} change.{key}[{index}]: {name!r} is not an editable field")
@@ -131,9 +150,13 @@ def _apply_medicines(rows: list[dict], report: UpdateReport) -> None:
 
 
 @transaction.atomic
-def apply_update(data: dict, *, actor=None, report: UpdateReport | None = None) -> UpdateReport:
-    """Apply one update (parsed TOML) once: drugs already carrying its version are skipped."""
+def apply_update(
+    data: dict, *, actor=None, report: UpdateReport | None = None, seed: dict | None = None
+) -> UpdateReport:
+    """Apply one update (parsed TOML) once: drugs already carrying its version are skipped. ``seed`` (the bundled
+    seed file by default) tells which rows an admin has edited since they were loaded."""
     report = report or UpdateReport()
+    seed = read_seed() if seed is None else seed
     update_id, reason = data["id"], data["reason"]
     marker = _marker(update_id)
     pending = [
@@ -153,7 +176,7 @@ def apply_update(data: dict, *, actor=None, report: UpdateReport | None = None) 
                 drug=drug,
                 actor=actor,
                 reason=f"{marker} {reason}",
-                apply=_apply_drug(drug, entry, f"update {update_id} drug {drug.slug}", report),
+                apply=_apply_drug(drug, entry, f"update {update_id} drug {drug.slug}", report, seed),
             )
         except NothingChangedError:
             m.CatalogueVersion.objects.create(
@@ -169,7 +192,8 @@ def apply_update(data: dict, *, actor=None, report: UpdateReport | None = None) 
 def apply_updates(directory: Path = UPDATES_DIR, *, actor=None) -> UpdateReport:
     """Apply every update file in order of its name (idempotent)."""
     report = UpdateReport()
+    seed = read_seed()
     for path in update_files(directory):
         with path.open("rb") as fh:
-            apply_update(tomllib.load(fh), actor=actor, report=report)
+            apply_update(tomllib.load(fh), actor=actor, report=report, seed=seed)
     return report

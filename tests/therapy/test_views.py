@@ -214,3 +214,27 @@ def test_patient_page_gives_a_stopped_course_its_dates(client_as, derm, course):
     course.save()
     page = client_as(derm).get(course.patient.get_absolute_url()).content.decode()
     assert f"{course.start_date:%-d %b %Y} to {course.stopped_on:%-d %b %Y}" in page
+
+
+@pytest.mark.parametrize("jurisdiction", ["US", "EU"])
+@pytest.mark.parametrize(("age", "weight"), [(40, "70"), (14, "45"), (9, "20")])
+def test_the_start_page_never_offers_a_choice_its_check_refuses(
+    clinic, derm, catalogue, settings, jurisdiction, age, weight
+):
+    """Every drug and dose the start page lists, for an adult, an adolescent and a child, in both jurisdictions."""
+    from decimal import Decimal
+
+    from therapy import services
+    from therapy.forms import StartTherapyForm
+
+    settings.PORTAL_JURISDICTION = jurisdiction
+    born = TODAY.replace(year=TODAY.year - age) - dt.timedelta(days=30)
+    patient = make_patient(clinic=clinic, dermatologist=derm, date_of_birth=born, weight_kg=Decimal(weight))
+    choices = [value for value, _label in StartTherapyForm(patient=patient).fields["regimen"].widget.choices if value]
+    assert len(choices) >= 5
+    for value in choices:
+        form = StartTherapyForm({"regimen": value, "start_date": TODAY.isoformat()}, patient=patient)
+        assert form.is_valid(), (value, form.errors)
+        findings, _ = services.safety_preview(patient=patient, plan=form.plan())
+        refused = {f.code for f in findings} & {"dose.not_in_catalogue", "dose.band"}
+        assert not refused, (jurisdiction, age, value, refused)
