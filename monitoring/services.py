@@ -388,6 +388,9 @@ def alert_act(*, actor: User, alert: Alert, action: str, data: dict, comment: st
         raise MonitoringError("This alert was already acknowledged.")
     course = alert.course
     common = {"actor": actor, "course": course, "on": data["on"], "row_version": data.get("row_version")}
+    # Acknowledged first, in the same transaction: the safety check of a dose change or resumption then does not
+    # list the alert being acted on as an open alert; if the action is refused, both roll back.
+    acknowledged = alert_acknowledge(actor=actor, alert=alert, comment=comment)
     try:
         if action == "stop":
             services.course_stop(**common, reason=data["reason"], note=data.get("note", ""))
@@ -401,7 +404,7 @@ def alert_act(*, actor: User, alert: Alert, action: str, data: dict, comment: st
             raise MonitoringError("Unknown action.")
     except services.TherapyError as exc:
         raise MonitoringError(str(exc), exc.field) from None
-    return alert_acknowledge(actor=actor, alert=alert, comment=comment)
+    return acknowledged
 
 
 def alerts_escalate(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> list[Alert]:

@@ -121,7 +121,8 @@ class DoseChangeForm(VersionedForm):
         """``options``: the course's ``DoseOption``s for this patient (``services.dose_options``)."""
         super().__init__(*args, row_version=course.row_version, **kwargs)
         cast(forms.ChoiceField, self.fields["dose"]).choices = [
-            (str(o.dose), dose_option_label(course.drug, o).removeprefix(f"{course.drug} ")) for o in options
+            (f"{o.dose.normalize():f}", dose_option_label(course.drug, o).removeprefix(f"{course.drug} "))
+            for o in options
         ]
         self.fields["on"].initial = timezone.localdate()
 
