@@ -1,7 +1,8 @@
 """The monitoring schedule: pure functions from a drug's monitoring rules to dated checks (no Django here).
 
 Weeks count from the start date (week 4 = start + 28 days). Each item's window is due ± the rule's window_days.
-Course events return what to cancel and what to add; the caller stores them.
+Course events return what to cancel and what to add; the caller stores them. A dose increase re-anchors a
+check's routine series at its re-check; it never ends it.
 """
 
 from __future__ import annotations
@@ -166,6 +167,16 @@ def generate_schedule(
     return sorted(items, key=lambda i: (i.due, i.check_type))
 
 
+def routine_rule(rules: Sequence[MonitoringRuleFact], check_type: str) -> MonitoringRuleFact | None:
+    """The rule that sets a check's routine interval: the one with the shortest repeat_every_weeks (None: none)."""
+    repeating = [r for r in rules if r.check_type == check_type and r.repeat_every_weeks]
+    return min(repeating, key=lambda r: r.repeat_every_weeks or 0, default=None)
+
+
+# Items a re-anchored series replaces: the routine follow-ups and earlier re-checks (not baseline or resume checks).
+_REPLACEABLE = frozenset({FOLLOW_UP, AFTER_INCREASE})
+
+
 def reanchor_after_dose_increase(
     rules: Sequence[MonitoringRuleFact],
     increase_date: date,
@@ -173,44 +184,64 @@ def reanchor_after_dose_increase(
     *,
     horizon_end: date | None = None,
 ) -> tuple[list[PlannedItem], list[PlannedItem]]:
-    """After a dose increase: re-check each rule that asks for it, and move that check's later items with it.
+    """After a dose increase: re-check each check a rule asks for, then carry on with that check's routine interval.
 
-    Only rules with after_dose_increase_weeks take part. Open (not done) follow-ups of the same check due on or
-    after the increase are cancelled; the re-check is added at increase + after_dose_increase_weeks and then, if
-    the check repeats, every repeat_every_weeks up to the last cancelled item (or ``horizon_end``).
+    Only checks with a rule that has after_dose_increase_weeks take part; other checks keep their items. The
+    re-check is due at increase + after_dose_increase_weeks. The routine interval is that rule's
+    repeat_every_weeks, or else the shortest one among the rules of the same check (the catalogue often states the
+    re-check and the routine interval as separate rows; the series then carries the routine row's source). When
+    there is one, the series starts again from the re-check, every interval up to ``horizon_end`` (or, without it,
+    the last item it replaces), and every open follow-up of that check due on or after the increase is cancelled.
+    Without a routine interval only the open follow-ups up to the re-check are replaced; later ones are kept.
+    Done items are never cancelled.
     """
     to_cancel: list[PlannedItem] = []
     to_add: list[PlannedItem] = []
     for rule in rules:
         if not rule.after_dose_increase_weeks:
             continue
-        cancelled = [
+        weeks = rule.after_dose_increase_weeks
+        recheck = _weeks(increase_date, weeks)
+        routine = rule if rule.repeat_every_weeks else routine_rule(rules, rule.check_type)
+        interval = routine.repeat_every_weeks if routine else None
+        later = [
             i
             for i in existing_open_items
-            if not i.done and i.check_type == rule.check_type and i.kind != BASELINE and i.due >= increase_date
+            if not i.done and i.check_type == rule.check_type and i.kind in _REPLACEABLE and i.due >= increase_date
         ]
-        to_cancel.extend(i for i in cancelled if i not in to_cancel)
-        end = horizon_end or max((i.due for i in cancelled), default=None)
-        weeks = rule.after_dose_increase_weeks
-        due = _weeks(increase_date, weeks)
+        replaced = later if interval else [i for i in later if i.due <= recheck]
+        to_cancel.extend(i for i in replaced if i not in to_cancel)
+        then = f" Then every {interval} weeks from this re-check." if interval else ""
         reason = f"{check_name(rule.check_type)} {weeks} weeks after the dose increase on {increase_date.isoformat()}."
         to_add.append(
-            _item(rule, due, kind=AFTER_INCREASE, week=None, when=f"{weeks} weeks after a dose increase", reason=reason)
+            _item(
+                rule,
+                recheck,
+                kind=AFTER_INCREASE,
+                week=None,
+                when=f"{weeks} weeks after a dose increase",
+                reason=reason + then,
+            )
         )
-        if rule.repeat_every_weeks and end is not None:
-            due = _weeks(due, rule.repeat_every_weeks)
-            while due <= end:
-                to_add.append(
-                    _item(
-                        rule,
-                        due,
-                        kind=FOLLOW_UP,
-                        week=None,
-                        when=f"every {rule.repeat_every_weeks} weeks",
-                        reason=f"{check_name(rule.check_type)} every {rule.repeat_every_weeks} weeks.",
-                    )
+        end = horizon_end or max((i.due for i in replaced), default=None)
+        if routine is None or not interval or end is None:
+            continue
+        due = _weeks(recheck, interval)
+        while due <= end:
+            to_add.append(
+                _item(
+                    routine,
+                    due,
+                    kind=FOLLOW_UP,
+                    week=None,
+                    when=f"every {interval} weeks",
+                    reason=(
+                        f"{check_name(rule.check_type)} every {interval} weeks, counted from the re-check "
+                        f"after the dose increase on {increase_date.isoformat()}."
+                    ),
                 )
-                due = _weeks(due, rule.repeat_every_weeks)
+            )
+            due = _weeks(due, interval)
     return to_cancel, to_add
 
 
