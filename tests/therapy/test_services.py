@@ -121,6 +121,28 @@ def test_dose_increase_reanchors_the_blood_count(course, derm):
     ).exists()
 
 
+def test_routine_blood_counts_continue_after_the_dose_increase_recheck(course, derm):
+    """Abrocitinib 100 -> 200 mg at week 12: blood count at week 16, then every 12 weeks again (issue 14)."""
+    start = course.start_date
+    on = start + dt.timedelta(weeks=12)
+    services.course_change_dose(
+        actor=derm,
+        course=course,
+        dose=Decimal("200"),
+        on=on,
+        reason="Inadequate response",
+        **reviewed(course, dose=Decimal("200"), on=on),
+    )
+    cbc = ScheduledItem.objects.filter(course=course, check_type="cbc").exclude(kind="baseline")
+    open_weeks = sorted((i.due_date - start).days / 7 for i in cbc.filter(status="open"))
+    assert open_weeks == [4, 16, 28, 40, 52]
+    recheck = cbc.get(status="open", due_date=start + dt.timedelta(weeks=16))
+    assert recheck.kind == "after_dose_increase"
+    replaced = cbc.filter(status="cancelled")
+    assert sorted((i.due_date - start).days / 7 for i in replaced) == [12, 24, 36, 48]
+    assert all(str(on) in i.cancel_reason for i in replaced)
+
+
 def test_dose_not_in_catalogue_is_refused(course, derm):
     with pytest.raises(services.TherapyError, match="not a dose of Abrocitinib that can be chosen"):
         services.course_change_dose(actor=derm, course=course, dose=Decimal("150"), on=TODAY, reason="x")
