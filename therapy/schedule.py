@@ -187,9 +187,9 @@ def reanchor_after_dose_increase(
     """After a dose increase: re-check each check a rule asks for, then carry on with that check's routine interval.
 
     Only checks with a rule that has after_dose_increase_weeks take part; other checks keep their items. The
-    re-check is due at increase + after_dose_increase_weeks. The routine interval is that rule's
-    repeat_every_weeks, or else the shortest one among the rules of the same check (the catalogue often states the
-    re-check and the routine interval as separate rows; the series then carries the routine row's source). When
+    re-check is due at increase + after_dose_increase_weeks. The routine interval is the shortest
+    repeat_every_weeks among the rules of that check, this one included (the catalogue often states the re-check
+    and the routine interval as separate rows; the series carries the routine row's source and window). When
     there is one, the series starts again from the re-check, every interval up to ``horizon_end`` (or, without it,
     the last item it replaces), and every open follow-up of that check due on or after the increase is cancelled.
     Without a routine interval only the open follow-ups up to the re-check are replaced; later ones are kept.
@@ -202,7 +202,7 @@ def reanchor_after_dose_increase(
             continue
         weeks = rule.after_dose_increase_weeks
         recheck = _weeks(increase_date, weeks)
-        routine = rule if rule.repeat_every_weeks else routine_rule(rules, rule.check_type)
+        routine = routine_rule(rules, rule.check_type)
         interval = routine.repeat_every_weeks if routine else None
         later = [
             i
