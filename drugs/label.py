@@ -117,6 +117,7 @@ class DoseAdjustmentFact(Fact):
     egfr_min: Decimal | None = None
     egfr_max: Decimal | None = None
     renal_measure: str = "egfr"
+    frequency: str = ""  # with use_dose: how often, when it differs from the regimen (tofacitinib 5 mg once daily)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -310,11 +311,20 @@ class DrugLabel:
             if not applies(adjustment.jurisdiction, jurisdiction):
                 continue
             if adjustment.action == "use_dose" and adjustment.dose is not None and not banded:
-                offer(adjustment.dose, frequency, "advised", "", False, adjustment.source)
+                offer(adjustment.dose, adjustment.frequency or frequency, "advised", "", False, adjustment.source)
             elif adjustment.action == "halve":
                 for dose in chosen:
                     offer(dose / 2, frequency, "advised", "", False, adjustment.source)
         return sorted(options.values(), key=lambda o: (o.dose, o.frequency))
+
+
+TIMES_A_DAY = {"once daily": 1, "twice daily": 2, "three times daily": 3}
+
+
+def daily_amount(dose: Decimal, frequency: str) -> Decimal | None:
+    """Dose × times a day for the frequencies the catalogue uses; None when the frequency is not a daily one."""
+    times = TIMES_A_DAY.get((frequency or "once daily").strip().lower())
+    return dose * times if times is not None else None
 
 
 def _num(value: Decimal) -> str:

@@ -394,6 +394,12 @@ class DoseAdjustment(Fact):
     dose = models.DecimalField(
         _("dose to use"), max_digits=7, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
+    frequency = models.CharField(
+        _("how often"),
+        max_length=60,
+        blank=True,
+        help_text=_("With 'Use this dose' when it differs from the regimen, e.g. 5 mg once daily instead of twice"),
+    )
     advice = models.CharField(_("advice"), max_length=400)
 
     class Meta:

@@ -84,6 +84,7 @@ SECTIONS: tuple[Section, ...] = (
             "egfr_max",
             "action",
             "dose",
+            "frequency",
             "advice",
             "source",
             "unconfirmed",

@@ -239,6 +239,7 @@ def _adjustment_facts(rows) -> tuple:
             egfr_min=r.egfr_min,
             egfr_max=r.egfr_max,
             renal_measure=r.renal_measure,
+            frequency=r.frequency,
         )
         for r in rows
     )

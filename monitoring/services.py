@@ -399,7 +399,9 @@ def alert_act(*, actor: User, alert: Alert, action: str, data: dict, comment: st
         elif action == "resume":
             services.course_resume(**common, reason=data["reason"])
         elif action == "dose":
-            services.course_change_dose(**common, dose=data["dose"], reason=data["reason"])
+            services.course_change_dose(
+                **common, dose=data["dose"], frequency=data.get("frequency", ""), reason=data["reason"]
+            )
         else:
             raise MonitoringError("Unknown action.")
     except services.TherapyError as exc:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from drugs.models import Drug
 from portal.forms import DateInput, VersionedForm
 from therapy.models import TreatmentCourse
-from therapy.selectors import dose_option_label, start_options
+from therapy.selectors import dose_option_label, dose_option_value, start_options
 from therapy.services import Plan, dose_options
 
 
@@ -59,7 +59,8 @@ class StartTherapyForm(forms.Form):
         invalid = forms.ValidationError(
             "That drug and dose cannot be chosen for this patient. Choose one from the list."
         )
-        pk, sep, dose_text = value.partition(":")
+        pk, sep, rest = value.partition(":")
+        dose_text, _at, frequency = rest.partition("@")
         drug = Drug.objects.filter(pk=int(pk)).first() if sep and pk.isdigit() and len(pk) < 10 else None
         if drug is None:
             raise invalid
@@ -74,7 +75,7 @@ class StartTherapyForm(forms.Form):
             raise invalid from None
         if not dose.is_finite():
             raise invalid
-        option = next((o for o in options if o.dose == dose), None)
+        option = next((o for o in options if o.dose == dose and frequency in ("", o.frequency)), None)
         if option is None:
             raise invalid
         return drug, option.dose, option.frequency
@@ -113,7 +114,7 @@ class StartTherapyForm(forms.Form):
 
 
 class DoseChangeForm(VersionedForm):
-    dose = forms.TypedChoiceField(label="New dose", coerce=Decimal)
+    dose = forms.ChoiceField(label="New dose")
     on = forms.DateField(label="From", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=500, help_text="e.g. inadequate response after 12 weeks")
 
@@ -121,10 +122,17 @@ class DoseChangeForm(VersionedForm):
         """``options``: the course's ``DoseOption``s for this patient (``services.dose_options``)."""
         super().__init__(*args, row_version=course.row_version, **kwargs)
         cast(forms.ChoiceField, self.fields["dose"]).choices = [
-            (f"{o.dose.normalize():f}", dose_option_label(course.drug, o).removeprefix(f"{course.drug} "))
+            (dose_option_value(o, options), dose_option_label(course.drug, o).removeprefix(f"{course.drug} "))
             for o in options
         ]
         self.fields["on"].initial = timezone.localdate()
+
+    def clean_dose(self):
+        """ "200", or "5@once daily" for a dose offered at two frequencies, as the Decimal dose; the frequency goes to
+        ``cleaned_data["frequency"]``."""
+        dose_text, _at, frequency = self.cleaned_data["dose"].partition("@")
+        self.cleaned_data["frequency"] = frequency
+        return Decimal(dose_text)
 
 
 class InterruptForm(VersionedForm):

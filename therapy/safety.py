@@ -24,6 +24,7 @@ runs for a start, a dose change (``purpose="dose_change"``) and a resumption (``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -38,6 +39,7 @@ from drugs.label import (
     Fact,
     StatusFact,
     TopicalLimitFact,
+    daily_amount,
 )
 from patients.facts import MedicineTaken, PatientFacts
 from patients.risk import EU_LAST_RESORT, MALIGNANCY_RISK, SMOKER_ANY, US_CV_RISK_GROUP, VTE_RISK
@@ -107,6 +109,11 @@ EFFECT_SEVERITY = {
     "caution": Severity.WARNING,
     "adjust_dose": Severity.INFO,
 }
+BLOCKING_DOSE_VERB = {
+    "not_recommended": "not recommended",
+    "avoid": "to be avoided",
+    "contraindicated": "contraindicated",
+}
 BLOCKING_DOSE_ACTIONS = {
     "not_recommended": Severity.DO_NOT_START,
     "avoid": Severity.DO_NOT_START,
@@ -118,9 +125,17 @@ class _SafetyCheck:
     """Collects findings for one patient, one drug, one jurisdiction."""
 
     def __init__(
-        self, patient: PatientFacts, label: DrugLabel, jurisdiction: str, version: int, today: date, purpose: str
+        self,
+        patient: PatientFacts,
+        label: DrugLabel,
+        jurisdiction: str,
+        version: int,
+        today: date,
+        purpose: str,
+        frequency: str = "",
     ):
         self.patient = patient
+        self.frequency = frequency
         self.full_label = label
         self.purpose = purpose
         self.label = label.for_jurisdiction(jurisdiction)
@@ -131,6 +146,14 @@ class _SafetyCheck:
         self.status: StatusFact | None = self.label.status(jurisdiction)
         self.findings: list[Finding] = []
         self.fired_conditions: set[str] = set()
+        # Off-label use with no dose rules of its own in this jurisdiction (baricitinib US, tofacitinib EU): the
+        # other label's dose adjustments still apply (kidney, liver, interactions), as its doses do (§9.9).
+        self.borrowed_from = ""
+        if self.status is not None and self.status.status == "other" and not self.label.dose_adjustments:
+            borrowed = tuple(a for a in label.dose_adjustments if a.jurisdiction not in (jurisdiction, "ANY"))
+            if borrowed:
+                self.label = replace(self.label, dose_adjustments=borrowed)
+                self.borrowed_from = "/".join(sorted({a.jurisdiction for a in borrowed}))
 
     def add(
         self,
@@ -164,6 +187,15 @@ class _SafetyCheck:
 
     def check_status(self) -> None:
         status, p = self.status, self.patient
+        if self.borrowed_from:
+            self.add(
+                Severity.INFO,
+                "dose.rules_borrowed",
+                f"Off-label use: the {self.j} catalogue has no dose adjustments for {self.name}, so those of the "
+                f"{self.borrowed_from} label are applied (kidney and liver function, interacting medicines).",
+                "Off-label use is checked against the label's rules for other indications or jurisdictions.",
+                self.label.dose_adjustments,
+            )
         if status is None:
             self.add(
                 Severity.DO_NOT_START,
@@ -314,6 +346,15 @@ class _SafetyCheck:
 
     def check_therapy_context(self) -> None:
         jak_rows = [i for i in self.label.interactions if i.interacting_class == OTHER_JAK_CLASS]
+        for course in self.patient.courses:
+            if course.drug_slug == self.label.slug:
+                self.add(
+                    Severity.CONTRAINDICATED,
+                    "therapy.same_drug_open",
+                    f"{self.name} is already open for this patient ({course.status}): change its dose or resume it "
+                    "on its course page; a second course of the same drug cannot be started.",
+                    "One open course per drug and patient.",
+                )
         if self.label.is_jak_inhibitor and self.label.is_systemic:
             for course in self.patient.courses:
                 if not (course.is_jak_inhibitor and course.is_systemic) or course.drug_slug == self.label.slug:
@@ -345,6 +386,12 @@ class _SafetyCheck:
     def check_interactions(self) -> None:
         covered = {CONDITION_CLASS[c] for c in self.fired_conditions if c in CONDITION_CLASS}
         dosed = {a.interacting_class for a in self.label.dose_adjustments if a.trigger == "class"}
+        # A class whose dose row blocks (abrocitinib US + a dual CYP2C19/CYP2C9 inhibitor: avoid) is said once, there.
+        blocked = {
+            a.interacting_class
+            for a in self.label.dose_adjustments
+            if a.trigger == "class" and a.action in BLOCKING_DOSE_ACTIONS
+        }
         second_jak = {f.code.rsplit(".", 1)[-1] for f in self.findings if f.code.startswith("therapy.second_jak.")}
         for row in self.label.interactions:
             names = self.medicines_in(row.interacting_class)
@@ -354,6 +401,8 @@ class _SafetyCheck:
                 continue
             if row.effect == "adjust_dose" and row.interacting_class in dosed:
                 continue  # the dose adjustment row gives the advice
+            if row.effect in ("avoid", "adjust_dose", "caution") and row.interacting_class in blocked:
+                continue  # the blocking dose adjustment row says it
             period = f" during the first {row.within_days_of_start} days" if row.within_days_of_start else ""
             effect = EFFECT_TEXT.get(row.effect, row.effect)
             self.add(
@@ -425,6 +474,8 @@ class _SafetyCheck:
 
     def kidney_value(self, measure: str) -> Decimal | None:
         if measure == "crcl":
+            if self.patient.age_years < ADULT_AGE_YEARS:
+                return None  # Cockcroft-Gault is an adult formula
             return self.patient.creatinine_clearance()[0]
         return self.patient.egfr
 
@@ -437,8 +488,14 @@ class _SafetyCheck:
                 names |= set(self.medicines_in(row.interacting_class or ""))
         return names
 
+    def available_doses(self) -> set[Decimal]:
+        p = self.patient
+        return {o.dose for o in self.full_label.dose_options(self.j, p.age_years, p.weight_kg)}
+
     def check_dose_adjustments(self, dose: Decimal | None) -> list[Finding]:
         advice: list[Finding] = []
+        self.halved: set[frozenset[str]] = set()
+        self.advised_frequency: dict[str, str] = {}
         self.superseded: set[str] = set()
         blocking = self.blocking_class_medicines()
         for row in self.label.dose_adjustments:
@@ -451,7 +508,7 @@ class _SafetyCheck:
                 continue
             code = f"dose.{row.trigger}" + (f".{row.interacting_class}" if row.trigger == "class" else "")
             if row.action in BLOCKING_DOSE_ACTIONS:
-                verb = row.action.replace("_", " ")
+                verb = BLOCKING_DOSE_VERB[row.action]
                 self.add(
                     BLOCKING_DOSE_ACTIONS[row.action],
                     code,
@@ -466,15 +523,35 @@ class _SafetyCheck:
                     self.add(
                         Severity.DOSE_ADVICE,
                         code,
-                        f"{reason}: use {self.dose_text(row.dose)}.",
+                        f"{reason}: use {self.dose_text(row.dose)}{' ' + row.frequency if row.frequency else ''}.",
                         row.advice,
                         [row],
                         recommended_dose=row.dose,
                         subject=reason,
                     )
                 )
+                if row.frequency:
+                    self.advised_frequency[advice[-1].code] = row.frequency
             elif row.action == "halve":
                 half = dose / 2 if dose is not None else None
+                halved_for = frozenset(reason.split(", "))
+                if halved_for in self.halved:
+                    continue  # one medicine in two halving classes (fluconazole, EU): halve once
+                self.halved.add(halved_for)
+                if half is not None and half not in self.available_doses():
+                    lowest = min(self.available_doses(), default=None)
+                    self.add(
+                        Severity.WARNING,
+                        code,
+                        f"{reason}: the label halves the dose, but {self.dose_text(half)} is not a dose of {self.name} "
+                        f"that can be given"
+                        + (f" (the lowest is {self.dose_text(lowest)})" if lowest is not None else "")
+                        + ": review the combination or the treatment.",
+                        row.advice,
+                        [row],
+                        subject=reason,
+                    )
+                    continue
                 to = f" (to {self.dose_text(half)})" if half is not None else ""
                 advice.append(
                     self.add(
@@ -493,7 +570,20 @@ class _SafetyCheck:
         renal_rows = [a for a in self.label.dose_adjustments if a.trigger == "renal"]
         for measure in sorted({a.renal_measure for a in renal_rows}):
             rows = [a for a in renal_rows if a.renal_measure == measure]
-            if measure == "crcl":
+            if measure == "crcl" and self.patient.age_years < ADULT_AGE_YEARS:
+                self.findings.append(
+                    Finding(
+                        severity=Severity.INFO,
+                        code="dose.renal.crcl_child",
+                        message=f"Creatinine clearance by Cockcroft-Gault is an adult formula: for a child, check "
+                        f"{self.name}'s paediatric kidney dosing in the label (not in the catalogue).",
+                        rule="Paediatric renal dosing follows the label's table (clinical reference §9.3: verify).",
+                        source=join_sources(rows),
+                        unconfirmed=True,
+                        catalogue_version=self.version,
+                    )
+                )
+            elif measure == "crcl":
                 value, missing = self.patient.creatinine_clearance()
                 if value is None:
                     self.add(
@@ -531,7 +621,7 @@ class _SafetyCheck:
         p = self.patient
         options = self.full_label.dose_options(self.j, p.age_years, p.weight_kg)
         band_rows = [r for r in self.full_label.regimens_for(self.j, p.age_years, p.weight_kg) if r.has_age_band]
-        chosen = [o for o in options if o.dose == dose]
+        chosen = [o for o in options if o.dose == dose and (not self.frequency or o.frequency == self.frequency)]
         if band_rows and any(r.has_weight_band for r in band_rows) and p.weight_kg is None:
             self.add(
                 Severity.WARNING,
@@ -544,7 +634,7 @@ class _SafetyCheck:
         elif not chosen:
             self.refuse_dose(dose, options, band_rows)
         elif band_rows and self.purpose == START and all(o.kind == "escalation" for o in chosen):
-            starts = sorted({o.dose for o in options if o.kind != "escalation"})
+            starts = sorted({o.dose for o in options if o.band and o.kind not in ("escalation", "advised")})
             self.add(
                 Severity.WARNING,
                 "dose.band.escalation",
@@ -564,14 +654,24 @@ class _SafetyCheck:
             )
         advised = [f for f in advice if f.recommended_dose is not None]
         if advised:
-            lowest = min(advised, key=lambda f: f.recommended_dose or Decimal(0))
-            if lowest.recommended_dose is not None and dose > lowest.recommended_dose:
+            # Compared per day where the frequencies are known: 5 mg twice daily is above an advised 5 mg once daily.
+            chosen_frequency = self.frequency or (chosen[0].frequency if chosen else "")
+
+            def per_day(f: Finding) -> Decimal:
+                amount = f.recommended_dose or Decimal(0)
+                return daily_amount(amount, self.advised_frequency.get(f.code) or chosen_frequency) or amount
+
+            lowest = min(advised, key=per_day)
+            chosen_daily = daily_amount(dose, chosen_frequency) or dose
+            if lowest.recommended_dose is not None and chosen_daily > per_day(lowest):
+                advised_frequency = self.advised_frequency.get(lowest.code, "")
+                shown = self.dose_text(lowest.recommended_dose) + (f" {advised_frequency}" if advised_frequency else "")
+                mine = self.dose_text(dose) + (f" {chosen_frequency}" if advised_frequency and chosen_frequency else "")
                 self.findings.append(
                     Finding(
                         severity=Severity.WARNING,
                         code="dose.above_advice",
-                        message=f"Chosen {self.dose_text(dose)} is above the advised "
-                        f"{self.dose_text(lowest.recommended_dose)} ({lowest.subject or lowest.code}).",
+                        message=f"Chosen {mine} is above the advised {shown} ({lowest.subject or lowest.code}).",
                         rule=lowest.rule,
                         source=lowest.source,
                         unconfirmed=lowest.unconfirmed,
@@ -870,10 +970,11 @@ def check_safety(
     topical_grams: Decimal | None = None,
     topical_days: int | None = None,
     purpose: str = START,
+    frequency: str = "",
 ) -> list[Finding]:
     """Everything the prescriber must know before starting ``label``'s drug at ``dose`` (or changing to it, or
     resuming it: ``purpose``), most severe first. ``patient.courses`` holds the patient's other open courses."""
-    check = _SafetyCheck(patient, label, jurisdiction, catalogue_version, today, purpose)
+    check = _SafetyCheck(patient, label, jurisdiction, catalogue_version, today, purpose, frequency)
     check.check_status()
     check.check_therapy_context()
     check.check_contraindications()

@@ -38,6 +38,13 @@ KIND_NOTE = {
 }
 
 
+def dose_option_value(option: DoseOption, options: list[DoseOption]) -> str:
+    """The form value of a dose: "200", or "5@once daily" when the same dose is offered at two frequencies."""
+    dose = f"{option.dose.normalize():f}"
+    twice = sum(1 for o in options if o.dose == option.dose) > 1
+    return f"{dose}@{option.frequency}" if twice else dose
+
+
 def dose_option_label(drug: Drug, option: DoseOption) -> str:
     notes = [n for n in (option.band, KIND_NOTE.get(option.kind, "")) if n]
     if option.off_label:
@@ -53,10 +60,18 @@ def start_options(patient: Patient, *, on: dt.date, jurisdiction: str | None = N
     age, weight = risk.age_on(patient.date_of_birth, on), patient.weight_kg
     choices: list[tuple[str, str]] = []
     not_offered: list[str] = []
+    open_drugs = set(
+        TreatmentCourse.objects.filter(patient=patient, status__in=TreatmentCourse.OPEN_STATUSES).values_list(
+            "drug_id", flat=True
+        )
+    )
     for drug, label in dosing_labels().items():
+        if drug.pk in open_drugs:
+            not_offered.append(f"{drug}: already open for this patient (change it on its course page).")
+            continue
         options = label.dose_options(jurisdiction, age, weight)
         for option in options:
-            choices.append((f"{drug.pk}:{option.dose.normalize():f}", dose_option_label(drug, option)))
+            choices.append((f"{drug.pk}:{dose_option_value(option, options)}", dose_option_label(drug, option)))
         if options:
             continue
         if drug.route == "topical" or not any(r.dose is not None for r in label.regimens):

@@ -7,7 +7,7 @@ did it, and keeps the monitoring schedule in step with the catalogue protocol.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -75,6 +75,7 @@ def safety_preview(
         topical_grams=plan.topical_grams,
         topical_days=plan.topical_days,
         purpose=purpose,
+        frequency=plan.frequency if plan.dose is not None else "",
     )
     return findings, version
 
@@ -103,7 +104,7 @@ def _check_dose_choosable(patient: Patient, plan: Plan, field: str) -> None:
     if plan.dose is None or plan.drug.route == "topical":
         return
     options = dose_options(patient, plan.drug, on=plan.start_date)
-    if plan.dose not in {o.dose for o in options}:
+    if not any(o.dose == plan.dose and plan.frequency in ("", o.frequency) for o in options):
         offered = ", ".join(f"{o.dose.normalize():f}" for o in options) or "none (record the weight or check the label)"
         raise TherapyError(
             f"{plan.dose.normalize():f} {plan.drug.dose_unit} is not a dose of {plan.drug} that can be chosen for "
@@ -379,19 +380,22 @@ def course_change_dose(
     acknowledgements: dict[str, str] | None = None,
     override_reason: str = "",
     shown_codes: set[str] | None = None,
+    frequency: str = "",
 ) -> TreatmentCourse:
-    """Change the dose from ``on``: the safety check runs for the new dose as for a start (warnings acknowledged,
-    blocks overridden with a reason), and its findings are stored with the change."""
+    """Change the dose (and, for a dose given another way, how often: ``frequency``) from ``on``. The safety check
+    runs for the new dose as for a start (warnings acknowledged, blocks overridden with a reason), and its findings
+    are stored with the change."""
     course = _lock_course(course, row_version)
     _require(course, TreatmentCourse.DOSE)
     label = _label_for_clinic(course.drug)
-    if dose == course.dose:
+    frequency = frequency or course.frequency
+    if dose == course.dose and frequency == course.frequency:
         raise TherapyError("That is the current dose.", "dose")
     if on < course.start_date:
         raise TherapyError("The change cannot be before the course started.", "on")
     if not reason.strip():
         raise TherapyError("Give a reason for the dose change.", "reason")
-    plan = course_plan(course, dose=dose, on=on)
+    plan = replace(course_plan(course, dose=dose, on=on), frequency=frequency)
     _check_dose_choosable(course.patient, plan, "dose")
     findings, version = safety_preview(patient=course.patient, plan=plan, course=course, purpose=DOSE_CHANGE)
     _reviewed(
@@ -434,7 +438,7 @@ def course_change_dose(
             status=ScheduledItem.Status.CANCELLED, cancel_reason=f"Re-anchored after the dose increase on {on}"
         )
         ScheduledItem.objects.bulk_create(_schedule_items(course, to_add, version))
-    _touch(course, dose=dose)
+    _touch(course, dose=dose, frequency=frequency)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CHANGE,

@@ -84,8 +84,9 @@ def result_findings(
         if confirmed(row) and previous is not None:
             subject += f", confirming the previous result ({fmt(previous[0])} {row.unit} on {previous[1].isoformat()})"
         message = f"{subject}: {action} {drug_name}{' now (urgent)' if urgent else ''}."
-        if row.restart_rule:
-            message += f" {row.restart_rule}"
+        restart = "" if confirmed(row) else row.restart_rule  # a confirmed discontinue has no restart
+        if restart:
+            message += f" {restart}"
         findings.append(
             Finding(
                 severity=THRESHOLD_SEVERITY[row.action],
@@ -98,7 +99,7 @@ def result_findings(
                 action=row_action,
                 urgent=urgent,
                 subject=subject,
-                restart_rule=row.restart_rule,
+                restart_rule=restart,
             )
         )
     return findings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -146,6 +147,8 @@ def _checked_act(request, public_id, key, run, success):
         data = form.cleaned_data
         dose = data["dose"] if key == "dose" else course.dose
         plan = services.course_plan(course, dose=dose, on=data["on"])
+        if data.get("frequency"):
+            plan = replace(plan, frequency=data["frequency"])
         findings, version = services.safety_preview(patient=course.patient, plan=plan, course=course, purpose=purpose)
         acks = {f.code: request.POST.get(f"ack-{f.code}", "") for f in findings if f.severity == Severity.WARNING}
         override = request.POST.get("override_reason", "")
@@ -191,6 +194,7 @@ def course_dose(request, public_id):
             actor=request.user,
             course=course,
             dose=data["dose"],
+            frequency=data.get("frequency", ""),
             on=data["on"],
             reason=data["reason"],
             row_version=data["row_version"],

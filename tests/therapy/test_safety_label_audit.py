@@ -409,3 +409,85 @@ def test_clean_patient_gets_nothing_above_info_where_the_label_has_a_dose(labels
 def test_findings_name_analytes_in_words(labels):
     findings = run(labels["abrocitinib"], patient(results={"anc": (D("0.8"), TODAY)}), US, D(100))
     assert "neutrophils (ANC)" in find(findings, "threshold.anc.baseline").message
+
+
+# Found by an independent clinical review of this work -------------------------------------------------------------
+
+
+def _frail_woman(creatinine="1.2"):
+    # (140 - 80) × 50 / (72 × 1.2) × 0.85 = 29.5 mL/min
+    return patient(age_years=80, weight_kg=D(50), sex_at_birth="female", results={"creatinine": (D(creatinine), TODAY)})
+
+
+@pytest.mark.parametrize(("slug", "jurisdiction", "dose"), [("baricitinib", US, D(4)), ("tofacitinib", EU, D(5))])
+def test_off_label_use_still_gets_the_kidney_rules_of_the_other_label(labels, slug, jurisdiction, dose):
+    findings = run(labels[slug], _frail_woman(), jurisdiction, dose)
+    assert "dose.rules_borrowed" in codes(findings)
+    renal = find(findings, "dose.renal")
+    assert "creatinine clearance (Cockcroft-Gault) 29.5 mL/min" in renal.message
+
+
+def test_baricitinib_us_off_label_below_30_ml_min_is_not_recommended(labels):
+    assert find(run(labels["baricitinib"], _frail_woman(), US, D(2)), "dose.renal").severity == Severity.DO_NOT_START
+
+
+def test_tofacitinib_5_mg_twice_daily_is_above_5_mg_once_daily(labels):
+    options = labels["tofacitinib"].dose_options(US, 80, D(50))
+    assert (D(5), "once daily") in {(o.dose, o.frequency) for o in options}
+    findings = check_safety(
+        _frail_woman(),
+        labels["tofacitinib"],
+        dose=D(5),
+        frequency="twice daily",
+        jurisdiction=US,
+        catalogue_version=7,
+        today=TODAY,
+    )
+    above = find(findings, "dose.above_advice")
+    assert "Chosen 5 mg twice daily is above the advised 5 mg once daily" in above.message
+    once = check_safety(
+        _frail_woman(),
+        labels["tofacitinib"],
+        dose=D(5),
+        frequency="once daily",
+        jurisdiction=US,
+        catalogue_version=7,
+        today=TODAY,
+    )
+    assert "dose.above_advice" not in codes(once)
+
+
+def test_halving_to_a_dose_that_does_not_exist_is_a_warning_not_advice(labels, takes):
+    findings = run(labels["abrocitinib"], patient(medicines=takes("fluconazole", "200 mg")), EU, D(50))
+    halved = [f for f in findings if f.code.startswith("dose.class.")]
+    assert len(halved) == 1
+    assert halved[0].severity == Severity.WARNING
+    assert "25 mg is not a dose of Abrocitinib that can be given" in halved[0].message
+    assert "dose.above_advice" not in codes(findings)
+
+
+def test_a_second_course_of_the_same_drug_is_a_finding(labels):
+    p = patient(courses=(course("abrocitinib", "Abrocitinib"),))
+    assert (
+        find(run(labels["abrocitinib"], p, US, D(100)), "therapy.same_drug_open").severity == Severity.CONTRAINDICATED
+    )
+
+
+def test_adolescent_escalation_names_the_band_start_dose_only(labels):
+    finding = find(
+        run(labels["abrocitinib"], patient(age_years=14, weight_kg=D(45)), EU, D(200)), "dose.band.escalation"
+    )
+    assert "start with 100 mg and" in finding.message
+
+
+def test_children_get_no_adult_creatinine_clearance(labels):
+    p = patient(age_years=8, weight_kg=D(20), results={"creatinine": (D("0.5"), TODAY)})
+    findings = run(labels["baricitinib"], p, EU, D(2))
+    assert "dose.renal" not in codes(findings)
+    assert find(findings, "dose.renal.crcl_child").unconfirmed
+
+
+def test_avoid_with_fluconazole_is_said_once_and_in_plain_words(labels, takes):
+    findings = run(labels["abrocitinib"], patient(medicines=takes("fluconazole", "200 mg")), US, D(100))
+    assert "Abrocitinib is to be avoided (US)" in find(findings, "dose.class.moderate_strong_cyp2c9_inhibitor").message
+    assert "interaction.moderate_strong_cyp2c9_inhibitor" not in codes(findings)
