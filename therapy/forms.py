@@ -121,6 +121,7 @@ class DoseChangeForm(VersionedForm):
     def __init__(self, *args, course: TreatmentCourse, options, **kwargs):
         """``options``: the course's ``DoseOption``s for this patient (``services.dose_options``)."""
         super().__init__(*args, row_version=course.row_version, **kwargs)
+        self.course = course
         cast(forms.ChoiceField, self.fields["dose"]).choices = [
             (dose_option_value(o, options), dose_option_label(course.drug, o).removeprefix(f"{course.drug} "))
             for o in options
@@ -132,7 +133,10 @@ class DoseChangeForm(VersionedForm):
         ``cleaned_data["frequency"]``."""
         dose_text, _at, frequency = self.cleaned_data["dose"].partition("@")
         self.cleaned_data["frequency"] = frequency
-        return Decimal(dose_text)
+        dose = Decimal(dose_text)
+        if dose == self.course.dose and frequency in ("", self.course.frequency):
+            raise forms.ValidationError("That is the current dose: choose another one.")
+        return dose
 
 
 class InterruptForm(VersionedForm):

@@ -798,6 +798,8 @@ class _SafetyCheck:
             mine = [t for t in rows if t.analyte == row.analyte]
             result = self.patient.latest_results.get(row.analyte)
             if result is None:
+                if self.purpose != START:
+                    continue  # a missing baseline result matters before the first dose, not at a later change
                 limits = " and ".join(f"{COMPARISON_TEXT[t.comparison]} {fmt(t.value)} {t.unit}" for t in mine)
                 self.add(
                     Severity.WARNING,
@@ -822,6 +824,8 @@ class _SafetyCheck:
         missing = [i for i in items if i.item not in done and p.screening_applies(i.item)]
         required = [i for i in missing if i.requirement == "required"]
         optional = [i for i in missing if i.requirement != "required"]
+        if self.purpose != START:
+            required, optional = [], []  # "before the first dose" items: the course has started already
         if required:
             self.add(
                 Severity.WARNING,
