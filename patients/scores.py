@@ -90,7 +90,9 @@ def easi_weights_label(age_years: int) -> str:
 
 def area_error(value: Decimal | int) -> str | None:
     """A message when an area score is not a whole number 0-6, else None."""
-    if value != int(value) or not 0 <= value <= EASI_AREA_MAX:
+    if not 0 <= value <= EASI_AREA_MAX:
+        return f"Enter a value from 0 to {EASI_AREA_MAX}."
+    if value != int(value):
         return f"Enter a whole number from 0 to {EASI_AREA_MAX}."
     return None
 
@@ -129,23 +131,19 @@ def easi_total(regions: dict[str, RegionScore], *, age_years: int) -> Decimal:
     return total.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def easi_from_parts(parts: Mapping[str, Decimal | int | None], *, age_years: int) -> Decimal | None:
-    """The EASI total from its 20 parts keyed by field name (``easi_field_name``); None when no part is given.
+def easi_part_errors(parts: Mapping[str, Decimal | int | None]) -> dict[str, str]:
+    """Field name -> message for each EASI part that is missing or invalid; empty when the parts make an EASI.
 
     Every region needs its area score (0 when it has no eczema). A region with area 0 needs no sign scores: blank
-    signs there count as 0. A region with an area above 0 needs all four signs. Raises EasiPartsError otherwise.
+    signs there count as 0. A region with an area above 0 needs all four signs.
     """
-    if all(parts.get(name) is None for name in EASI_PART_NAMES):
-        return None
     errors: dict[str, str] = {}
-    regions = {}
     for key, _label in EASI_REGIONS:
         area = parts.get(easi_field_name(key, "area"))
         if area is None:
             errors[easi_field_name(key, "area")] = "Enter the area score (0 if this region has no eczema)."
         elif problem := area_error(area):
             errors[easi_field_name(key, "area")] = problem
-        signs = {}
         for sign, _l in EASI_SIGNS:
             name, value = easi_field_name(key, sign), parts.get(easi_field_name(key, sign))
             if value is None:
@@ -153,10 +151,24 @@ def easi_from_parts(parts: Mapping[str, Decimal | int | None], *, age_years: int
                     errors[name] = "Enter this score too (0 if none): the region has eczema (area above 0)."
             elif problem := sign_error(value):
                 errors[name] = problem
-            signs[sign] = Decimal(value or 0)
-        regions[key] = RegionScore(area=int(area or 0), **signs)
-    if errors:
+    return errors
+
+
+def easi_from_parts(parts: Mapping[str, Decimal | int | None], *, age_years: int) -> Decimal | None:
+    """The EASI total from its 20 parts keyed by field name (``easi_field_name``), with the weights for
+    ``age_years`` on the assessment date; None when no part is given. Raises EasiPartsError naming each part that
+    is missing or invalid (``easi_part_errors``)."""
+    if all(parts.get(name) is None for name in EASI_PART_NAMES):
+        return None
+    if errors := easi_part_errors(parts):
         raise EasiPartsError(errors)
+    regions = {
+        key: RegionScore(
+            int(parts[easi_field_name(key, "area")] or 0),
+            *(Decimal(parts.get(easi_field_name(key, sign)) or 0) for sign, _l in EASI_SIGNS),
+        )
+        for key, _label in EASI_REGIONS
+    }
     return easi_total(regions, age_years=age_years)
 
 

@@ -148,7 +148,7 @@ def test_sign_error(value, error):
     [
         (0, None),
         (6, None),
-        (7, "Enter a whole number from 0 to 6."),
+        (7, "Enter a value from 0 to 6."),
         (Decimal("2.5"), "Enter a whole number from 0 to 6."),
     ],
 )
@@ -200,7 +200,7 @@ def test_easi_from_parts(age, parts, total):
             parts_of(head=(4, 2, 2, 2, "0.3"), upper=BLANK, trunk=(7, 1, 1, 1, 1), lower=BLANK),
             {
                 "easi_head_lichenification": scores.SIGN_STEP_MESSAGE,
-                "easi_trunk_area": "Enter a whole number from 0 to 6.",
+                "easi_trunk_area": "Enter a value from 0 to 6.",
             },
         ),
     ],
