@@ -210,10 +210,12 @@ class SignScoreField(forms.DecimalField):
     def to_python(self, value):
         if isinstance(value, str):
             value = value.strip().replace(",", ".")
-        number = super().to_python(value)
-        if number is not None and (problem := scores.sign_error(number)):
+        return super().to_python(value)
+
+    def validate(self, value):
+        super().validate(value)  # refuses NaN and infinity first
+        if value is not None and (problem := scores.sign_error(value)):
             raise forms.ValidationError(problem, code="easi_sign")
-        return number
 
 
 def _weights_table(age: int | None, on: dt.date) -> str:
@@ -312,7 +314,7 @@ class AssessmentForm(forms.ModelForm):
     def clean(self):
         """Every missing EASI part at once, next to its field (the service checks the same rule again)."""
         data = super().clean()
-        parts = {name: data.get(name) for name in EASI_PART_FIELDS}
+        parts = {name: self.cleaned_data.get(name) for name in EASI_PART_FIELDS}
         if any(value is not None for value in parts.values()) or any(name in self.errors for name in parts):
             refused = {name: 0 for name in EASI_PART_FIELDS if name in self.errors}  # already has its message
             for name, message in scores.easi_part_errors({**parts, **refused}).items():

@@ -90,7 +90,7 @@ def easi_weights_label(age_years: int) -> str:
 
 def area_error(value: Decimal | int) -> str | None:
     """A message when an area score is not a whole number 0-6, else None."""
-    if not 0 <= value <= EASI_AREA_MAX:
+    if not Decimal(value).is_finite() or not 0 <= value <= EASI_AREA_MAX:
         return f"Enter a value from 0 to {EASI_AREA_MAX}."
     if value != int(value):
         return f"Enter a whole number from 0 to {EASI_AREA_MAX}."
@@ -101,13 +101,14 @@ SIGN_STEP_MESSAGE = "Enter a whole or half score: 0, 0.5, 1, 1.5, 2, 2.5 or 3."
 
 
 def on_sign_step(value: Decimal | int) -> bool:
-    """Whether a sign score is a whole or half point (0.3 is not)."""
-    return not Decimal(value) % EASI_SIGN_STEP
+    """Whether a sign score is a whole or half point (0.3 is not); huge or non-finite values are not."""
+    number = Decimal(value)
+    return number.is_finite() and abs(number) <= EASI_MAX and not number % EASI_SIGN_STEP
 
 
 def sign_error(value: Decimal | int) -> str | None:
     """A message when a sign score is not 0-3 in half points, else None."""
-    if not 0 <= value <= EASI_SIGN_MAX:
+    if not Decimal(value).is_finite() or not 0 <= value <= EASI_SIGN_MAX:
         return f"Enter a value from 0 to {EASI_SIGN_MAX}."
     if not on_sign_step(value):
         return SIGN_STEP_MESSAGE

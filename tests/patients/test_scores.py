@@ -137,6 +137,8 @@ def test_easi_region_out_of_range(bad):
         (Decimal("2.25"), scores.SIGN_STEP_MESSAGE),
         (Decimal("3.5"), "Enter a value from 0 to 3."),
         (Decimal("-0.5"), "Enter a value from 0 to 3."),
+        (Decimal("NaN"), "Enter a value from 0 to 3."),  # found by the form fuzz test: a 500 before
+        (Decimal("1E+309"), "Enter a value from 0 to 3."),
     ],
 )
 def test_sign_error(value, error):

@@ -487,3 +487,12 @@ def test_every_easi_problem_is_shown_at_once(client_as, nurse, child):
         "easi_upper_excoriation",
         "easi_upper_lichenification",
     }
+
+
+@pytest.mark.parametrize("value", ["NaN", "1e309", "-0.5", "3.5"])
+def test_sign_out_of_range_is_a_form_error_not_a_500(client_as, nurse, child, value):
+    """Found by the form fuzz test: NaN reached the half-step check and raised decimal.InvalidOperation."""
+    response = client_as(nurse).post(url("assessment_create", child), head_only_data(easi_head_erythema=value))
+    assert response.status_code == 200
+    assert field_error(response, "easi_head_erythema")
+    assert not Assessment.objects.exists()
