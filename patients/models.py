@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from patients import scores
+
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 
@@ -373,8 +375,21 @@ def _easi_area():
     return models.PositiveSmallIntegerField(null=True, blank=True, validators=_range(0, 6))
 
 
+def validate_easi_sign_step(value) -> None:
+    """EASI signs are scored in whole or half points (clinical-reference §9.7)."""
+    if value is not None and not scores.on_sign_step(value):
+        raise ValidationError(scores.SIGN_STEP_MESSAGE, code="half_step")
+
+
 def _easi_sign():
-    return models.PositiveSmallIntegerField(null=True, blank=True, validators=_range(0, 3))
+    # Decimal for half scores (0.5 steps); whole numbers recorded before stay valid.
+    return models.DecimalField(
+        max_digits=2,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[*_range(0, 3), validate_easi_sign_step],
+    )
 
 
 class Assessment(models.Model):

@@ -1,25 +1,34 @@
-"""Eczema severity scores: EASI from its parts and the response rules (clinical-reference §5). Pure functions."""
+"""Eczema severity scores: EASI from its parts and the response rules (clinical-reference §5, §9.7). Pure functions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-# Region: (key, label, weight) [T1][T2][T3]
+# EASI regions (key, label) and their weights by age at the assessment date [T1][T2][T3], clinical-reference §9.7
+# (HOME initiative EASI guide; DermNet EASI page): children aged 0-7 years weigh the head and neck more, because it
+# is a larger part of a small child's body.
 EASI_REGIONS = (
-    ("head", "Head and neck", Decimal("0.1")),
-    ("upper", "Upper limbs", Decimal("0.2")),
-    ("trunk", "Trunk", Decimal("0.3")),
-    ("lower", "Lower limbs", Decimal("0.4")),
+    ("head", "Head and neck"),
+    ("upper", "Upper limbs"),
+    ("trunk", "Trunk"),
+    ("lower", "Lower limbs"),
 )
+EASI_ADULT_FROM_AGE = 8  # years: from the 8th birthday the adult weights apply
+EASI_CHILD_WEIGHTS = {"head": Decimal("0.2"), "upper": Decimal("0.2"), "trunk": Decimal("0.3"), "lower": Decimal("0.3")}
+EASI_ADULT_WEIGHTS = {"head": Decimal("0.1"), "upper": Decimal("0.2"), "trunk": Decimal("0.3"), "lower": Decimal("0.4")}
+EASI_CHILD_LABEL = "Children aged 0–7 years"
+EASI_ADULT_LABEL = "Aged 8 years and over"
 EASI_SIGNS = (
     ("erythema", "Erythema (redness)"),
     ("induration", "Induration / papulation"),
     ("excoriation", "Excoriation (scratching)"),
     ("lichenification", "Lichenification"),
 )
-EASI_AREA_MAX = 6
+EASI_AREA_MAX = 6  # whole numbers 0-6
 EASI_SIGN_MAX = 3
+EASI_SIGN_STEP = Decimal("0.5")  # half scores are allowed for the four signs (§9.7)
 EASI_MAX = Decimal(72)
 
 # Ranges of every instrument (§5): (min, max).
@@ -45,34 +54,123 @@ EASI_BANDS = (
 @dataclass(frozen=True)
 class RegionScore:
     area: int
-    erythema: int
-    induration: int
-    excoriation: int
-    lichenification: int
+    erythema: Decimal | int
+    induration: Decimal | int
+    excoriation: Decimal | int
+    lichenification: Decimal | int
+
+
+class EasiPartsError(ValueError):
+    """Some parts of an EASI are missing or invalid: ``errors`` maps each part's field name to a message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
 
 
 def easi_field_name(region: str, part: str) -> str:
     return f"easi_{region}_{part}"
 
 
+EASI_PART_NAMES = tuple(
+    easi_field_name(region, part) for region, _label in EASI_REGIONS for part in ("area", *(s for s, _l in EASI_SIGNS))
+)
+
+
+def easi_weights(age_years: int) -> dict[str, Decimal]:
+    """Region weights for a patient of ``age_years`` (whole years) on the assessment date."""
+    if age_years < 0:
+        raise ValueError("age before birth")
+    return EASI_CHILD_WEIGHTS if age_years < EASI_ADULT_FROM_AGE else EASI_ADULT_WEIGHTS
+
+
+def easi_weights_label(age_years: int) -> str:
+    return EASI_CHILD_LABEL if age_years < EASI_ADULT_FROM_AGE else EASI_ADULT_LABEL
+
+
+def area_error(value: Decimal | int) -> str | None:
+    """A message when an area score is not a whole number 0-6, else None."""
+    if not Decimal(value).is_finite() or not 0 <= value <= EASI_AREA_MAX:
+        return f"Enter a value from 0 to {EASI_AREA_MAX}."
+    if value != int(value):
+        return f"Enter a whole number from 0 to {EASI_AREA_MAX}."
+    return None
+
+
+SIGN_STEP_MESSAGE = "Enter a whole or half score: 0, 0.5, 1, 1.5, 2, 2.5 or 3."
+
+
+def on_sign_step(value: Decimal | int) -> bool:
+    """Whether a sign score is a whole or half point (0.3 is not); huge or non-finite values are not."""
+    number = Decimal(value)
+    return number.is_finite() and abs(number) <= EASI_MAX and not number % EASI_SIGN_STEP
+
+
+def sign_error(value: Decimal | int) -> str | None:
+    """A message when a sign score is not 0-3 in half points, else None."""
+    if not Decimal(value).is_finite() or not 0 <= value <= EASI_SIGN_MAX:
+        return f"Enter a value from 0 to {EASI_SIGN_MAX}."
+    if not on_sign_step(value):
+        return SIGN_STEP_MESSAGE
+    return None
+
+
 def easi_region_value(region: RegionScore, weight: Decimal) -> Decimal:
-    for value, top in (
-        (region.area, EASI_AREA_MAX),
-        (region.erythema, EASI_SIGN_MAX),
-        (region.induration, EASI_SIGN_MAX),
-        (region.excoriation, EASI_SIGN_MAX),
-        (region.lichenification, EASI_SIGN_MAX),
-    ):
-        if not 0 <= value <= top:
-            raise ValueError(f"EASI score {value} outside 0-{top}")
+    problems = [area_error(region.area)] + [sign_error(getattr(region, sign)) for sign, _label in EASI_SIGNS]
+    for problem in problems:
+        if problem:
+            raise ValueError(f"EASI score outside its range: {problem}")
     signs = region.erythema + region.induration + region.excoriation + region.lichenification
-    return weight * region.area * signs
+    return weight * region.area * Decimal(signs)
 
 
-def easi_total(regions: dict[str, RegionScore]) -> Decimal:
-    """EASI = sum over the 4 regions of weight x area score (0-6) x sum of 4 signs (0-3 each); 0-72, 1 decimal."""
-    total = sum((easi_region_value(regions[key], weight) for key, _label, weight in EASI_REGIONS), Decimal(0))
+def easi_total(regions: dict[str, RegionScore], *, age_years: int) -> Decimal:
+    """EASI = sum over the 4 regions of weight x area score (0-6) x sum of 4 signs (0-3 each, half points allowed);
+    the weights by age on the assessment date (``easi_weights``); 0-72, 1 decimal."""
+    weights = easi_weights(age_years)
+    total = sum((easi_region_value(regions[key], weights[key]) for key, _label in EASI_REGIONS), Decimal(0))
     return total.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def easi_part_errors(parts: Mapping[str, Decimal | int | None]) -> dict[str, str]:
+    """Field name -> message for each EASI part that is missing or invalid; empty when the parts make an EASI.
+
+    Every region needs its area score (0 when it has no eczema). A region with area 0 needs no sign scores: blank
+    signs there count as 0. A region with an area above 0 needs all four signs.
+    """
+    errors: dict[str, str] = {}
+    for key, _label in EASI_REGIONS:
+        area = parts.get(easi_field_name(key, "area"))
+        if area is None:
+            errors[easi_field_name(key, "area")] = "Enter the area score (0 if this region has no eczema)."
+        elif problem := area_error(area):
+            errors[easi_field_name(key, "area")] = problem
+        for sign, _l in EASI_SIGNS:
+            name, value = easi_field_name(key, sign), parts.get(easi_field_name(key, sign))
+            if value is None:
+                if area not in (None, 0):  # blank signs are fine where there is no eczema (area 0)
+                    errors[name] = "Enter this score too (0 if none): the region has eczema (area above 0)."
+            elif problem := sign_error(value):
+                errors[name] = problem
+    return errors
+
+
+def easi_from_parts(parts: Mapping[str, Decimal | int | None], *, age_years: int) -> Decimal | None:
+    """The EASI total from its 20 parts keyed by field name (``easi_field_name``), with the weights for
+    ``age_years`` on the assessment date; None when no part is given. Raises EasiPartsError naming each part that
+    is missing or invalid (``easi_part_errors``)."""
+    if all(parts.get(name) is None for name in EASI_PART_NAMES):
+        return None
+    if errors := easi_part_errors(parts):
+        raise EasiPartsError(errors)
+    regions = {
+        key: RegionScore(
+            int(parts[easi_field_name(key, "area")] or 0),
+            *(Decimal(parts.get(easi_field_name(key, sign)) or 0) for sign, _l in EASI_SIGNS),
+        )
+        for key, _label in EASI_REGIONS
+    }
+    return easi_total(regions, age_years=age_years)
 
 
 def easi_band(total: Decimal) -> str:

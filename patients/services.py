@@ -15,7 +15,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from drugs.models import Medicine
-from patients import scores
+from patients import risk, scores
 from patients.models import Assessment, ConcomitantMedicine, Patient, RiskProfile, ScreeningResult
 from patients.selectors import PATIENT_OBJECT_TYPE
 from portal.audit import audit_record
@@ -216,32 +216,24 @@ def screening_result_record(
     return record
 
 
-EASI_PART_FIELDS = tuple(
-    scores.easi_field_name(region, part)
-    for region, _label, _weight in scores.EASI_REGIONS
-    for part in ("area", *(sign for sign, _l in scores.EASI_SIGNS))
-)
+EASI_PART_FIELDS = scores.EASI_PART_NAMES
 SCORE_FIELDS = ("viga", "itch_nrs", "poem", "dlqi", "scorad")
 
 
-def easi_from_parts(data: dict[str, Any]) -> Decimal | None:
-    """The EASI total when every part is given, None when none is; a ValidationError when only some are."""
-    given = [name for name in EASI_PART_FIELDS if data.get(name) is not None]
-    if not given:
-        return None
-    missing = [name for name in EASI_PART_FIELDS if data.get(name) is None]
-    if missing:
-        raise ValidationError(
-            dict.fromkeys(missing, "Enter this score too (0 if none) so the EASI total can be computed.")
-        )
-    regions = {
-        region: scores.RegionScore(
-            area=data[scores.easi_field_name(region, "area")],
-            **{sign: data[scores.easi_field_name(region, sign)] for sign, _l in scores.EASI_SIGNS},
-        )
-        for region, _label, _weight in scores.EASI_REGIONS
-    }
-    return scores.easi_total(regions)
+def easi_age(patient: Patient, assessed_on: dt.date) -> int:
+    """The patient's age in whole years on the assessment date: it chooses the EASI region weights."""
+    if assessed_on < patient.date_of_birth:
+        raise ValidationError({"assessed_on": "The date is before the patient's date of birth."})
+    return risk.age_on(patient.date_of_birth, assessed_on) or 0
+
+
+def easi_from_parts(data: dict[str, Any], *, age_years: int) -> Decimal | None:
+    """The EASI total with the weights for ``age_years``, None when no part is given; a ValidationError naming the
+    parts that are missing (a sign of a region with area above 0, an area) or invalid."""
+    try:
+        return scores.easi_from_parts({name: data.get(name) for name in EASI_PART_FIELDS}, age_years=age_years)
+    except scores.EasiPartsError as exc:
+        raise ValidationError(exc.errors) from None
 
 
 @transaction.atomic
@@ -250,16 +242,20 @@ def assessment_record(*, actor: User, patient: Patient, assessed_on: dt.date, da
     for name in (*EASI_PART_FIELDS, *SCORE_FIELDS):
         setattr(assessment, name, data.get(name))
     assessment.full_clean()  # range checks of every part before the total is computed
-    assessment.easi = easi_from_parts(data)
+    age = easi_age(patient, assessed_on)
+    assessment.easi = easi_from_parts(data, age_years=age)
     if assessment.easi is None and all(data.get(name) is None for name in SCORE_FIELDS):
         raise ValidationError("Enter at least one score.")
     assessment.save()
-    recorded = {name: _plain(getattr(assessment, name)) for name in ("easi", *SCORE_FIELDS)}
+    recorded: dict[str, Any] = {name: _plain(getattr(assessment, name)) for name in ("easi", *SCORE_FIELDS)}
+    changes: dict[str, Any] = {name: [None, value] for name, value in recorded.items() if value is not None}
+    if assessment.easi is not None:
+        changes["easi_weights"] = f"{scores.easi_weights_label(age)} (aged {age} on the assessment date)"
     _audit(
         actor=actor,
         action=AuditEvent.Action.CHANGE,
         patient=patient,
         summary=f"Severity assessment recorded for {assessed_on.isoformat()}",
-        changes={name: [None, value] for name, value in recorded.items() if value is not None},
+        changes=changes,
     )
     return assessment

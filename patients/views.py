@@ -297,7 +297,7 @@ def screening_record(request, public_id):
 def assessment_create(request, public_id):
     user = request.user
     patient = get_patient_for_user(user, public_id)
-    form = AssessmentForm(request.POST or None, initial={"assessed_on": timezone.localdate()})
+    form = AssessmentForm(request.POST or None, initial={"assessed_on": timezone.localdate()}, patient=patient)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:

@@ -127,3 +127,70 @@ def test_screening_result_record(nurse, clinic):
         actor=nurse, patient=patient, item="tb", performed_on=dt.date(2026, 1, 1), result="negative"
     )
     assert patient.screening_results.get().recorded_by == nurse
+
+
+def head_only(area=4, sign=2):
+    """Head-only eczema; the other regions have area 0 and their signs left empty."""
+    parts = {f"easi_{region}_area": 0 for region in ("upper", "trunk", "lower")}
+    parts["easi_head_area"] = area
+    for name in ("erythema", "induration", "excoriation", "lichenification"):
+        parts[f"easi_head_{name}"] = Decimal(sign)
+    return parts
+
+
+@pytest.mark.parametrize(
+    ("assessed_on", "easi", "weights"),
+    [
+        (dt.date(2026, 1, 9), Decimal("6.4"), "Children aged 0–7 years (aged 7 on the assessment date)"),
+        (dt.date(2026, 1, 10), Decimal("3.2"), "Aged 8 years and over (aged 8 on the assessment date)"),
+    ],
+)
+def test_easi_weights_follow_age_on_the_assessment_date(nurse, clinic, assessed_on, easi, weights):
+    """Born 10 January 2018: the child weights apply until the day before the 8th birthday (issue 14)."""
+    patient = make_patient(clinic=clinic, date_of_birth=dt.date(2018, 1, 10))
+    assessment = services.assessment_record(actor=nurse, patient=patient, assessed_on=assessed_on, data=head_only())
+    assert assessment.easi == easi
+    assert AuditEvent.objects.get(action="change").changes["easi_weights"] == weights
+
+
+def test_half_scores_and_empty_regions_are_stored_as_entered(nurse, clinic):
+    patient = make_patient(clinic=clinic, date_of_birth=dt.date(2020, 6, 1))
+    parts = {**head_only(), "easi_head_erythema": Decimal("1.5"), "easi_head_induration": Decimal("2.5")}
+    assessment = services.assessment_record(actor=nurse, patient=patient, assessed_on=dt.date(2026, 1, 1), data=parts)
+    assessment.refresh_from_db()
+    assert (assessment.easi_head_erythema, assessment.easi_head_induration) == (Decimal("1.5"), Decimal("2.5"))
+    assert assessment.easi_trunk_erythema is None  # area 0: left empty, counted as 0
+    assert assessment.easi == Decimal("6.4")  # 0.2 x 4 x (1.5 + 2.5 + 2 + 2)
+
+
+def test_region_with_eczema_needs_its_signs(nurse, clinic):
+    patient = make_patient(clinic=clinic)
+    with pytest.raises(ValidationError) as exc:
+        services.assessment_record(
+            actor=nurse,
+            patient=patient,
+            assessed_on=dt.date(2026, 1, 1),
+            data={**head_only(), "easi_head_excoriation": None},
+        )
+    assert list(exc.value.message_dict) == ["easi_head_excoriation"]
+    assert not Assessment.objects.exists()
+
+
+def test_half_score_off_the_half_step_is_refused(nurse, clinic):
+    patient = make_patient(clinic=clinic)
+    with pytest.raises(ValidationError) as exc:
+        services.assessment_record(
+            actor=nurse,
+            patient=patient,
+            assessed_on=dt.date(2026, 1, 1),
+            data={**head_only(), "easi_head_erythema": Decimal("0.3")},
+        )
+    assert exc.value.message_dict["easi_head_erythema"] == ["Enter a whole or half score: 0, 0.5, 1, 1.5, 2, 2.5 or 3."]
+
+
+def test_assessment_before_birth_is_refused(nurse, clinic):
+    patient = make_patient(clinic=clinic, date_of_birth=dt.date(2024, 5, 1))
+    with pytest.raises(ValidationError) as exc:
+        services.assessment_record(actor=nurse, patient=patient, assessed_on=dt.date(2024, 4, 30), data=head_only())
+    assert exc.value.message_dict == {"assessed_on": ["The date is before the patient's date of birth."]}
+    assert not Assessment.objects.exists()

@@ -373,3 +373,126 @@ def test_home_page_links_to_patients(client_as, derm, catalogue_admin, patient):
     assert "Your patients" in content
     assert "Register a patient" in content
     assert "Find a patient" not in client_as(catalogue_admin).get(reverse("portal:home")).content.decode()
+
+
+# --- EASI by age, half scores, regions without eczema (issue 14, clinical-reference §9.7) -----------------------
+
+
+@pytest.fixture
+def child(clinic, derm):
+    """Aged 5 on 10 January 2026."""
+    return make_patient(clinic=clinic, dermatologist=derm, date_of_birth=dt.date(2020, 6, 1))
+
+
+def head_only_data(**overrides):
+    """Head area 4 with signs 2+2+2+2; the other regions area 0 with their signs left empty."""
+    data = {"assessed_on": "2026-01-10", "easi_head_area": "4"}
+    data.update({f"easi_head_{sign}": "2" for sign in ("erythema", "induration", "excoriation", "lichenification")})
+    data.update({f"easi_{region}_area": "0" for region in ("upper", "trunk", "lower")})
+    return {**data, **overrides}
+
+
+def test_form_shows_the_child_weights_it_uses(client_as, nurse, child):
+    content = client_as(nurse).get(url("assessment_create", child)).content.decode()
+    assert 'id="easi-weights"' in content
+    assert "Head and neck (weight 0.2)" in content
+    assert "Lower limbs (weight 0.3)" in content
+    assert 'class="table-primary"><th scope="row">Children aged 0–7 years' in content
+
+
+def test_form_shows_the_adult_weights_for_an_adult(client_as, nurse, patient):
+    content = client_as(nurse).get(url("assessment_create", patient)).content.decode()
+    assert "Head and neck (weight 0.1)" in content
+    assert "Lower limbs (weight 0.4)" in content
+    assert 'class="table-primary"><th scope="row">Aged 8 years and over' in content
+
+
+@pytest.mark.parametrize(("patient_fixture", "easi"), [("child", Decimal("6.4")), ("patient", Decimal("3.2"))])
+def test_head_only_eczema_with_empty_regions_is_accepted(client_as, nurse, request, patient_fixture, easi):
+    """Issue 14: a 5-year-old with head-only disease scores 6.4, an adult 3.2; empty regions need no signs."""
+    who = request.getfixturevalue(patient_fixture)
+    assert client_as(nurse).post(url("assessment_create", who), head_only_data()).status_code == 302
+    assert Assessment.objects.get().easi == easi
+
+
+def test_half_scores_and_decimal_comma_are_accepted(client_as, nurse, child):
+    data = head_only_data(easi_head_erythema="1.5", easi_head_induration="2,5")
+    assert client_as(nurse).post(url("assessment_create", child), data).status_code == 302
+    saved = Assessment.objects.get()
+    assert (saved.easi_head_erythema, saved.easi_head_induration) == (Decimal("1.5"), Decimal("2.5"))
+    assert saved.easi == Decimal("6.4")
+
+
+@pytest.mark.parametrize("value", ["0.3", "2.25", "1.7"])
+def test_sign_off_the_half_step_is_refused_next_to_the_field(client_as, nurse, child, value):
+    response = client_as(nurse).post(url("assessment_create", child), head_only_data(easi_head_erythema=value))
+    assert response.status_code == 200
+    assert field_error(response, "easi_head_erythema") == "Enter a whole or half score: 0, 0.5, 1, 1.5, 2, 2.5 or 3."
+    content = response.content.decode()
+    assert f'name="easi_head_erythema" value="{value}"' in content  # what was typed is kept
+    assert 'name="easi_head_area" value="4"' in content
+    assert not Assessment.objects.exists()
+
+
+def test_region_with_eczema_and_a_blank_sign_is_refused_next_to_the_field(client_as, nurse, child):
+    response = client_as(nurse).post(
+        url("assessment_create", child), head_only_data(easi_trunk_area="2", easi_trunk_erythema="1")
+    )
+    assert response.status_code == 200
+    assert field_error(response, "easi_trunk_induration") == (
+        "Enter this score too (0 if none): the region has eczema (area above 0)."
+    )
+    assert 'name="easi_trunk_erythema" value="1"' in response.content.decode()
+    assert not Assessment.objects.exists()
+
+
+def test_region_without_an_area_is_refused_next_to_the_field(client_as, nurse, child):
+    response = client_as(nurse).post(url("assessment_create", child), head_only_data(easi_lower_area=""))
+    assert field_error(response, "easi_lower_area") == "Enter the area score (0 if this region has no eczema)."
+    assert not Assessment.objects.exists()
+
+
+def test_half_area_score_is_refused(client_as, nurse, child):
+    response = client_as(nurse).post(url("assessment_create", child), head_only_data(easi_head_area="2.5"))
+    assert field_error(response, "easi_head_area") == "Enter a whole number from 0 to 6."
+    assert not Assessment.objects.exists()
+
+
+def test_weights_shown_follow_the_typed_date(client_as, nurse, clinic, derm):
+    """Born 10 January 2018: a form sent back for 9 January 2026 (aged 7) shows the child weights."""
+    who = make_patient(clinic=clinic, dermatologist=derm, date_of_birth=dt.date(2018, 1, 10))
+    response = client_as(nurse).post(
+        url("assessment_create", who), head_only_data(assessed_on="2026-01-09", easi_head_erythema="0.3")
+    )
+    content = response.content.decode()
+    assert "this patient is 7 on 09/01/2026" in content
+    assert "Head and neck (weight 0.2)" in content
+
+
+def test_assessment_before_birth_is_refused_next_to_the_date(client_as, nurse, child):
+    response = client_as(nurse).post(url("assessment_create", child), head_only_data(assessed_on="2020-05-31"))
+    assert field_error(response, "assessed_on") == "The date is before the patient's date of birth."
+    assert not Assessment.objects.exists()
+
+
+def test_every_easi_problem_is_shown_at_once(client_as, nurse, child):
+    """A refused half score and a missing sign elsewhere come back together, so one correction round is enough."""
+    data = head_only_data(easi_head_erythema="0.3", easi_upper_area="1")
+    response = client_as(nurse).post(url("assessment_create", child), data)
+    assert field_error(response, "easi_head_erythema") == "Enter a whole or half score: 0, 0.5, 1, 1.5, 2, 2.5 or 3."
+    assert set(response.context["form"].errors) == {
+        "easi_head_erythema",
+        "easi_upper_erythema",
+        "easi_upper_induration",
+        "easi_upper_excoriation",
+        "easi_upper_lichenification",
+    }
+
+
+@pytest.mark.parametrize("value", ["NaN", "1e309", "-0.5", "3.5"])
+def test_sign_out_of_range_is_a_form_error_not_a_500(client_as, nurse, child, value):
+    """Found by the form fuzz test: NaN reached the half-step check and raised decimal.InvalidOperation."""
+    response = client_as(nurse).post(url("assessment_create", child), head_only_data(easi_head_erythema=value))
+    assert response.status_code == 200
+    assert field_error(response, "easi_head_erythema")
+    assert not Assessment.objects.exists()
