@@ -257,7 +257,11 @@ def drug_label(drug: Drug) -> L.DrugLabel:
         drug_class=drug.drug_class,
         statuses=_status_facts(drug.statuses.all()),
         regimens=_regimen_facts(drug.regimens.all()),
-        dose_adjustments=_adjustment_facts(drug.dose_adjustments.select_related("interacting_class")),
+        dose_adjustments=_adjustment_facts(
+            drug.dose_adjustments.select_related("interacting_class").order_by(
+                "jurisdiction", "trigger", "egfr_min", "id"
+            )
+        ),
         topical_limits=tuple(
             L.TopicalLimitFact(
                 **_common(r),
