@@ -1,6 +1,6 @@
 """Writes for monitoring: lab results (form and CSV), their interpretation and alerts, symptom checks, checks done,
 and acknowledging or acting on alerts. Every write is one transaction and audited; rules come from
-``monitoring.interpret`` and ``monitoring.safety`` (pure functions)."""
+``drugs.units``, ``therapy.thresholds`` and ``monitoring.alerting`` (pure functions)."""
 
 from __future__ import annotations
 
