@@ -102,11 +102,13 @@ class LabThresholdForm(FactForm):
                 )
             elif value is not None:
                 try:
-                    cleaned["value"] = units.to_canonical(Decimal(value), lab_unit.factor)
+                    cleaned["value"] = units.to_canonical(Decimal(value), lab_unit.factor, lab_unit.divisor, exact=True)
                 except units.PrecisionError:
+                    converted = units.from_canonical(Decimal(value), lab_unit.divisor, lab_unit.factor, 8)
+                    more = "" if lab_unit.exact else "…"
                     self.add_error(
                         "value",
-                        f"{decimal_text(value)} {unit} is {decimal_text(Decimal(value) * lab_unit.factor)} "
+                        f"{decimal_text(value)} {unit} is {decimal_text(converted)}{more} "
                         f"{lab_test.canonical_unit}: more than the {units.STORED_DECIMAL_PLACES} decimal places a "
                         f"threshold keeps. Round the value, or enter it in {lab_test.canonical_unit}.",
                     )
@@ -155,8 +157,19 @@ class LabTestForm(forms.ModelForm):
             "reference_high",
             "plausible_min",
             "plausible_max",
+            "si_unit",
             "source",
             "unconfirmed",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        accepted = [(u.unit, u.label) for u in self.instance.units.all()] if self.instance.pk else []
+        self.fields["si_unit"] = forms.ChoiceField(
+            label=self.fields["si_unit"].label,
+            required=False,
+            choices=[("", "The canonical unit"), *accepted],
+            help_text=self.fields["si_unit"].help_text,
         )
 
     def clean(self):
@@ -175,14 +188,34 @@ class LabTestForm(forms.ModelForm):
 class LabUnitForm(forms.ModelForm):
     class Meta:
         model = LabUnit
-        fields = ("unit", "label", "factor")
-        help_texts = {"factor": "Canonical value = entered value × factor. Use exact factors only."}
+        fields = ("unit", "label", "factor", "divisor", "display_places")
+        help_texts = {
+            "factor": "Canonical value = entered value × factor ÷ divisor. Use the exact factors of the reference.",
+            "divisor": (
+                "1 for most units. For a factor with no finite decimal, the reference's number: creatinine µmol/L "
+                "is factor 1, divisor 88.42 (88.42 µmol/L = 1 mg/dL). Such results are stored rounded to 4 decimal "
+                "places, and the value as typed is kept."
+            ),
+            "display_places": "Decimals shown for results converted into this unit; empty: as stored.",
+        }
 
     def clean_factor(self):
         factor = self.cleaned_data.get("factor")
         if factor is not None and factor <= 0:
             raise forms.ValidationError("The factor must be above 0.")
         return factor
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["divisor"].required = False  # empty: 1, as for almost every unit
+
+    def clean_divisor(self):
+        divisor = self.cleaned_data.get("divisor")
+        if divisor is None:
+            return Decimal(1)
+        if divisor <= 0:
+            raise forms.ValidationError("The divisor must be above 0.")
+        return divisor
 
 
 def lab_unit_formset(lab_test, data=None):

@@ -7,6 +7,8 @@ Lab values are stored in the lab test's canonical UCUM unit.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -14,6 +16,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from drugs import units as lab_units  # not `units`: LabTest.units is the accepted units
+from portal.formats import decimal_text as fmt
 
 
 class Jurisdiction(models.TextChoices):
@@ -75,6 +80,15 @@ class LabTest(models.Model):
     panel = models.CharField(_("panel"), max_length=20, choices=Panel)
     value_type = models.CharField(_("value type"), max_length=10, choices=ValueType, default=ValueType.QUANTITY)
     canonical_unit = models.CharField(_("canonical unit (UCUM)"), max_length=30, blank=True)
+    si_unit = models.CharField(
+        _("unit shown in SI"),
+        max_length=30,
+        blank=True,
+        help_text=_(
+            "The accepted unit (UCUM code) results are shown in when the clinic shows SI units; empty: the canonical "
+            "unit. Results entered in it are shown exactly as entered."
+        ),
+    )
     reference_low = models.DecimalField(_("reference low"), max_digits=12, decimal_places=4, null=True, blank=True)
     reference_high = models.DecimalField(_("reference high"), max_digits=12, decimal_places=4, null=True, blank=True)
     plausible_min = models.DecimalField(_("plausible minimum"), max_digits=12, decimal_places=4, null=True, blank=True)
@@ -120,7 +134,13 @@ class LabTest(models.Model):
         wanted = (code_or_label or "").strip() or self.canonical_unit
         accepted = list(self.units.all())
         by_code = next((u for u in accepted if u.unit == wanted), None)
-        return by_code or next((u for u in accepted if u.label == wanted), None)
+        exact = by_code or next((u for u in accepted if u.label == wanted), None)
+        if exact is not None:
+            return exact
+        # As lab print-outs and exports write it: umol/l, mmol/l, g/l, x10^9/L, 10^9/l. Only an unambiguous match.
+        key = lab_units.unit_key(wanted)
+        loose = {u.pk: u for u in accepted if key in (lab_units.unit_key(u.unit), lab_units.unit_key(u.label))}
+        return next(iter(loose.values())) if len(loose) == 1 else None
 
     def label_of(self, code: str) -> str:
         """How clinicians write the unit with UCUM code ``code`` (cells/mm³ for /mm3); the code when it has no label."""
@@ -131,6 +151,22 @@ class LabTest(models.Model):
         """The canonical unit as clinicians write it (×10³/µL for 10*3/uL)."""
         return self.label_of(self.canonical_unit)
 
+    def display_unit(self, system: str = lab_units.US) -> lab_units.DisplayUnit:
+        """The unit the clinic's unit system shows this test in (US: the canonical unit; SI: si_unit)."""
+        code = self.si_unit if system == lab_units.SI and self.si_unit else self.canonical_unit
+        accepted = next((u for u in self.units.all() if u.unit == code), None)
+        if accepted is None or code == self.canonical_unit:
+            places = accepted.display_places if accepted is not None else None
+            return lab_units.DisplayUnit(code=self.canonical_unit, label=self.unit_label, places=places)
+        return lab_units.DisplayUnit(
+            code=code,
+            label=accepted.label,
+            factor=accepted.factor,
+            divisor=accepted.divisor,
+            places=accepted.display_places,
+            canonical_label=self.unit_label,
+        )
+
     @property
     def accepted_units_text(self) -> str:
         """The accepted UCUM codes, for a message saying which units are accepted."""
@@ -138,12 +174,20 @@ class LabTest(models.Model):
 
 
 class LabUnit(models.Model):
-    """An accepted entry unit and its exact factor to the canonical unit (canonical = entered × factor)."""
+    """An accepted unit and its exact conversion to the canonical unit: canonical = entered × factor ÷ divisor.
+
+    The divisor states factors with no finite decimal, exactly as the reference gives them (creatinine: factor 1,
+    divisor 88.42, since 88.42 µmol/L = 1 mg/dL). ``display_places`` is how many decimals results are shown with
+    in this unit when they were entered in another one (µmol/L 0, mmol/L cholesterol 2)."""
 
     lab_test = models.ForeignKey(LabTest, on_delete=models.CASCADE, related_name="units")
     unit = models.CharField(_("unit (UCUM)"), max_length=30)
     label = models.CharField(_("label"), max_length=40)
     factor = models.DecimalField(_("factor to canonical"), max_digits=16, decimal_places=8)
+    divisor = models.DecimalField(_("divisor"), max_digits=16, decimal_places=8, default=Decimal(1))
+    display_places = models.PositiveSmallIntegerField(
+        _("decimals shown"), null=True, blank=True, validators=[MaxValueValidator(4)]
+    )
 
     class Meta:
         ordering = ["lab_test", "id"]
@@ -151,10 +195,25 @@ class LabUnit(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["lab_test", "unit"], name="drugs_labunit_unique_unit"),
             models.CheckConstraint(condition=Q(factor__gt=0), name="drugs_labunit_factor_positive"),
+            models.CheckConstraint(condition=Q(divisor__gt=0), name="drugs_labunit_divisor_positive"),
         ]
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def exact(self) -> bool:
+        """Whether every value converts to a finite decimal (else it is stored rounded to 4 decimal places)."""
+        return lab_units.is_exact(self.factor, self.divisor)
+
+    @property
+    def conversion_text(self) -> str:
+        """ "1 µmol/L = 1/88.42 mg/dL" for the catalogue pages."""
+        canonical = self.lab_test.unit_label
+        if self.divisor == 1:
+            return f"1 {self.label} = {fmt(self.factor)} {canonical}"
+        ratio = fmt(self.factor) if self.factor != 1 else "1"
+        return f"1 {self.label} = {ratio}/{fmt(self.divisor)} {canonical}"
 
 
 class InteractingClass(models.Model):

@@ -47,11 +47,12 @@ class PatientDateForm(forms.Form):
 
 
 class LabPanelForm(PatientDateForm):
-    """One panel: the collection date, and per analyte a value and its unit (canonical by default)."""
+    """One panel: the collection date, and per analyte a value (point or comma for decimals) and its unit, by
+    default the unit the clinic's unit system shows."""
 
     collected_on = PatientDateField(label="Collected on")
 
-    def __init__(self, *args, patient, tests: list[LabTest], **kwargs):
+    def __init__(self, *args, patient, tests: list[LabTest], unit_system: str = units.US, **kwargs):
         super().__init__(*args, patient=patient, **kwargs)
         self.tests = tests
         self.rows_layout: list[tuple[LabTest, str, str | None]] = []
@@ -71,13 +72,13 @@ class LabPanelForm(PatientDateForm):
                 required=False,
                 max_length=20,
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-                help_text=f"LOINC {test.loinc}" + _range_text(test),
+                help_text=f"LOINC {test.loinc}" + _range_text(test, unit_system),
             )
             accepted = list(test.units.all())
             self.fields[unit_name] = forms.ChoiceField(
                 label=f"{test.short_name} unit",
                 choices=[(u.unit, u.label) for u in accepted],
-                initial=test.canonical_unit,
+                initial=test.display_unit(unit_system).code,
                 required=False,
             )
             self.rows_layout.append((test, value_name, unit_name))
@@ -116,6 +117,7 @@ class LabPanelForm(PatientDateForm):
                 canonical = units.entered_to_canonical(
                     raw,
                     factor=unit.factor,
+                    divisor=unit.divisor,
                     unit_label=unit.label,
                     test_name=test.short_name,
                     plausible_min=test.plausible_min,
@@ -140,21 +142,26 @@ class LabPanelForm(PatientDateForm):
         return cleaned
 
 
-def _range_text(test: LabTest) -> str:
-    unit = test.unit_label
-    if test.reference_low is not None and test.reference_high is not None:
-        return f" · reference {test.reference_low.normalize():f}–{test.reference_high.normalize():f} {unit}"
-    if test.reference_high is not None:
-        return f" · reference up to {test.reference_high.normalize():f} {unit}"
-    if test.reference_low is not None:
-        return f" · reference from {test.reference_low.normalize():f} {unit}"
+def _range_text(test: LabTest, unit_system: str = units.US) -> str:
+    shown = test.display_unit(unit_system)
+    low = shown.text(test.reference_low) if test.reference_low is not None else ""
+    high = shown.text(test.reference_high) if test.reference_high is not None else ""
+    if low and high:
+        return f" · reference {low.removesuffix(' ' + shown.label)}–{high}"
+    if high:
+        return f" · reference up to {high}"
+    if low:
+        return f" · reference from {low}"
     return " · no reference range set"
 
 
 class LabCsvForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="Columns: record_number, loinc, value, unit, collected_on (YYYY-MM-DD). At most 5,000 rows, 1 MB.",
+        help_text=(
+            "Columns: record_number, loinc, value, unit, collected_on (YYYY-MM-DD), separated by commas or "
+            "semicolons; values with a point or a comma for decimals. At most 5,000 rows, 1 MB."
+        ),
     )
 
 

@@ -1,7 +1,9 @@
 """Validate a lab-results CSV row by row (a fixed number of queries), so nothing is imported while any row is bad.
 
-Columns: record_number, loinc, value, unit, collected_on (YYYY-MM-DD). Coded tests (screening) take positive,
-negative or indeterminate as the value and an empty unit. The unit is the UCUM code or the label shown in the form.
+Columns: record_number, loinc, value, unit, collected_on (YYYY-MM-DD), separated by commas or (as EU spreadsheets save
+CSV) semicolons. Values take a point or a comma for decimals. Coded tests (screening) take positive, negative or
+indeterminate as the value and an empty unit. The unit is the UCUM code, the label shown in the form, or as labs
+write it (umol/l, x10^9/L): the one conversion path of the lab form (drugs.units), so both accept the same values.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ def _decode(raw: bytes) -> str | None:
     return None
 
 
+def _delimiter(text: str) -> str:
+    """Comma, or semicolon as spreadsheets save CSV where the comma is the decimal mark (EU): read from the header,
+    which names the columns and so holds no decimal commas."""
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def read_upload(upload) -> bytes:
     """The uploaded file's bytes, at most one more than MAX_BYTES: enough for parse_csv to refuse a larger file
     without reading all of it."""
@@ -65,7 +74,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
     text = _decode(raw)
     if text is None:
         return Parsed([], [], "The file is not a text (CSV) file. Save it from your spreadsheet as CSV UTF-8.")
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     try:
         lines = list(reader)
     except csv.Error:
@@ -139,6 +148,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
                     value = units.entered_to_canonical(
                         cell(line, "value"),
                         factor=unit.factor,
+                        divisor=unit.divisor,
                         unit_label=unit.label,
                         test_name=test.short_name,
                         plausible_min=test.plausible_min,

@@ -28,6 +28,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold
 from monitoring import alerting, charts
 from monitoring.models import Alert, SymptomCheck
@@ -36,6 +37,7 @@ from patients import risk
 from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
 from patients.selectors import badge_q
+from portal.clinics import unit_system_of
 from portal.models import User
 from portal.web import ListPage, page_of
 from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
@@ -239,7 +241,10 @@ EVENT_LABEL: dict[str, str] = {
 
 
 def patient_monitoring(patient: Patient, user=None) -> dict:
-    """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries)."""
+    """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries).
+
+    Lab values and action levels are shown in the unit system of the user's clinic (US or SI)."""
+    system = unit_system_of(user) if user is not None else units.US
     # The latest TREND_POINTS_PER_TEST results of each test, and how many there are in all: one query.
     per_test = Window(RowNumber(), partition_by=[F("lab_test_id")], order_by=[F("collected_on").desc(), F("id").desc()])
     in_all = Window(Count("id"), partition_by=[F("lab_test_id")])
@@ -248,7 +253,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         .annotate(nth=per_test, in_all=in_all)
         .filter(nth__lte=TREND_POINTS_PER_TEST)
         .order_by("collected_on", "id")
-        .values("lab_test_id", "collected_on", "value", "flag", "action", "in_all")
+        .values("lab_test_id", "collected_on", "value", "entered_value", "entered_unit", "flag", "action", "in_all")
     )
     tests = LabTest.objects.with_unit_labels().in_bulk({r["lab_test_id"] for r in results})
     courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
@@ -270,10 +275,16 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
             if key in seen:
                 continue
             seen.add(key)
+            if t.lab_test_id not in tests:
+                continue  # no result of this test to draw
+            shown = tests[t.lab_test_id].display_unit(system)
             levels_by_test[t.lab_test_id].append(
                 charts.Level(
-                    value=t.value,
-                    label=f"{t.get_action_display()} {t.drug} ({t.get_comparison_display()} {t.value.normalize():f})",
+                    value=shown.value(t.value),
+                    label=(
+                        f"{t.get_action_display()} {t.drug} ({t.get_comparison_display()} "
+                        f"{shown.text_with_canonical(t.value)})"
+                    ),
                     kind=t.action,
                 )
             )
@@ -283,8 +294,11 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     lab_charts = []
     for test_id, rows in sorted(by_test.items(), key=lambda kv: (tests[kv[0]].panel, tests[kv[0]].display_order)):
         test = tests[test_id]
-        unit = test.unit_label
-        points = [charts.Point(r["collected_on"], r["value"]) for r in rows]
+        shown = test.display_unit(system)
+        unit = shown.label
+        for r in rows:
+            r["shown"] = shown.entered(r["entered_value"], r["entered_unit"], r["value"])
+        points = [charts.Point(r["collected_on"], r["shown"]) for r in rows]
         chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
         lab_charts.append(
             {
@@ -294,7 +308,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                 "shown": _shown(rows),
                 "chart": chart,
                 "rows": [
-                    _table_row(r["collected_on"], r["value"], FLAG_LABELS.get(r["flag"], ""), r["action"])
+                    _table_row(r["collected_on"], r["shown"], FLAG_LABELS.get(r["flag"], ""), r["action"])
                     for r in reversed(rows)
                 ],
                 "unit": unit,
@@ -348,7 +362,7 @@ def _desc(name: str, unit: str, rows: list[dict], levels: list[charts.Level]) ->
     shown = _shown(rows) or f"{len(rows)} results"
     text = (
         f"{name} in {unit}: {shown} from {first['collected_on']} to {latest['collected_on']}; latest "
-        f"{latest['value'].normalize():f} ({FLAG_LABELS.get(latest['flag']) or 'not flagged'})."
+        f"{latest['shown'].normalize():f} {unit} ({FLAG_LABELS.get(latest['flag']) or 'not flagged'})."
     )
     if levels:
         text += " Action levels drawn: " + "; ".join(level.label for level in levels) + "."

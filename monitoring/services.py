@@ -130,10 +130,15 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
     the worst action on the result and raise one alert per result and course (never twice)."""
     version = current_catalogue_version()
     courses = _open_courses(r.patient_id for r in results)
+    # Alert text is written once, in the units the patient's clinic reads (US or SI).
+    systems = dict(
+        Patient.objects.filter(pk__in={r.patient_id for r in results}).values_list("id", "clinic__unit_system")
+    )
     labels = {}
     alerts = []
     for result in results:
         test = result.lab_test
+        shown_in = test.display_unit(systems.get(result.patient_id) or units.US)
         result.interpreted_version = version
         if test.value_type == LabTest.ValueType.CODED or result.value is None:
             result.flag = ResultFlag.CODED
@@ -150,7 +155,14 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
             if needs_previous(test.analyte, result.value, label, course.jurisdiction):
                 previous = _previous_result(result, since=course.start_date)
             findings = check_result(
-                test.analyte, result.value, label, course.jurisdiction, True, version, previous=previous
+                test.analyte,
+                result.value,
+                label,
+                course.jurisdiction,
+                True,
+                version,
+                previous=previous,
+                shown_in=shown_in if shown_in.converts else None,
             )
             finding = alerting.worst_finding(findings)
             if finding is None:

@@ -37,6 +37,7 @@ from monitoring.models import Alert
 from patients.selectors import get_patient_for_user
 from patients.services import patient_view_record
 from portal import idempotency
+from portal.clinics import unit_system_of
 from portal.web import add_service_error, query_int, require_get_post
 from therapy import services as therapy_services
 from therapy.models import ScheduledItem, TreatmentCourse
@@ -93,7 +94,7 @@ def lab_entry(request, public_id):
     patient = get_patient_for_user(request.user, public_id)
     panel = _panel(request)
     tests = sel.panel_tests(panel)
-    form = LabPanelForm(request.POST or None, patient=patient, tests=tests)
+    form = LabPanelForm(request.POST or None, patient=patient, tests=tests, unit_system=unit_system_of(request.user))
     if request.method == "GET":
         patient_view_record(actor=request.user, patient=patient)
     try:
@@ -132,8 +133,11 @@ def lab_saved(request, public_id):
     """The results just saved, with their interpretation (what the server concluded)."""
     patient = get_patient_for_user(request.user, public_id)
     patient_view_record(actor=request.user, patient=patient)
+    system = unit_system_of(request.user)
     results = sel.latest_saved_results(patient)
-    return render(request, "monitoring/lab_saved.html", {"patient": patient, "results": results})
+    for result in results:
+        result.shown = result.display_text(system)  # type: ignore[attr-defined]  # for the template
+    return render(request, "monitoring/lab_saved.html", {"patient": patient, "results": results, "unit_system": system})
 
 
 @permission_required(ADD_RESULTS, raise_exception=True)
@@ -273,8 +277,10 @@ def _act_forms(alert: Alert, bound: dict | None = None) -> dict:
 
 def _alert_page(request, alert, ack_form=None, bound=None, status=200):
     can_act = request.user.has_perm(CHANGE_ALERTS)
+    result = alert.lab_result
     context = {
         "alert": alert,
+        "result_shown": result.display_text(unit_system_of(request.user)) if result is not None else "",
         "ack_form": ack_form or AlertAckForm(),
         "act_forms": _act_forms(alert, bound) if can_act and request.user.has_perm(CHANGE_COURSE) else {},
         "can_ack": can_act and alert.status == Alert.Status.OPEN,

@@ -498,3 +498,14 @@ class LabResult(models.Model):
     @property
     def entered_unit_label(self) -> str:
         return self.lab_test.label_of(self.entered_unit)
+
+    def display_text(self, unit_system: str) -> str:
+        """The value in the clinic's unit system ("4.6 mmol/L"; exactly as typed when typed in that unit), or the
+        coded result."""
+        if self.value is None:
+            return self.get_coded_display()
+        unit = self.lab_test.display_unit(unit_system)
+        return unit.entered_text(self.entered_value, self.entered_unit, self.value)
+
+    def get_coded_display(self) -> str:
+        return (self.coded_value or "").capitalize()

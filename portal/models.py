@@ -14,7 +14,23 @@ from portal import roles
 class Clinic(models.Model):
     """A clinic (or department). Staff see only the patients of their own clinic."""
 
+    class UnitSystem(models.TextChoices):
+        # The codes are drugs.units.US / SI (portal sits below drugs, so it cannot import them).
+        US = "US", _("US conventional (g/dL, mg/dL, ×10³/µL)")
+        SI = "SI", _("SI (g/L, mmol/L, µmol/L, ×10⁹/L)")
+
     name = models.CharField(_("name"), max_length=200, unique=True)
+    unit_system = models.CharField(
+        _("lab units shown"),
+        max_length=2,
+        choices=UnitSystem,
+        default=UnitSystem.US,
+        help_text=_(
+            "How lab results, trend charts and new alerts show values. Staff can enter results in any accepted "
+            "unit either way; results are stored in one unit, so switching changes only how they are shown."
+        ),
+    )
+    row_version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -21,6 +21,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Worklist", "monitoring:worklist", permission="therapy.view_scheduleditem"),
     NavItem("Alerts", "monitoring:alerts", permission="monitoring.view_alert"),
     NavItem("Drug catalogue", "drugs:list", permission="drugs.view_drug"),
+    NavItem("Clinic settings", "portal:clinic_settings", permission="portal.change_clinic"),
     NavItem("Audit trail", "portal:audit", superuser_only=True),
     NavItem("Locked log-ins", "portal:unlock", superuser_only=True),
     NavItem("Django admin", "admin:index", superuser_only=True),

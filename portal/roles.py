@@ -67,13 +67,17 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "drugs.view_catalogueversion",
         "drugs.view_labtest",
         "drugs.change_labtest",
+        "portal.change_clinic",  # the clinic's lab unit system (clinic settings page)
     ),
 }
 
 ROLE_DESCRIPTIONS = {
     DERMATOLOGIST: "Registers patients, starts and adjusts JAK-inhibitor therapy, and acts on alerts.",
     NURSE: "Works the monitoring schedule, logs lab results and runs infection and warning-sign checks.",
-    CATALOGUE_ADMIN: "Keeps the drug catalogue current: label data, monitoring protocols and lab thresholds.",
+    CATALOGUE_ADMIN: (
+        "Keeps the drug catalogue current: label data, monitoring protocols, lab thresholds and units, and the "
+        "clinic's lab unit system."
+    ),
 }
 
 

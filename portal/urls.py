@@ -5,12 +5,13 @@ from django.urls import include, path
 
 from portal import views
 from portal.security import views as security_views
-from portal.views import audit
+from portal.views import audit, clinic
 
 portal_patterns = (
     [
         path("", views.home, name="home"),
         path("audit/", audit.audit_list, name="audit"),
+        path("clinic/settings/", clinic.clinic_settings, name="clinic_settings"),
         path("accounts/unlock/", security_views.unlock, name="unlock"),
         path("session/keepalive/", security_views.session_keepalive, name="keepalive"),
     ],

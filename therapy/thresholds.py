@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from drugs.label import DrugLabel, ThresholdFact
+from drugs.units import DisplayUnit
 from therapy.findings import Finding, Severity, fmt, join_sources, sort_findings
 
 COMPARISON_TEXT = {"lt": "below", "le": "at or below", "gt": "above", "ge": "at or above"}
@@ -53,11 +54,14 @@ def result_findings(
     version: int,
     taken: date | None = None,
     previous: tuple[Decimal, date] | None = None,
+    shown_in: DisplayUnit | None = None,
 ) -> list[Finding]:
     """Findings for the most severe action whose limit the value passes (none when within all limits).
 
     ``previous`` is the analyte's result before this one on the same course: when it passed the same level, a row
-    with a ``confirmed_action`` applies that action instead ("discontinue if confirmed", §9.5)."""
+    with a ``confirmed_action`` applies that action instead ("discontinue if confirmed", §9.5). ``shown_in`` is the
+    unit the clinic reads values in (SI): the message then gives values in it, each limit with the label's own
+    value beside it; the rule keeps the label's wording."""
     hits = [r for r in rows if r.analyte == analyte and breached(r, value)]
     if not hits:
         return []
@@ -77,12 +81,19 @@ def result_findings(
             continue
         urgent = row_action == "discontinue"
         action = ACTION_TEXT[row_action]
+
+        def value_text(v: Decimal, unit: str = row.unit) -> str:
+            return shown_in.text(v) if shown_in is not None else f"{fmt(v)} {unit}"
+
+        def limit_text(v: Decimal, unit: str = row.unit) -> str:
+            return shown_in.text_with_canonical(v) if shown_in is not None else f"{fmt(v)} {unit}"
+
         subject = (
-            f"{analyte_name(row)} {fmt(value)} {row.unit}{when} is {COMPARISON_TEXT[row.comparison]} "
-            f"{fmt(row.value)} {row.unit}"
+            f"{analyte_name(row)} {value_text(value)}{when} is {COMPARISON_TEXT[row.comparison]} "
+            f"{limit_text(row.value)}"
         )
         if confirmed(row) and previous is not None:
-            subject += f", confirming the previous result ({fmt(previous[0])} {row.unit} on {previous[1].isoformat()})"
+            subject += f", confirming the previous result ({value_text(previous[0])} on {previous[1].isoformat()})"
         message = f"{subject}: {action} {drug_name}{' now (urgent)' if urgent else ''}."
         restart = "" if confirmed(row) else row.restart_rule  # a confirmed discontinue has no restart
         if restart:
@@ -113,12 +124,15 @@ def check_result(
     on_treatment: bool,
     catalogue_version: int,
     previous: tuple[Decimal, date] | None = None,
+    shown_in: DisplayUnit | None = None,
 ) -> list[Finding]:
     """Apply the label's action levels to one lab result (canonical unit): baseline or on treatment. ``previous``
-    is the analyte's earlier result on the course, for the "if confirmed" rows."""
+    is the analyte's earlier result on the course, for the "if confirmed" rows; ``shown_in`` as result_findings."""
     phase = "on_treatment" if on_treatment else "baseline"
     rows = [t for t in label.for_jurisdiction(jurisdiction).thresholds if t.phase == phase]
-    findings = result_findings(analyte, value, rows, label.name, jurisdiction, catalogue_version, previous=previous)
+    findings = result_findings(
+        analyte, value, rows, label.name, jurisdiction, catalogue_version, previous=previous, shown_in=shown_in
+    )
     return sort_findings(findings)
 
 

@@ -655,9 +655,21 @@ def test_canonical_unit_is_accepted_with_factor_one(analyte):
     assert len(units) == len(lab["units"])
 
 
-@pytest.mark.parametrize("analyte", ["total_cholesterol", "ldl", "hdl", "triglycerides", "creatinine"])
-def test_inexact_molar_units_are_left_out(analyte):
-    assert not [u for u in LABS[analyte]["units"] if "mol" in u["unit"]]
+@pytest.mark.parametrize(
+    ("analyte", "unit", "factor", "divisor"),
+    [
+        ("hb", "mmol/L", "1.611", "1"),  # §9.8
+        ("total_cholesterol", "mmol/L", "38.67", "1"),
+        ("ldl", "mmol/L", "38.67", "1"),
+        ("hdl", "mmol/L", "38.67", "1"),
+        ("triglycerides", "mmol/L", "88.57", "1"),
+        ("creatinine", "umol/L", "1", "88.42"),  # 88.42 µmol/L = 1 mg/dL: no finite decimal factor
+    ],
+)
+def test_molar_units_have_the_reference_factors(analyte, unit, factor, divisor):
+    row = next(u for u in LABS[analyte]["units"] if u["unit"] == unit)
+    assert (Decimal(row["factor"]), Decimal(row.get("divisor", "1"))) == (Decimal(factor), Decimal(divisor))
+    assert LABS[analyte]["si_unit"] in {u["unit"] for u in LABS[analyte]["units"]}
 
 
 @pytest.mark.parametrize("analyte", [a for a, *_ in LOINC if LABS[a]["value_type"] == "coded"])
@@ -833,7 +845,7 @@ def test_top_level_keys_are_model_fields(key, model, nested):
 def test_unit_keys_are_model_fields():
     for lab in DATA["lab_tests"]:
         for unit in lab.get("units", []):
-            assert set(unit) == {"unit", "label", "factor"}
+            assert {"unit", "label", "factor"} <= set(unit) <= {"unit", "label", "factor", "divisor", "display_places"}
 
 
 # UNCONFIRMED facts in the reference carry the flag ---------------------------------------------------

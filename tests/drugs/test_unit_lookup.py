@@ -26,7 +26,8 @@ def _platelets():
         ("×10³/µL", "10*3/uL"),
         ("", "10*3/uL"),  # empty: the canonical unit
         ("furlongs", None),
-        ("CELLS/MM3", None),
+        ("CELLS/MM3", "/mm3"),  # as a lab export writes it: matched loosely when only one unit fits
+        ("x10^3/uL", "10*3/uL"),
     ],
 )
 def test_unit_for_accepts_the_code_or_the_label(typed, code):

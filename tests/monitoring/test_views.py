@@ -237,7 +237,7 @@ def test_implausible_platelets_refused_with_the_limit_in_the_typed_unit(client_a
     [
         ({}, "__all__", "at least one"),
         ({"v_hb": "abc", "u_hb": "g/dL"}, "v_hb", "not a number"),
-        ({"v_hb": "13", "u_hb": "mmol/L"}, "u_hb", "Select a valid choice"),
+        ({"v_hb": "13", "u_hb": "mg/dL"}, "u_hb", "Select a valid choice"),
     ],
 )
 def test_lab_entry_bad_input(client_as, nurse, on_abro, data, field, message):

@@ -28,6 +28,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "portal:home": (LOGIN, 200, 200, 200, 200),
     "portal:audit": (LOGIN, 403, 403, 403, 200),
     "portal:unlock": (LOGIN, 403, 403, 403, 200),
+    "portal:clinic_settings": (LOGIN, 403, 403, 200, 200),
     "portal:keepalive": (LOGIN, 405, 405, 405, 405),
     "healthz": (200, 200, 200, 200, 200),
     "login": (200, 302, 302, 302, 302),  # signed-in users go home
