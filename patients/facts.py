@@ -7,11 +7,13 @@ codes in ``badges`` are those of ``patients.risk``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from drugs.label import LIVE_VACCINE_CLASS
+from drugs.units import DisplayUnit
 
 _MG = re.compile(r"(\d+(?:[.,]\d+)?)\s*mg\b", re.IGNORECASE)
 _TIMES_A_DAY = (
@@ -141,6 +143,9 @@ class PatientFacts:
     pregnancy_test_relevant: bool = True
     courses: tuple[CourseTaken, ...] = ()  # open courses in the portal (the course being changed is left out)
     open_alerts: tuple[OpenAlert, ...] = ()
+    # analyte -> the unit the clinic reads results in, when it is not the canonical one (an SI clinic): findings
+    # then give values in it, with the label's own limit beside it.
+    display_units: Mapping[str, DisplayUnit] = field(default_factory=dict, hash=False)
 
     @property
     def class_codes(self) -> frozenset[str]:

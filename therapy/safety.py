@@ -800,7 +800,12 @@ class _SafetyCheck:
             if result is None:
                 if self.purpose != START:
                     continue  # a missing baseline result matters before the first dose, not at a later change
-                limits = " and ".join(f"{COMPARISON_TEXT[t.comparison]} {fmt(t.value)} {t.unit}" for t in mine)
+                shown_in = self.patient.display_units.get(row.analyte)
+                limits = " and ".join(
+                    f"{COMPARISON_TEXT[t.comparison]} "
+                    + (shown_in.text_with_canonical(t.value) if shown_in else f"{fmt(t.value)} {t.unit}")
+                    for t in mine
+                )
                 self.add(
                     Severity.WARNING,
                     f"threshold.{row.analyte}.missing",
@@ -810,7 +815,10 @@ class _SafetyCheck:
                 )
                 continue
             value, taken = result
-            for finding in result_findings(row.analyte, value, mine, self.name, self.j, self.version, taken):
+            shown_in = self.patient.display_units.get(row.analyte)
+            for finding in result_findings(
+                row.analyte, value, mine, self.name, self.j, self.version, taken, shown_in=shown_in
+            ):
                 self.findings.append(finding)
 
     # --- screening ----------------------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.http import Http404
 
+from drugs import units
 from drugs.label import DoseOption
-from drugs.models import Drug
+from drugs.models import Drug, LabTest
 from drugs.selectors import dosing_labels
 from patients import risk
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import Patient
 from patients.selectors import get_patient_for_user, patient_facts
+from portal.models import Clinic
 from therapy.models import SafetyFinding, ScheduledItem, TreatmentCourse
 from therapy.schedule import check_name
 
@@ -173,5 +175,20 @@ def therapy_facts(patient: Patient, *, today: dt.date, exclude: TreatmentCourse 
     a start, a dose change or a resumption (``exclude`` is the course being changed)."""
     alerts = tuple(alert for source in _ALERT_SOURCES for alert in source(patient))
     return replace(
-        patient_facts(patient, today=today), courses=open_courses_of(patient, exclude=exclude), open_alerts=alerts
+        patient_facts(patient, today=today),
+        courses=open_courses_of(patient, exclude=exclude),
+        open_alerts=alerts,
+        display_units=clinic_display_units(patient.clinic_id),
     )
+
+
+def clinic_display_units(clinic_id: int | None) -> dict[str, units.DisplayUnit]:
+    """analyte -> the unit the clinic reads results in, for the tests an SI clinic reads in another unit than the
+    canonical one (empty for a US clinic: one query)."""
+    if clinic_id is None:
+        return {}
+    system = Clinic.objects.filter(pk=clinic_id).values_list("unit_system", flat=True).first()
+    if system != units.SI:
+        return {}
+    shown = {t.analyte: t.display_unit(units.SI) for t in LabTest.objects.with_unit_labels()}
+    return {analyte: unit for analyte, unit in shown.items() if unit.converts}

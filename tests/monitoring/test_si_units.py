@@ -10,7 +10,7 @@ from django.urls import reverse
 from monitoring.models import Alert
 from patients.models import LabResult
 from portal.models import AuditEvent, Clinic
-from tests.factories import TODAY, make_course, make_patient, make_user
+from tests.factories import TODAY, make_course, make_patient, make_user, record_result
 
 SETTINGS = reverse("portal:clinic_settings")
 UPLOAD = reverse("monitoring:lab_upload")
@@ -176,3 +176,20 @@ def test_a_stale_or_bad_settings_form_changes_nothing(client_as, clinic):
 def test_nurses_and_dermatologists_cannot_change_the_unit_system(client_as, nurse, derm):
     assert client_as(nurse).post(SETTINGS, {"unit_system": "SI", "row_version": 1}).status_code == 403
     assert client_as(derm).get(SETTINGS).status_code == 403
+
+
+def test_the_safety_check_gives_baseline_values_in_the_clinics_units(clinic, derm, nurse, catalogue):
+    from drugs.models import Drug
+    from therapy.services import Plan, safety_preview
+
+    patient = make_patient(clinic=clinic, dermatologist=derm, record_number="SI-002")
+    si(clinic)
+    record_result(nurse, patient, "hb", "7.2495", on=TODAY - dt.timedelta(days=2))  # 4.5 mmol/L
+    plan = Plan(
+        drug=Drug.objects.get(slug="abrocitinib"), dose=Decimal("100"), frequency="once daily", start_date=TODAY
+    )
+    findings, _version = safety_preview(patient=patient, plan=plan)
+    hb = [f for f in findings if f.code == "threshold.hb.baseline"]
+    assert hb, [f.code for f in findings]
+    assert "72 g/L" in hb[0].message
+    assert "80 g/L (8 g/dL)" in hb[0].message
