@@ -4,6 +4,7 @@ with its reason, and a dose change runs the check and needs its warnings acknowl
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from patients.models import RiskProfile
 from therapy.models import CourseEvent, SafetyFinding, TreatmentCourse
@@ -44,7 +45,8 @@ def test_a_second_jak_inhibitor_is_blocked_with_the_reason(session):
 def test_a_dose_change_runs_the_check_and_needs_acknowledgement(session):
     course = _course_on("abrocitinib")
     TreatmentCourse.objects.filter(pk=course.pk).update(dose=Decimal("100"))
-    RiskProfile.objects.filter(patient=course.patient).update(egfr=Decimal("45"), egfr_measured_on=None)
+    # Measured today: newer than the demo's kidney results, so the profile's eGFR is the one the check reads.
+    RiskProfile.objects.filter(patient=course.patient).update(egfr=Decimal("45"), egfr_measured_on=timezone.localdate())
     page = session.login("demo-derm")
     session.go(course.get_absolute_url())
     page.select_option("#id_dose", "200")
