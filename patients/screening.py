@@ -336,10 +336,6 @@ class ScreeningStatus:
             return e.status
         return TB_LATENT_UNTREATED if e.positive else TB_NEGATIVE
 
-    def pregnancy_positive(self) -> bool:
-        e = self.newest.get("pregnancy")
-        return e is not None and e.positive
-
 
 # --- The patient page's checklist ---------------------------------------------------------------------------------
 

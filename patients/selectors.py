@@ -495,21 +495,6 @@ def screening_statuses(patient_ids: Iterable[int]) -> dict[int, screening.Screen
 
 # --- The patient as the rule engines see it ----------------------------------------------------------------------
 
-# Screening results and lab panels that count as the catalogue's baseline screening items being done.
-SCREENING_ITEM_FOR_RESULT = {
-    "tb": "tb",
-    "hbsag": "hbv",
-    "hbcab": "hbv",
-    "hcv": "hcv",
-    "cbc": "cbc",
-    "lipids": "lipids",
-    "liver": "liver",
-    "kidney": "kidney",
-    "pregnancy": "pregnancy",
-    "vaccinations": "vaccines",
-}
-SCREENING_ITEM_FOR_PANEL = {"cbc": "cbc", "lipids": "lipids", "liver": "liver", "kidney": "kidney"}
-
 
 def latest_results(patient: Patient) -> dict[str, tuple[Decimal, dt.date]]:
     """The newest numeric value per analyte (one query)."""
@@ -526,14 +511,15 @@ def latest_results(patient: Patient) -> dict[str, tuple[Decimal, dt.date]]:
 
 
 def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
-    """Adapter: the patient's record (risk profile, medicines, screening, lab results) as the engines' facts."""
+    """Adapter: the patient's record (risk profile, medicines, screening, lab results) as the engines' facts.
+
+    Baseline screening (the catalogue items done, hepatitis B and C, the TB status) is ``screening_status``: the
+    same reading as the patient page's checklist, so the safety check and the course schedule agree with it."""
     profile = _profile(patient)
     results = latest_results(patient)
-    screening = list(ScreeningResult.objects.filter(patient=patient).order_by("performed_on", "id"))
-    done = {SCREENING_ITEM_FOR_RESULT[s.item] for s in screening if s.item in SCREENING_ITEM_FOR_RESULT}
-    panels = set(LabResult.objects.filter(patient=patient).values_list("lab_test__panel", flat=True).distinct())
-    done |= {SCREENING_ITEM_FOR_PANEL[p] for p in panels if p in SCREENING_ITEM_FOR_PANEL}
-    positive = {s.item for s in screening if s.result == ScreeningResult.Outcome.POSITIVE}
+    status = screening_status(patient)
+    done = status.catalogue_done()
+    hbv, hcv, tb_status = status.serology("hbv"), status.serology("hcv"), status.tb_status()
     medicines = tuple(
         MedicineTaken(
             name=m.medicine.name if m.medicine else m.name,
@@ -557,19 +543,14 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
             sex_at_birth=patient.sex_at_birth,
             medicines=medicines,
             latest_results=results,
-            screening_done=frozenset(done),
+            screening_done=done,
             badges=badges,
-            hbv="positive" if positive & {"hbsag", "hbcab"} else "unknown",
-            hcv="positive" if "hcv" in positive else "unknown",
+            tb_status=tb_status,
+            hbv=hbv,
+            hcv=hcv,
             pregnancy_test_relevant=pregnancy_relevant,
         )
     bmi = risk.bmi(patient.weight_kg, patient.height_cm)
-    hbv = (
-        "positive"
-        if (profile.hepatitis_b == "positive" or positive & {"hbsag", "hbcab"})
-        else (profile.hepatitis_b or "unknown")
-    )
-    hcv = "positive" if (profile.hepatitis_c == "positive" or "hcv" in positive) else (profile.hepatitis_c or "unknown")
     egfr = profile.egfr
     if "egfr" in results and (profile.egfr_measured_on is None or results["egfr"][1] >= profile.egfr_measured_on):
         egfr = results["egfr"][0]
@@ -590,7 +571,7 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
             obesity=bmi is not None and bmi >= risk.OBESITY_MIN_BMI,
         ),
         cancer=profile.cancer_status or "none",
-        tb_status=profile.tb_status or "never_tested",
+        tb_status=tb_status,
         hbv=hbv,
         hcv=hcv,
         active_serious_infection=profile.active_serious_infection,
@@ -605,7 +586,7 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
         zoster_vaccinated=profile.zoster_vaccinated,
         immunocompromised=profile.immunocompromised,
         latest_results=results,
-        screening_done=frozenset(done),
+        screening_done=done,
         badges=badges,
         pregnancy_test_relevant=pregnancy_relevant,
     )

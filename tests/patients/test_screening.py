@@ -282,11 +282,6 @@ def test_indeterminate_is_recorded_but_not_done():
     assert (row.done, row.status_label) == (False, "Repeat (indeterminate)")
 
 
-def test_positive_pregnancy_test_is_a_finding():
-    assert ScreeningStatus.of([lab(item="pregnancy", result="positive")]).pregnancy_positive()
-    assert not ScreeningStatus.of([lab(item="pregnancy", result="negative")]).pregnancy_positive()
-
-
 # --- The checklist --------------------------------------------------------------------------------------------------
 
 
