@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from drugs.label import DoseOption
@@ -113,6 +113,18 @@ def baseline_done_by_record(items: Iterable[ScheduledItem]) -> dict[int, str]:
         if evidence:
             done[item.pk] = "; ".join(e.label for e in evidence)
     return done
+
+
+def open_checks(**filters) -> QuerySet[ScheduledItem]:
+    """The open checks matching ``filters`` (e.g. ``patient__clinic_id``), less the baseline screening checks the
+    record already satisfies: what the worklist, its counts and the reminders list. One query more, four when there
+    are open baseline screening checks, whatever their number."""
+    qs = ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, **filters)
+    baseline = qs.filter(kind=BASELINE, check_type__in=SCREENING_CHECKS).only(
+        "id", "patient_id", "check_type", "kind", "status"
+    )
+    done = baseline_done_by_record(baseline)
+    return qs.exclude(pk__in=list(done)) if done else qs
 
 
 def course_page(course: TreatmentCourse) -> dict:
