@@ -110,8 +110,10 @@ def baseline_done_by_record(items: Iterable[ScheduledItem]) -> dict[int, str]:
     done = {}
     for item in candidates:
         evidence = statuses[item.patient_id].catalogue_evidence(item.check_type)
-        if evidence:
-            done[item.pk] = "; ".join(e.label for e in evidence)
+        if len(evidence) == 1:
+            done[item.pk] = evidence[0].label
+        elif evidence:  # hepatitis B: say which marker each record is
+            done[item.pk] = "; ".join(f"{screening.ITEM_LABELS[e.item]} – {e.label}" for e in evidence)
     return done
 
 
