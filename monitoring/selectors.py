@@ -17,6 +17,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    QuerySet,
     Subquery,
     Value,
     When,
@@ -33,7 +34,7 @@ from drugs.models import Drug, LabTest, LabThreshold
 from monitoring import alerting, charts
 from monitoring.models import Alert, SymptomCheck
 from monitoring.services import SCREENING_CHECK
-from patients import risk
+from patients import risk, screening
 from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
 from patients.selectors import badge_q
@@ -41,7 +42,8 @@ from portal.clinics import unit_system_of
 from portal.models import User
 from portal.web import ListPage, page_of
 from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
-from therapy.schedule import CHECK_NAMES, check_name
+from therapy.schedule import BASELINE, CHECK_NAMES, check_name
+from therapy.selectors import SCREENING_CHECKS, open_checks
 
 PAGE_SIZE = 50
 WINDOWS = {
@@ -75,6 +77,11 @@ def action_url(item: ScheduledItem) -> tuple[str, str]:
         return f"{reverse('monitoring:lab_entry', args=[patient_id])}?panel=screening", "Enter results"
     if item.check_type in SYMPTOM_CHECKS:
         return reverse("monitoring:symptom_check", args=[patient_id]), "Run the check"
+    if item.kind == BASELINE and item.check_type in SCREENING_CHECKS:
+        # Baseline screening with no lab test (vaccinations): recorded in the patient's screening record, so the
+        # checklist, the safety check and this check all count it ("record done" here would tell only the check).
+        part = screening.CATALOGUE_ITEMS[item.check_type][0]
+        return f"{reverse('patients:screening', args=[patient_id])}?item={part}", "Record the result"
     return reverse("monitoring:item_done", args=[item.public_id]), "Record done"
 
 
@@ -96,11 +103,13 @@ def worklist_page(
     drug_id: int | None = None,
     check_type: str = "",
     page: int = 1,
+    checks: QuerySet[ScheduledItem] | None = None,
 ) -> ListPage:
-    """Open checks of the user's clinic: overdue first (longest overdue, then highest risk), today, then upcoming."""
+    """Open checks of the user's clinic: overdue first (longest overdue, then highest risk), today, then upcoming.
+    Baseline screening the record satisfies by now is not listed (``clinic_checks``)."""
     if user.clinic_id is None:
         return ListPage(number=1, rows=[], has_next=False)
-    qs = ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, patient__clinic_id=user.clinic_id)
+    qs = clinic_checks(user) if checks is None else checks
     if window == "overdue":
         qs = qs.filter(due_date__lt=today)
     elif window == "today":
@@ -143,10 +152,16 @@ def worklist_page(
     return listed
 
 
-def worklist_counts(user: User, today: dt.date) -> dict[str, int]:
+def clinic_checks(user: User) -> QuerySet[ScheduledItem]:
+    """The open checks of the user's clinic the worklist and its counts show: those the record does not satisfy
+    yet (therapy.selectors.open_checks). The worklist page passes it to both, so it is worked out once."""
+    return open_checks(patient__clinic_id=user.clinic_id)
+
+
+def worklist_counts(user: User, today: dt.date, checks: QuerySet[ScheduledItem] | None = None) -> dict[str, int]:
     if user.clinic_id is None:
         return {"overdue": 0, "today": 0}
-    return ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, patient__clinic_id=user.clinic_id).aggregate(
+    return (clinic_checks(user) if checks is None else checks).aggregate(
         overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today))
     )
 

@@ -20,6 +20,7 @@ from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
 from monitoring import alerting
 from monitoring.models import Alert, SymptomCheck
+from patients import screening
 from patients.dates import result_date_error
 from patients.models import LabResult, Patient, ResultFlag
 from patients.services import screening_result_record
@@ -28,25 +29,14 @@ from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import services
 from therapy.models import ScheduledItem, TreatmentCourse
+from therapy.schedule import BASELINE
+from therapy.selectors import SCREENING_CHECKS, baseline_done_by_record
 from therapy.thresholds import check_result, needs_previous
 
-# Screening lab tests: the schedule check they complete and the patient's screening record item they update.
-SCREENING_CHECK = {
-    "tb_igra": "tb",
-    "hbsag": "hbv",
-    "anti_hbc": "hbv",
-    "hcv_ab": "hcv",
-    "hcg_urine": "pregnancy",
-    "hcg_serum": "pregnancy",
-}
-SCREENING_RECORD_ITEM = {
-    "tb_igra": "tb",
-    "hbsag": "hbsag",
-    "anti_hbc": "hbcab",
-    "hcv_ab": "hcv",
-    "hcg_urine": "pregnancy",
-    "hcg_serum": "pregnancy",
-}
+# Screening lab tests: the patient's screening record item they update, and the schedule check they complete (the
+# catalogue item). Both come from the one bridge table, patients.screening.
+SCREENING_RECORD_ITEM = screening.LAB_ANALYTE_ITEM
+SCREENING_CHECK = {analyte: screening.CATALOGUE_ITEM_OF[item] for analyte, item in SCREENING_RECORD_ITEM.items()}
 LAB_CHECK_TYPES = {"cbc", "lipids", "liver", "kidney", "cpk", *SCREENING_CHECK.values()}
 ALERT_SEVERITY = {
     alerting.URGENT: Alert.Severity.URGENT,
@@ -89,10 +79,17 @@ def _complete_items(actor: User, wanted: dict[int, dict[str, dt.date]]) -> int:
     if not wanted:
         return 0
     types = {t for per_patient in wanted.values() for t in per_patient}
-    items = ScheduledItem.objects.filter(patient_id__in=wanted, status=ScheduledItem.Status.OPEN, check_type__in=types)
+    items = list(
+        ScheduledItem.objects.filter(patient_id__in=wanted, status=ScheduledItem.Status.OPEN, check_type__in=types)
+    )
+    # A baseline screening check closes only when the record satisfies it (the one reading, patients.screening): an
+    # HBsAg result alone does not close "hepatitis B", which needs the core antibody too.
+    by_record = baseline_done_by_record(items)
     done = []
     for item in items:
         on = wanted[item.patient_id].get(item.check_type)
+        if item.kind == BASELINE and item.check_type in SCREENING_CHECKS and item.pk not in by_record:
+            continue
         if on is not None and _completable(item, on):
             item.status = ScheduledItem.Status.DONE
             item.completed_on = on

@@ -65,7 +65,10 @@ def worklist(request):
         "drug_id": query_int(request.GET.get("drug")),
         "check_type": check_type if check_type in sel.CHECK_NAMES else "",
     }
-    page = sel.worklist_page(user=request.user, today=today, page=query_int(request.GET.get("page"), 1), **filters)
+    checks = sel.clinic_checks(request.user) if request.user.clinic_id is not None else None
+    page = sel.worklist_page(
+        user=request.user, today=today, page=query_int(request.GET.get("page"), 1), checks=checks, **filters
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -78,7 +81,7 @@ def worklist(request):
             "filters": filters,
             "choices": sel.worklist_filters(request.user),
             "today": today,
-            "counts": sel.worklist_counts(request.user, today),
+            "counts": sel.worklist_counts(request.user, today, checks),
         },
     )
 

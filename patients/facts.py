@@ -136,6 +136,8 @@ class PatientFacts:
     zoster_vaccinated: bool = False
     immunocompromised: bool = False
     latest_results: dict[str, tuple[Decimal, date]] = field(default_factory=dict, hash=False)
+    # The catalogue's baseline screening items the record satisfies (patients.screening.ScreeningStatus.catalogue_done:
+    # a lab result, a screening record or a risk-profile status), e.g. "tb", "hbv" (both markers), "cbc".
     screening_done: frozenset[str] = frozenset()
     badges: frozenset[str] = frozenset()
     # The one pregnancy-relevance rule (patients.screening.pregnancy_test_relevant): sex at birth female, of

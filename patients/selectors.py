@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Field, OuterRef, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.utils import timezone
 
 from drugs.models import Medicine
 from patients import risk, scores, screening
@@ -208,16 +212,10 @@ def patient_list_page(
 
 
 def screening_checklist(
-    patient: Patient, results: list[ScreeningResult], today: dt.date
+    patient: Patient, status: screening.ScreeningStatus, today: dt.date
 ) -> list[screening.ChecklistRow]:
-    latest: dict[str, screening.Result] = {}
-    for result in results:  # newest first
-        latest.setdefault(
-            result.item,
-            screening.Result(result.performed_on, result.result, result.get_result_display(), result.note),
-        )
     relevant = pregnancy_test_relevant(patient, _profile(patient), today)
-    return screening.checklist(latest=latest, pregnancy_relevant=relevant)
+    return screening.checklist(status=status, pregnancy_relevant=relevant)
 
 
 def pregnancy_test_relevant(patient: Patient, profile: RiskProfile | None, today: dt.date) -> bool:
@@ -301,7 +299,7 @@ def patient_detail(patient: Patient, *, today: dt.date, with_history: bool) -> d
     medicines = patient_medicines(patient)
     results = list(patient.screening_results.select_related("recorded_by"))
     assessments = list(patient.assessments.select_related("recorded_by"))
-    checklist = screening_checklist(patient, results, today)
+    checklist = screening_checklist(patient, screening_status(patient, records=results), today)
     return {
         "age": risk.age_on(patient.date_of_birth, today),
         "bmi": risk.bmi(patient.weight_kg, patient.height_cm),
@@ -347,22 +345,155 @@ def risk_profile_items(profile: RiskProfile | None) -> list[dict]:
     return items
 
 
-# --- The patient as the rule engines see it ----------------------------------------------------------------------
+# --- Baseline screening: the one reading of the record (the rule is in patients.screening) --------------------------
 
-# Screening results and lab panels that count as the catalogue's baseline screening items being done.
-SCREENING_ITEM_FOR_RESULT = {
-    "tb": "tb",
-    "hbsag": "hbv",
-    "hbcab": "hbv",
-    "hcv": "hcv",
-    "cbc": "cbc",
-    "lipids": "lipids",
-    "liver": "liver",
-    "kidney": "kidney",
-    "pregnancy": "pregnancy",
-    "vaccinations": "vaccines",
-}
-SCREENING_ITEM_FOR_PANEL = {"cbc": "cbc", "lipids": "lipids", "liver": "liver", "kidney": "kidney"}
+SCREENING_LAB_TESTS = Q(lab_test__panel__in=list(screening.LAB_PANEL_ITEM)) | Q(
+    lab_test__analyte__in=list(screening.LAB_ANALYTE_ITEM)
+)
+PROFILE_SCREENING_FIELDS = (*screening.PROFILE_FIELD_ITEMS, "egfr", "egfr_measured_on", "item_meta")
+
+
+def _outcome_label(value: str) -> str:
+    return str(ScreeningResult.Outcome(value).label) if value in ScreeningResult.Outcome.values else value.capitalize()
+
+
+def _lab_evidence(patient_ids: Iterable[int]) -> dict[int, list[screening.Evidence]]:
+    """Per patient, the newest result of each lab test that answers a screening item (one query, a row per test)."""
+    newest_per_test = Window(
+        RowNumber(),
+        partition_by=[F("patient_id"), F("lab_test_id")],
+        order_by=[F("collected_on").desc(), F("id").desc()],
+    )
+    rows = (
+        LabResult.objects.filter(SCREENING_LAB_TESTS, patient_id__in=list(patient_ids))
+        .annotate(nth=newest_per_test)
+        .filter(nth=1)
+        .values_list(
+            "id",
+            "patient_id",
+            "collected_on",
+            "coded_value",
+            "flag",
+            "lab_test__analyte",
+            "lab_test__panel",
+            "lab_test__short_name",
+            "lab_test__display_order",
+        )
+    )
+    found: dict[int, list[screening.Evidence]] = defaultdict(list)
+    panels: dict[tuple[int, str], list[tuple[dt.date, int, str, str]]] = defaultdict(list)
+    for pk, patient_id, on, coded, flag, analyte, panel, name, order in rows:
+        if analyte in screening.LAB_ANALYTE_ITEM:
+            evidence = screening.coded_lab_evidence(
+                analyte=analyte, short_name=name, coded_value=coded, coded_label=_outcome_label(coded), on=on, order=pk
+            )
+            if evidence is not None:
+                found[patient_id].append(evidence)
+        else:
+            panels[(patient_id, panel)].append((on, order, name, flag))
+    for (patient_id, panel), results in panels.items():
+        day = max(on for on, *_rest in results)
+        tests = [(name, flag) for on, _order, name, flag in sorted(results) if on == day]
+        evidence = screening.panel_lab_evidence(panel=panel, on=day, tests=tests)
+        if evidence is not None:
+            found[patient_id].append(evidence)
+    return found
+
+
+def _newest_records(patient_ids: Iterable[int]) -> dict[int, list[ScreeningResult]]:
+    """Per patient, the newest screening record of each item (one query)."""
+    newest_per_item = Window(
+        RowNumber(), partition_by=[F("patient_id"), F("item")], order_by=[F("performed_on").desc(), F("id").desc()]
+    )
+    found: dict[int, list[ScreeningResult]] = defaultdict(list)
+    for record in (
+        ScreeningResult.objects.filter(patient_id__in=list(patient_ids)).annotate(nth=newest_per_item).filter(nth=1)
+    ):
+        found[record.patient_id].append(record)
+    return found
+
+
+def _record_evidence(records: Iterable[ScreeningResult]) -> list[screening.Evidence]:
+    return [
+        screening.record_evidence(
+            item=r.item,
+            on=r.performed_on,
+            result=r.result,
+            result_label=r.get_result_display(),
+            note=r.note,
+            order=r.pk,
+        )
+        for r in records
+    ]
+
+
+def _recorded_on(profile: RiskProfile, name: str) -> dt.date | None:
+    """The day a risk-profile item was last recorded (``item_meta``, written by ``risk_profile_update``), or None
+    when the profile does not say (values stored without the service, e.g. imported)."""
+    at = (profile.item_meta or {}).get(name, {}).get("at")
+    try:
+        when = dt.datetime.fromisoformat(at) if at else None
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return timezone.localdate(when) if timezone.is_aware(when) else when.date()
+
+
+def _profile_evidence(profile: RiskProfile | None) -> list[screening.Evidence]:
+    if profile is None:
+        return []
+    entries = {}
+    for name in screening.PROFILE_FIELD_ITEMS:
+        field = cast(Field, RiskProfile._meta.get_field(name))  # a concrete field with choices
+        entries[name] = screening.ProfileEntry(
+            value=getattr(profile, name),
+            label=str(getattr(profile, f"get_{name}_display")()),
+            name=str(field.verbose_name),
+            on=_recorded_on(profile, name),
+        )
+    # The eGFR's own date is when it was measured; the day it was typed in only when that is missing.
+    egfr_on = profile.egfr_measured_on or _recorded_on(profile, "egfr")
+    return screening.profile_evidence(entries, egfr=profile.egfr, egfr_on=egfr_on)
+
+
+def screening_status(
+    patient: Patient, *, records: Iterable[ScreeningResult] | None = None
+) -> screening.ScreeningStatus:
+    """The one reading of the patient's baseline screening: per item, the newest lab result, screening record or
+    risk-profile status. The patient page, ``patient_facts`` (safety check, course schedule) and, through
+    ``screening_statuses``, the worklist all read it. Two queries (one when the page has loaded the screening
+    records already); the risk profile comes with the patient."""
+    if records is None:
+        records = _newest_records([patient.pk]).get(patient.pk, [])
+    evidence = [
+        *_lab_evidence([patient.pk]).get(patient.pk, []),
+        *_record_evidence(records),
+        *_profile_evidence(_profile(patient)),
+    ]
+    return screening.ScreeningStatus.of(evidence)
+
+
+def screening_statuses(patient_ids: Iterable[int]) -> dict[int, screening.ScreeningStatus]:
+    """``screening_status`` for many patients at once, in three queries whatever their number."""
+    ids = set(patient_ids)
+    if not ids:
+        return {}
+    labs = _lab_evidence(ids)
+    records = _newest_records(ids)
+    profiles = {
+        p.patient_id: p
+        for p in RiskProfile.objects.filter(patient_id__in=list(ids)).only("patient_id", *PROFILE_SCREENING_FIELDS)
+    }
+    return {
+        pk: screening.ScreeningStatus.of(
+            [*labs.get(pk, []), *_record_evidence(records.get(pk, [])), *_profile_evidence(profiles.get(pk))]
+        )
+        for pk in ids
+    }
+
+
+# --- The patient as the rule engines see it ----------------------------------------------------------------------
 
 
 def latest_results(patient: Patient) -> dict[str, tuple[Decimal, dt.date]]:
@@ -380,14 +511,15 @@ def latest_results(patient: Patient) -> dict[str, tuple[Decimal, dt.date]]:
 
 
 def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
-    """Adapter: the patient's record (risk profile, medicines, screening, lab results) as the engines' facts."""
+    """Adapter: the patient's record (risk profile, medicines, screening, lab results) as the engines' facts.
+
+    Baseline screening (the catalogue items done, hepatitis B and C, the TB status) is ``screening_status``: the
+    same reading as the patient page's checklist, so the safety check and the course schedule agree with it."""
     profile = _profile(patient)
     results = latest_results(patient)
-    screening = list(ScreeningResult.objects.filter(patient=patient).order_by("performed_on", "id"))
-    done = {SCREENING_ITEM_FOR_RESULT[s.item] for s in screening if s.item in SCREENING_ITEM_FOR_RESULT}
-    panels = set(LabResult.objects.filter(patient=patient).values_list("lab_test__panel", flat=True).distinct())
-    done |= {SCREENING_ITEM_FOR_PANEL[p] for p in panels if p in SCREENING_ITEM_FOR_PANEL}
-    positive = {s.item for s in screening if s.result == ScreeningResult.Outcome.POSITIVE}
+    status = screening_status(patient)
+    done = status.catalogue_done()
+    hbv, hcv, tb_status = status.serology("hbv"), status.serology("hcv"), status.tb_status()
     medicines = tuple(
         MedicineTaken(
             name=m.medicine.name if m.medicine else m.name,
@@ -411,19 +543,14 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
             sex_at_birth=patient.sex_at_birth,
             medicines=medicines,
             latest_results=results,
-            screening_done=frozenset(done),
+            screening_done=done,
             badges=badges,
-            hbv="positive" if positive & {"hbsag", "hbcab"} else "unknown",
-            hcv="positive" if "hcv" in positive else "unknown",
+            tb_status=tb_status,
+            hbv=hbv,
+            hcv=hcv,
             pregnancy_test_relevant=pregnancy_relevant,
         )
     bmi = risk.bmi(patient.weight_kg, patient.height_cm)
-    hbv = (
-        "positive"
-        if (profile.hepatitis_b == "positive" or positive & {"hbsag", "hbcab"})
-        else (profile.hepatitis_b or "unknown")
-    )
-    hcv = "positive" if (profile.hepatitis_c == "positive" or "hcv" in positive) else (profile.hepatitis_c or "unknown")
     egfr = profile.egfr
     if "egfr" in results and (profile.egfr_measured_on is None or results["egfr"][1] >= profile.egfr_measured_on):
         egfr = results["egfr"][0]
@@ -444,7 +571,7 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
             obesity=bmi is not None and bmi >= risk.OBESITY_MIN_BMI,
         ),
         cancer=profile.cancer_status or "none",
-        tb_status=profile.tb_status or "never_tested",
+        tb_status=tb_status,
         hbv=hbv,
         hcv=hcv,
         active_serious_infection=profile.active_serious_infection,
@@ -459,7 +586,7 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
         zoster_vaccinated=profile.zoster_vaccinated,
         immunocompromised=profile.immunocompromised,
         latest_results=results,
-        screening_done=frozenset(done),
+        screening_done=done,
         badges=badges,
         pregnancy_test_relevant=pregnancy_relevant,
     )

@@ -825,11 +825,9 @@ class _SafetyCheck:
 
     def check_screening(self) -> None:
         p, items = self.patient, self.label.screening_items
-        done = set(p.screening_done)
-        done |= {"tb"} if p.tb_status != "never_tested" else set()
-        done |= {code for code, value in (("hbv", p.hbv), ("hcv", p.hcv)) if value != "unknown"}
-        done |= {"kidney"} if p.egfr is not None else set()
-        missing = [i for i in items if i.item not in done and p.screening_applies(i.item)]
+        # What is done is the record's one reading (patients.screening): a lab result, a screening record or a risk
+        # profile status. It is not worked out again here from the TB, hepatitis or eGFR facts.
+        missing = [i for i in items if i.item not in p.screening_done and p.screening_applies(i.item)]
         required = [i for i in missing if i.requirement == "required"]
         optional = [i for i in missing if i.requirement != "required"]
         if self.purpose != START:

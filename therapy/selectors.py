@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from drugs import units
 from drugs.label import DoseOption
 from drugs.models import Drug, LabTest
 from drugs.selectors import dosing_labels
-from patients import risk
+from patients import risk, screening
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import Patient
-from patients.selectors import get_patient_for_user, patient_facts
+from patients.selectors import get_patient_for_user, patient_facts, screening_statuses
 from portal.models import Clinic
 from therapy.models import SafetyFinding, ScheduledItem, TreatmentCourse
-from therapy.schedule import check_name
+from therapy.schedule import BASELINE, check_name
 
 
 def get_course_for_user(user, public_id) -> TreatmentCourse:
@@ -90,6 +90,47 @@ def start_options(patient: Patient, *, on: dt.date, jurisdiction: str | None = N
     return choices, not_offered
 
 
+# --- Baseline screening checks and the record ----------------------------------------------------------------------
+
+SCREENING_CHECKS = frozenset(screening.CATALOGUE_ITEMS)  # the check types of baseline screening items
+
+
+def baseline_done_by_record(items: Iterable[ScheduledItem]) -> dict[int, str]:
+    """The open baseline screening checks that the patient's record satisfies by now: item id -> where from
+    ("Risk profile: tuberculosis negative, 2026-11-02"). A course lists at its start what the record lacked; the
+    fact may come later from a lab result, a screening record or the risk profile, and the record, read by
+    ``patients.selectors.screening_statuses``, is what says it is done. Three queries for any number of items
+    (none when there is no such open check)."""
+    candidates = [
+        i
+        for i in items
+        if i.status == ScheduledItem.Status.OPEN and i.kind == BASELINE and i.check_type in SCREENING_CHECKS
+    ]
+    if not candidates:
+        return {}
+    statuses = screening_statuses({i.patient_id for i in candidates})
+    done = {}
+    for item in candidates:
+        evidence = statuses[item.patient_id].catalogue_evidence(item.check_type)
+        if len(evidence) == 1:
+            done[item.pk] = evidence[0].label
+        elif evidence:  # hepatitis B: say which marker each record is
+            done[item.pk] = "; ".join(f"{screening.ITEM_LABELS[e.item]} – {e.label}" for e in evidence)
+    return done
+
+
+def open_checks(**filters) -> QuerySet[ScheduledItem]:
+    """The open checks matching ``filters`` (e.g. ``patient__clinic_id``), less the baseline screening checks the
+    record already satisfies: what the worklist, its counts and the reminders list. One query more, four when there
+    are open baseline screening checks, whatever their number."""
+    qs = ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, **filters)
+    baseline = qs.filter(kind=BASELINE, check_type__in=SCREENING_CHECKS).only(
+        "id", "patient_id", "check_type", "kind", "status"
+    )
+    done = baseline_done_by_record(baseline)
+    return qs.exclude(pk__in=list(done)) if done else qs
+
+
 def course_page(course: TreatmentCourse) -> dict:
     findings = list(
         course.findings.select_related("acknowledged_by", "event").order_by(
@@ -100,20 +141,23 @@ def course_page(course: TreatmentCourse) -> dict:
         finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"  # type: ignore[attr-defined]  # for the template
     events = list(course.events.select_related("created_by").order_by("on", "id"))
     schedule = list(course.schedule.select_related("completed_by").order_by("due_date", "id"))
+    by_record = baseline_done_by_record(schedule)
     for item in schedule:
         item.check_label = check_name(item.check_type)  # type: ignore[attr-defined]  # for the template
+        item.done_by_record = by_record.get(item.pk, "")  # type: ignore[attr-defined]  # for the template
     return {
         "course": course,
         "findings": findings,
         "overrides": [f for f in findings if f.overridden],
         "events": events,
         "schedule": schedule,
-        "open_items": [i for i in schedule if i.status == ScheduledItem.Status.OPEN],
+        "open_items": [i for i in schedule if i.status == ScheduledItem.Status.OPEN and i.pk not in by_record],
     }
 
 
 def patient_therapy(patient, user=None) -> dict:
-    """The patient's courses (open first) with their next open check, for the patient page (2 queries)."""
+    """The patient's courses (open first) with their next open check, for the patient page (2 queries; 3 more when
+    a course has open baseline screening checks, to leave out those the record satisfies)."""
     courses = list(
         TreatmentCourse.objects.filter(patient=patient)
         .select_related("drug", "prescriber")
@@ -126,7 +170,9 @@ def patient_therapy(patient, user=None) -> dict:
         )
         .order_by("-start_date", "-id")
     )
+    by_record = baseline_done_by_record(i for course in courses for i in course.open_items)
     for course in courses:
+        course.open_items = [i for i in course.open_items if i.pk not in by_record]
         next_item = course.open_items[0] if course.open_items else None
         if next_item:
             next_item.check_label = check_name(next_item.check_type)  # type: ignore[attr-defined]  # for the template

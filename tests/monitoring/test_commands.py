@@ -43,6 +43,18 @@ def test_send_reminders_emails_nurses_and_escalates_once(overdue_and_urgent):
     assert len(mail.outbox) == 2  # the second run sent neither the digest nor the escalation again
 
 
+def test_digest_leaves_out_baseline_screening_the_record_satisfies(clinic, derm, nurse, catalogue):
+    nurse.email = "nurse@example.invalid"
+    nurse.save()
+    patient = make_patient(clinic=clinic, dermatologist=derm, record_number="REM-2", risk={"tb_status": "negative"})
+    course = make_course(patient, derm)
+    make_scheduled_item(course, check_type="tb", kind="baseline", due=TODAY - dt.timedelta(days=40))
+    make_scheduled_item(course, check_type="hcv", kind="baseline", due=TODAY - dt.timedelta(days=40))
+    out = io.StringIO()
+    call_command("send_reminders", "--dry-run", stdout=out)
+    assert "1 overdue, 0 due today" in out.getvalue()
+
+
 def test_a_failed_digest_email_is_retried_next_run_and_does_not_stop_escalation(overdue_and_urgent, monkeypatch):
     from monitoring.management.commands import send_reminders
 

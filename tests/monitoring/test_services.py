@@ -131,6 +131,36 @@ def test_screening_result_updates_the_screening_record(clinic, derm, nurse, cata
     assert tb.status == "done"
 
 
+def _coded(nurse, patient, analyte, value, on=TODAY):
+    row = svc.ResultRow(
+        patient=patient,
+        lab_test=LabTest.objects.get(analyte=analyte),
+        collected_on=on,
+        coded_value=value,
+        entered_value=value,
+    )
+    return svc.lab_results_record(actor=nurse, rows=[row])
+
+
+def test_one_hepatitis_b_marker_does_not_close_the_baseline_check(clinic, derm, nurse, catalogue):
+    patient = make_patient(clinic=clinic, dermatologist=derm)
+    hbv = make_scheduled_item(make_course(patient, derm), check_type="hbv", kind="baseline", due=TODAY)
+    _coded(nurse, patient, "hbsag", "negative")
+    hbv.refresh_from_db()
+    assert hbv.status == "open"
+    _coded(nurse, patient, "anti_hbc", "negative")
+    hbv.refresh_from_db()
+    assert (hbv.status, hbv.completed_on) == ("done", TODAY)
+
+
+def test_an_indeterminate_result_does_not_close_the_baseline_check(clinic, derm, nurse, catalogue):
+    patient = make_patient(clinic=clinic, dermatologist=derm)
+    tb = make_scheduled_item(make_course(patient, derm), check_type="tb", kind="baseline", due=TODAY)
+    _coded(nurse, patient, "tb_igra", "indeterminate")
+    tb.refresh_from_db()
+    assert tb.status == "open"
+
+
 def test_results_are_audited(clinic, derm, nurse, catalogue):
     patient = make_patient(clinic=clinic, dermatologist=derm)
     record_result(nurse, patient, "hb", "13")

@@ -15,6 +15,7 @@ from monitoring import selectors as sel
 from monitoring.forms import ItemDoneForm, LabPanelForm, SymptomCheckForm
 from monitoring.models import Alert, SymptomCheck
 from patients.models import LabResult
+from patients.services import screening_result_record
 from tests.factories import TODAY, make_clinic, make_course, make_patient, make_scheduled_item, record_result
 from tests.result_dates import RESULT_DATE_CASES, RESULT_DATE_IDS
 from therapy.models import ScheduledItem, TreatmentCourse
@@ -118,6 +119,43 @@ def test_worklist_query_count_does_not_grow(client_as, nurse, clinic, derm, cata
                 make_patient(clinic=clinic, dermatologist=derm, risk={"smoking_status": "current"}), derm
             )
             make_scheduled_item(course, due=TODAY - dt.timedelta(days=1))
+
+    add(3)
+    few = _queries(client, WORKLIST)
+    add(27)
+    assert _queries(client, WORKLIST) == few
+
+
+def test_worklist_leaves_out_baseline_screening_the_record_satisfies(client_as, nurse, clinic, derm, catalogue):
+    screened = make_course(make_patient(clinic=clinic, record_number="TB-NEG", risk={"tb_status": "negative"}), derm)
+    unscreened = make_course(make_patient(clinic=clinic, record_number="TB-NONE"), derm)
+    for course in (screened, unscreened):
+        make_scheduled_item(course, check_type="tb", kind="baseline", due=TODAY - dt.timedelta(days=40))
+        make_scheduled_item(course, check_type="hbv", kind="baseline", due=TODAY - dt.timedelta(days=40))
+    screening_result_record(actor=nurse, patient=screened.patient, item="hbsag", performed_on=TODAY, result="negative")
+    response = client_as(nurse).get(WORKLIST)
+    listed = {(r["item"].patient.record_number, r["item"].check_type) for r in response.context["page"].rows}
+    # TB is done by the risk profile; hepatitis B still needs the core antibody
+    assert listed == {("TB-NEG", "hbv"), ("TB-NONE", "tb"), ("TB-NONE", "hbv")}
+    assert response.context["counts"]["overdue"] == 3
+    assert sel.worklist_counts(nurse, TODAY)["overdue"] == 3
+
+
+def test_worklist_sends_baseline_vaccinations_to_the_screening_record(client_as, nurse, on_abro):
+    make_scheduled_item(on_abro, check_type="vaccines", kind="baseline")
+    row = client_as(nurse).get(WORKLIST).context["page"].rows[0]
+    assert row["action_url"] == reverse("patients:screening", args=[on_abro.patient.public_id]) + "?item=vaccinations"
+
+
+def test_worklist_query_count_does_not_grow_with_baseline_screening(client_as, nurse, clinic, derm, catalogue):
+    client = client_as(nurse)
+
+    def add(n):
+        for i in range(n):
+            risk = {"tb_status": "negative"} if i % 2 else {}
+            course = make_course(make_patient(clinic=clinic, dermatologist=derm, risk=risk), derm)
+            make_scheduled_item(course, check_type="tb", kind="baseline", due=TODAY - dt.timedelta(days=1))
+            record_result(nurse, course.patient, "platelets", "250", on=TODAY - dt.timedelta(days=60))
 
     add(3)
     few = _queries(client, WORKLIST)

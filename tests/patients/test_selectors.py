@@ -7,6 +7,7 @@ from django.http import Http404
 
 from patients import risk, selectors
 from patients.models import Patient
+from patients.services import risk_profile_update, screening_result_record
 from tests.factories import make_clinic, make_patient, make_user
 
 TODAY = dt.date(2026, 6, 1)
@@ -107,3 +108,60 @@ def test_list_page_has_next_without_counting(derm, clinic):
     assert len(second.rows) == 1
     assert not second.has_next
     assert second.has_previous
+
+
+# --- Baseline screening as the safety check and the schedule read it (patient_facts) ------------------------------
+
+
+def _screen(patient, item, on, result, actor=None):
+    screening_result_record(actor=actor, patient=patient, item=item, performed_on=on, result=result)
+
+
+@pytest.mark.django_db
+def test_facts_screening_from_records_and_risk_profile(clinic, derm):
+    patient = make_patient(clinic=clinic, risk={"tb_status": "negative", "hepatitis_c": "negative"})
+    _screen(patient, "hbsag", dt.date(2026, 1, 5), "negative", derm)
+    facts = selectors.patient_facts(patient, today=TODAY)
+    assert {"tb", "hcv"} <= facts.screening_done
+    assert "hbv" not in facts.screening_done  # anti-HBc not done yet
+    assert (facts.tb_status, facts.hbv, facts.hcv) == ("negative", "unknown", "negative")
+    _screen(patient, "hbcab", dt.date(2026, 1, 5), "negative", derm)
+    facts = selectors.patient_facts(patient, today=TODAY)
+    assert "hbv" in facts.screening_done
+    assert facts.hbv == "negative"
+
+
+@pytest.mark.django_db
+def test_facts_newest_result_per_marker_wins(clinic, derm):
+    patient = make_patient(clinic=clinic, risk={"hepatitis_b": "positive"})  # no date recorded: the oldest
+    _screen(patient, "hbsag", dt.date(2026, 1, 5), "negative", derm)
+    _screen(patient, "hbcab", dt.date(2026, 1, 5), "negative", derm)
+    assert selectors.patient_facts(patient, today=TODAY).hbv == "negative"
+    _screen(patient, "hbcab", dt.date(2026, 2, 5), "positive", derm)
+    assert selectors.patient_facts(patient, today=TODAY).hbv == "positive"
+    _screen(patient, "hbsag", dt.date(2026, 3, 5), "negative", derm)  # a newer HBsAg leaves anti-HBc as it is
+    assert selectors.patient_facts(patient, today=TODAY).hbv == "positive"
+
+
+@pytest.mark.django_db
+def test_facts_tb_status_from_the_newest_source(clinic, derm):
+    patient = make_patient(clinic=clinic, risk={"tb_status": "negative"})
+    _screen(patient, "tb", dt.date(2026, 1, 5), "positive", derm)
+    assert selectors.patient_facts(patient, today=TODAY).tb_status == "latent_untreated"
+    risk_profile_update(actor=derm, patient=patient, data={"tb_status": "latent_treated"}, row_version=1)
+    facts = selectors.patient_facts(Patient.objects.get(pk=patient.pk), today=TODAY)
+    assert facts.tb_status == "latent_treated"  # recorded today, after the positive test
+
+
+@pytest.mark.django_db
+def test_screening_statuses_in_bulk_agree_and_take_three_queries(clinic, derm, django_assert_num_queries):
+    patients = [make_patient(clinic=clinic, risk={"tb_status": "negative"}) for _ in range(4)]
+    for i, p in enumerate(patients):
+        _screen(p, "hcv", dt.date(2026, 1, 1 + i), "negative", derm)
+        _screen(p, "hcv", dt.date(2026, 2, 1 + i), "positive" if i % 2 else "negative", derm)
+    with django_assert_num_queries(3):
+        bulk = selectors.screening_statuses([p.pk for p in patients])
+    for p in patients:
+        one = selectors.screening_status(Patient.objects.get(pk=p.pk))
+        assert bulk[p.pk].newest == one.newest
+    assert [bulk[p.pk].serology("hcv") for p in patients] == ["negative", "positive", "negative", "positive"]

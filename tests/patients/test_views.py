@@ -132,10 +132,10 @@ def test_detail_query_count_does_not_grow(client_as, derm, patient, django_asser
     add(27)
     with django_assert_num_queries(few):
         client.get(url("detail", patient))
-    # the record itself, the therapy section (courses, their open checks) and the monitoring
-    # section (results, courses, events, assessments for trends, alerts, symptom checks), the clinic's unit system
-    # for the trends: fixed, whatever the data
-    assert few <= 24
+    # the record itself (with the lab results the screening checklist counts), the therapy section (courses, their
+    # open checks) and the monitoring section (results, courses, events, assessments for trends, alerts, symptom
+    # checks, the clinic's unit system for the trends): fixed, whatever the data
+    assert few <= 25
 
 
 # --- detail and access log -----------------------------------------------------------------------------------------
@@ -317,6 +317,40 @@ def test_add_and_stop_medicine(client_as, derm, patient):
 def test_medicine_needs_a_name(client_as, derm, patient):
     response = client_as(derm).post(url("medicines", patient), {"dose_text": "75 mg"})
     assert field_error(response, "name") == "Pick a catalogue medicine or type its name."
+
+
+def _row(detail, code):
+    return next(row for row in detail.context["checklist"] if row.code == code)
+
+
+def test_risk_profile_tb_negative_shows_tb_done_by_the_risk_profile(client_as, derm, patient):
+    client = client_as(derm)
+    assert client.post(url("risk", patient), risk_data(tb_status="negative", hepatitis_c="negative")).status_code == 302
+    detail = client.get(url("detail", patient))
+    tb = _row(detail, "tb")
+    assert tb.done
+    assert tb.evidence.source_label == "Risk profile"
+    assert tb.evidence.on == timezone.localdate()
+    assert _row(detail, "hcv").done
+    assert "TB test (IGRA or skin test)" not in detail.context["missing_screening"]
+    assert "Risk profile: tuberculosis negative" in detail.content.decode()
+
+
+def test_newer_screening_record_replaces_the_risk_profile_status(client_as, derm, patient):
+    client = client_as(derm)
+    client.post(url("risk", patient), risk_data(tb_status="negative"))
+    services.screening_result_record(
+        actor=derm, patient=patient, item="tb", performed_on=timezone.localdate(), result="positive"
+    )
+    tb = _row(client.get(url("detail", patient)), "tb")
+    # same day: the positive screening record wins over the negative status
+    assert (tb.evidence.source_label, tb.evidence.result) == ("Screening record", "positive")
+
+
+def test_zoster_tick_does_not_satisfy_vaccinations(client_as, derm, patient):
+    client = client_as(derm)
+    client.post(url("risk", patient), risk_data(zoster_vaccinated="on"))
+    assert not _row(client.get(url("detail", patient)), "vaccinations").done
 
 
 def test_nurse_records_screening_result(client_as, nurse, patient):

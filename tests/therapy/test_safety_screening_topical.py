@@ -1,9 +1,12 @@
 """Baseline screening (reference §3.1) and topical limits (§2.4, §2.5)."""
 
+import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 
+from patients.selectors import patient_facts
+from tests.factories import make_patient
 from tests.therapy.drug_labels import BY_SLUG
 from tests.therapy.patient_facts import ALL_SCREENING, codes, find, patient, run
 from therapy.safety import Severity
@@ -153,14 +156,22 @@ def test_no_topical_limits_in_eu_catalogue():
     assert not {c for c in codes(found) if c.startswith("topical.")}
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("facts", "item"),
+    ("profile", "item"),
     [
         ({"tb_status": "latent_treated"}, "tuberculosis"),
-        ({"hbv": "negative"}, "hepatitis B"),
+        ({"hepatitis_b": "negative"}, "hepatitis B"),
         ({"egfr": D(80)}, "kidney"),
     ],
 )
-def test_screening_known_from_patient_facts_is_not_listed_missing(facts, item):
-    found = run(BY_SLUG["baricitinib"], patient(**{**UNSCREENED, **facts}, screening_done=frozenset()), "EU")
+def test_screening_known_from_the_risk_profile_is_not_listed_missing(clinic, profile, item):
+    # What is done comes from the record's one reading (patients.selectors.screening_status), not from the engine.
+    facts = patient_facts(make_patient(clinic=clinic, risk=profile), today=dt.date(2026, 3, 2))
+    found = run(BY_SLUG["baricitinib"], facts, "EU")
     assert item not in find(found, "screening.missing").message
+
+
+def test_the_check_reads_what_is_done_from_screening_done_only():
+    found = run(BY_SLUG["baricitinib"], patient(tb_status="negative", screening_done=ALL_SCREENING - {"tb"}), "EU")
+    assert "tuberculosis" in find(found, "screening.missing").message

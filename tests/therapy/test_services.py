@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from drugs.models import Drug, Medicine
 from patients.models import ConcomitantMedicine
+from patients.services import screening_result_record
 from tests.factories import make_patient
-from therapy import services
+from therapy import selectors, services
 from therapy.models import CourseEvent, SafetyFinding, ScheduledItem, TreatmentCourse
 from therapy.safety import Severity
 
@@ -49,6 +50,48 @@ def test_start_stores_findings_acknowledgements_and_schedule(smoker, derm):
         course=course, check_type="lipids", due_date=TODAY + dt.timedelta(weeks=4)
     ).exists()
     assert CourseEvent.objects.filter(course=course, kind="start").count() == 1
+
+
+def _baseline(course):
+    return set(ScheduledItem.objects.filter(course=course, kind="baseline").values_list("check_type", flat=True))
+
+
+def test_start_schedules_baseline_screening_only_for_what_the_record_lacks(smoker, derm):
+    # TB "negative" in the risk profile, both hepatitis B markers as screening records: done before the start
+    for item in ("hbsag", "hbcab"):
+        screening_result_record(actor=derm, patient=smoker, item=item, performed_on=TODAY, result="negative")
+    findings, _ = services.safety_preview(patient=smoker, plan=plan())
+    missing = next(f for f in findings if f.code == "screening.missing").message
+    assert "tuberculosis" not in missing
+    assert "hepatitis B" not in missing
+    course = services.course_start(actor=derm, patient=smoker, plan=plan(), acknowledgements=acks_for(findings))
+    assert _baseline(course) == {"hcv", "cbc", "vaccines"}
+
+
+def test_one_hepatitis_b_marker_leaves_the_baseline_check(smoker, derm):
+    screening_result_record(actor=derm, patient=smoker, item="hbsag", performed_on=TODAY, result="negative")
+    findings, _ = services.safety_preview(patient=smoker, plan=plan())
+    course = services.course_start(actor=derm, patient=smoker, plan=plan(), acknowledgements=acks_for(findings))
+    assert "hbv" in _baseline(course)
+
+
+def test_baseline_check_done_later_in_the_record_shows_done_on_the_course(smoker, derm):
+    findings, _ = services.safety_preview(patient=smoker, plan=plan())
+    course = services.course_start(actor=derm, patient=smoker, plan=plan(), acknowledgements=acks_for(findings))
+    assert selectors.patient_therapy(smoker)["courses"][0].next_item.check_type == "cbc"
+    for item in ("hbsag", "hbcab", "hcv", "cbc"):
+        result = "normal" if item == "cbc" else "negative"
+        screening_result_record(actor=derm, patient=smoker, item=item, performed_on=TODAY, result=result)
+    page = selectors.course_page(course)
+    shown = {i.check_type: i.done_by_record for i in page["schedule"] if i.kind == "baseline"}
+    assert shown["hcv"] == f"Screening record: negative, {TODAY.isoformat()}"
+    assert shown["hbv"] == (
+        f"Hepatitis B surface antigen – Screening record: negative, {TODAY.isoformat()}; "
+        f"Hepatitis B core antibody – Screening record: negative, {TODAY.isoformat()}"
+    )
+    assert shown["vaccines"] == ""
+    assert {i.check_type for i in page["open_items"] if i.kind == "baseline"} == {"vaccines"}
+    assert selectors.patient_therapy(smoker)["courses"][0].next_item.check_type == "vaccines"
 
 
 def test_clopidogrel_blocks_abrocitinib(clinic, derm, catalogue):

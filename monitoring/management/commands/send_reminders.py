@@ -21,7 +21,7 @@ from django.utils import timezone
 from monitoring.services import alerts_escalate
 from portal import roles
 from portal.models import AuditEvent, Clinic, User
-from therapy.models import ScheduledItem
+from therapy.selectors import open_checks
 
 logger = logging.getLogger(__name__)
 DIGEST_SUMMARY = "Reminder digest sent for {}"
@@ -40,10 +40,10 @@ class Command(BaseCommand):
         nurses = defaultdict(list)
         for nurse in User.objects.filter(groups__name=roles.NURSE, is_active=True, clinic__isnull=False):
             nurses[nurse.clinic_id].append(nurse)
-        counts = (
-            ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, due_date__lte=today)
-            .values("patient__clinic_id")
-            .annotate(overdue=Count("id", filter=Q(due_date__lt=today)), due=Count("id", filter=Q(due_date=today)))
+        # Open checks due, less the baseline screening the patient's record satisfies by now (as on the worklist).
+        due = open_checks(due_date__lte=today)
+        counts = due.values("patient__clinic_id").annotate(
+            overdue=Count("id", filter=Q(due_date__lt=today)), due=Count("id", filter=Q(due_date=today))
         )
         clinics = {c.pk: c for c in Clinic.objects.all()}
         already = set(
@@ -56,13 +56,7 @@ class Command(BaseCommand):
             if str(clinic_id) in already:
                 self.stdout.write(f"Clinic {clinic_id}: today's digest was already sent")
                 continue
-            items = (
-                ScheduledItem.objects.filter(
-                    status=ScheduledItem.Status.OPEN, due_date__lte=today, patient__clinic_id=clinic_id
-                )
-                .select_related("patient")
-                .order_by("due_date", "id")[:100]
-            )
+            items = due.filter(patient__clinic_id=clinic_id).select_related("patient").order_by("due_date", "id")[:100]
             lines = [
                 f"- {i.patient.record_number}: {i.check_type} due {i.due_date.isoformat()}"
                 + (f" ({(today - i.due_date).days} days overdue)" if i.due_date < today else " (today)")
