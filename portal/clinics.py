@@ -67,7 +67,7 @@ def clinic_settings_update(*, actor: User, clinic: Clinic, data: dict[str, str],
         raise ClinicSettingsError(" ".join(messages), field=name) from None
     locked.row_version += 1
     locked.save(update_fields=[*changes, "row_version"])
-    labels = ", ".join(str(Clinic._meta.get_field(name).verbose_name) for name in changes)
+    labels = ", ".join(str(getattr(Clinic._meta.get_field(name), "verbose_name", name)) for name in changes)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CHANGE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.db import models
 from django.shortcuts import redirect, render
 
 from portal import clinics
@@ -18,8 +19,10 @@ CHANGE_CLINIC = "portal.change_clinic"
 
 def _model_field(name: str, **kwargs) -> forms.Field:
     """The form field of a Clinic setting, with the model's label, help text, length and validators."""
-    field = Clinic._meta.get_field(name).formfield(**kwargs)
-    assert field is not None  # every setting is an editable model field
+    model_field = Clinic._meta.get_field(name)
+    assert isinstance(model_field, models.Field)  # every setting is a plain, editable model field
+    field = model_field.formfield(**kwargs)
+    assert field is not None
     return field
 
 
