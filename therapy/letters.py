@@ -6,6 +6,7 @@ The schedule's own names (``schedule.CHECK_NAMES``) are for staff; patients read
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +43,22 @@ WHO_DOES = {
     "pregnancy": "Dermatology clinic",
     "vaccines": "Dermatology clinic",
 }
+
+
+_SOURCE_TAG = re.compile(r"\s*\[[A-Z]{1,3}\d+[a-z]?\]")
+_REFERENCE_ONLY = re.compile(r"\s*\(§[\d.]*\d\)")  # " (§9.1)"
+_REFERENCE_AFTER = re.compile(r"\s*[;,]\s*§[\d.]*\d(?=\))")  # "(every label; §9.1)"
+_REFERENCE_BEFORE = re.compile(r"\(§[\d.]*\d\s*[;,]\s*")  # "(§9.3, EU label)"
+
+
+def outside_text(text: str) -> str:
+    """Catalogue wording for readers outside the portal (a patient, a GP): without the source tags ("[S5]") and the
+    clinical reference's own section numbers ("(§9.1)"), which mean nothing to them. A label's section ("Cibinqo
+    §5.1") stays: it names a document the reader can look up."""
+    text = _SOURCE_TAG.sub("", text)
+    text = _REFERENCE_ONLY.sub("", text)
+    text = _REFERENCE_AFTER.sub("", text)
+    return _REFERENCE_BEFORE.sub("(", text).strip()
 
 
 def plain_check_name(check_type: str) -> str:

@@ -295,9 +295,15 @@ def course_letter(course: TreatmentCourse, *, today: dt.date, unit_system: str) 
         "open_items": items,
         "protocol": monitoring_timeline(drug.monitoring_rules.filter(**here), markers=False),
         "results": latest_results_shown(course.patient, unit_system),
-        "boxed_warnings": list(BoxedWarning.objects.filter(drug=drug, **here).order_by("id")),
-        "interactions": list(
-            drug.interactions.filter(**here).select_related("interacting_class").order_by("interacting_class__name")
-        ),
+        "boxed_warnings": [
+            {"title": w.get_component_display(), "text": letters.outside_text(w.text)}
+            for w in BoxedWarning.objects.filter(drug=drug, **here).order_by("id")
+        ],
+        "interactions": [
+            {"title": i.interacting_class.name, "effect": i.get_effect_display(), "text": letters.outside_text(i.text)}
+            for i in drug.interactions.filter(**here)
+            .select_related("interacting_class")
+            .order_by("interacting_class__name")
+        ],
         "today": today,
     }

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from therapy.letters import DueCheck, dose_text, visits, who_does
+from therapy.letters import DueCheck, dose_text, outside_text, visits, who_does
 
 DAY = dt.date(2027, 1, 14)
 
@@ -62,3 +62,24 @@ def test_who_does_each_check(check_type, who):
 )
 def test_the_dose_in_words(kwargs, text):
     assert dose_text(**{"drug": "Abrocitinib", "dose_unit": "mg", "route": "oral", **kwargs}) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "Not to be combined with biologic immunomodulators (§9.1).",
+            "Not to be combined with biologic immunomodulators.",
+        ),
+        (
+            "Not with other JAK inhibitors (every JAK-inhibitor label; §9.1).",
+            "Not with other JAK inhibitors (every JAK-inhibitor label).",
+        ),
+        ("Avoid with strong inhibitors (§9.1 [S4][S10b]).", "Avoid with strong inhibitors."),
+        ("Start 100 mg once daily (§9.3, EU-type label).", "Start 100 mg once daily (EU-type label)."),
+        ("Avoid in active infection (Cibinqo §5.1).", "Avoid in active infection (Cibinqo §5.1)."),
+        ("Higher risk of infections. [S5][S6]", "Higher risk of infections."),
+    ],
+)
+def test_outside_text_drops_tags_and_reference_sections(text, shown):
+    assert outside_text(text) == shown

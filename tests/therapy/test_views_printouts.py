@@ -69,6 +69,7 @@ def test_printouts_carry_no_clinician_markers(client_as, nurse, course, page):
     assert "unconfirmed" not in body.lower()
     assert "[S" not in body
     assert "[P" not in body
+    assert "§9" not in body  # the clinical reference's sections mean nothing outside the portal
 
 
 def test_the_generic_handout_carries_no_markers_either(client_as, nurse, catalogue):
