@@ -277,7 +277,7 @@ def latest_results_shown(patient: Patient, unit_system: str) -> list[dict]:
 def course_letter(course: TreatmentCourse, *, today: dt.date, unit_system: str) -> dict:
     """The letter to the patient's GP (shared-care summary): diagnosis, drug and dose, start, the monitoring due and
     who does it, the latest results in the clinic's units, the boxed-warning summary, the interactions to avoid,
-    and the clinic's contact (9 queries whatever the record holds)."""
+    and the clinic's contact (7 queries whatever the record holds)."""
     drug = course.drug
     here = {"jurisdiction__in": ("ANY", course.jurisdiction)}
     items = _open_checks(course)
