@@ -87,6 +87,13 @@ def test_without_an_emergency_number_the_handout_says_ask_the_clinic_and_warns_s
     assert "Call 999" not in body
 
 
+def test_an_interrupted_course_tells_the_patient_not_to_take_it(client_as, nurse, course):
+    course.status = "interrupted"
+    course.save(update_fields=["status"])
+    body = printed(client_as(nurse).get(handout(course)).content.decode())
+    assert "Your treatment is on hold: do not take Abrocitinib" in body
+
+
 def test_the_course_page_and_the_patient_page_link_to_both_printouts(client_as, derm, course):
     client = client_as(derm)
     for page in (course.get_absolute_url(), course.patient.get_absolute_url()):
