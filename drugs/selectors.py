@@ -86,8 +86,9 @@ def section_table(section, rows, dose_unit: str = "mg") -> dict:
     return {"headers": headers, "rows": body}
 
 
-def monitoring_timeline(rules) -> list[dict]:
-    """Monitoring rules grouped by the week they first fall due (repeats described in words)."""
+def monitoring_timeline(rules, *, markers: bool = True) -> list[dict]:
+    """Monitoring rules grouped by the week they first fall due (repeats described in words). ``markers=False``
+    leaves off the "(unconfirmed)" a clinician needs and a patient or GP reads as doubt."""
     weeks: dict[int, list[str]] = {}
     for rule in rules:
         if rule.first_week is None:
@@ -95,7 +96,7 @@ def monitoring_timeline(rules) -> list[dict]:
         text = rule.get_check_type_display()
         if rule.repeat_every_weeks:
             text += f", then every {rule.repeat_every_weeks} weeks"
-        if rule.unconfirmed:
+        if markers and rule.unconfirmed:
             text += " (unconfirmed)"
         weeks.setdefault(rule.first_week, []).append(text)
     return [{"week": week, "items": items} for week, items in sorted(weeks.items())]
@@ -154,7 +155,8 @@ URGENCY_ORDER = ("emergency", "same_day", "next_visit")
 
 
 def handout(*, slug: str, jurisdiction: str) -> dict | None:
-    """What a patient handout says for a drug: plain wordings only, from the catalogue (a fixed number of queries)."""
+    """What a patient handout says for a drug: plain wordings only, from the catalogue (a fixed number of queries).
+    No source tags or "unconfirmed" markers: those are for clinicians, on the drug's page."""
     from drugs.models import WarningSign
 
     drug = Drug.objects.filter(slug=slug).first()
@@ -173,7 +175,7 @@ def handout(*, slug: str, jurisdiction: str) -> dict | None:
         rows = [s for s in signs if s.urgency == urgency]
         if rows:
             groups.append({"urgency": urgency, "title": rows[0].get_urgency_display(), "signs": rows})
-    checks = monitoring_timeline(drug.monitoring_rules.filter(here))
+    checks = monitoring_timeline(drug.monitoring_rules.filter(here), markers=False)
     conditions = set(drug.contraindications.filter(here).values_list("condition", flat=True))
     live_vaccines = drug.interactions.filter(here, interacting_class__code="live_vaccine").exists()
     return {
@@ -184,7 +186,6 @@ def handout(*, slug: str, jurisdiction: str) -> dict | None:
         "pregnancy_contraindicated": "pregnancy" in conditions,
         "breastfeeding_contraindicated": "breastfeeding" in conditions,
         "live_vaccines": live_vaccines,
-        "sources": sorted({t for s in signs for t in s.source.replace("][", "] [").split()}),
     }
 
 

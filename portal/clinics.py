@@ -1,7 +1,9 @@
-"""The clinic's settings: which lab unit system its pages show (read once per request) and changing it (audited)."""
+"""The clinic's settings: which lab unit system its pages show (read once per request), the contact details its
+handouts and letters print, and changing them (audited)."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portal.audit import audit_record
@@ -30,28 +32,47 @@ class ClinicSettingsError(DomainError):
     pass
 
 
+# The settings the clinic settings page edits, in the order the audit summary names them.
+SETTINGS_FIELDS = ("unit_system", "phone", "emergency_number", "address")
+
+
 @transaction.atomic
-def clinic_unit_system_set(*, actor: User, clinic: Clinic, unit_system: str, expected_row_version: int) -> Clinic:
-    """Change how the clinic's pages show lab values; refuses a stale form (someone changed it meanwhile)."""
-    if unit_system not in Clinic.UnitSystem.values:
-        raise ClinicSettingsError("Choose US conventional or SI units.", field="unit_system")
+def clinic_settings_update(*, actor: User, clinic: Clinic, data: dict[str, str], expected_row_version: int) -> Clinic:
+    """Change the clinic's settings (any of ``SETTINGS_FIELDS`` present in ``data``): audited with before and after,
+    validated by the model (a refusal names its field), and refused when the form is stale (someone saved since)."""
+    unknown = set(data) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"Not clinic settings: {sorted(unknown)}")
     locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
     if locked.row_version != expected_row_version:
         raise StaleEditError(
             locked.row_version,
             "Someone changed the clinic's settings while you were editing: review them and save again.",
         )
-    before = locked.unit_system
-    if before == unit_system:
+    changes: dict[str, list[str]] = {}
+    for name in SETTINGS_FIELDS:
+        if name not in data:
+            continue
+        value = data[name].strip()
+        before = getattr(locked, name)
+        if value != before:
+            setattr(locked, name, value)
+            changes[name] = [before, value]
+    if not changes:
         return locked
-    locked.unit_system = unit_system
+    try:
+        locked.full_clean(exclude=[f.name for f in Clinic._meta.fields if f.name not in changes])
+    except ValidationError as exc:
+        name, messages = next(iter(exc.message_dict.items()))
+        raise ClinicSettingsError(" ".join(messages), field=name) from None
     locked.row_version += 1
-    locked.save(update_fields=["unit_system", "row_version"])
+    locked.save(update_fields=[*changes, "row_version"])
+    labels = ", ".join(str(getattr(Clinic._meta.get_field(name), "verbose_name", name)) for name in changes)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CHANGE,
         obj=locked,
-        summary=f"Lab units shown: {locked.get_unit_system_display()}",
-        changes={"unit_system": [before, unit_system]},
+        summary=f"Clinic settings changed: {labels}",
+        changes=changes,
     )
     return locked

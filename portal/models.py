@@ -4,11 +4,20 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import roles
+
+PHONE_VALIDATOR = RegexValidator(
+    r"^\+?[0-9][0-9 ()./-]{4,28}[0-9]$",
+    _("Enter a phone number: digits, spaces and + ( ) - . / only, for example +44 20 7946 0000."),
+)
+EMERGENCY_VALIDATOR = RegexValidator(
+    r"^[0-9]{2,6}$", _("Enter the emergency number as digits only, for example 999, 112 or 911.")
+)
 
 
 class Clinic(models.Model):
@@ -29,6 +38,32 @@ class Clinic(models.Model):
             "How lab results, trend charts and new alerts show values. Staff can enter results in any accepted "
             "unit either way; results are stored in one unit, so switching changes only how they are shown."
         ),
+    )
+    # What patient handouts and letters to GPs print as the clinic's contact. No default emergency number: it
+    # differs by country (999, 112, 911, 000), and a handout without one says "ask your clinic" instead.
+    phone = models.CharField(
+        _("clinic phone"),
+        max_length=30,
+        blank=True,
+        validators=[PHONE_VALIDATOR],
+        help_text=_("The number patients and GPs call with questions, e.g. +44 20 7946 0000."),
+    )
+    emergency_number = models.CharField(
+        _("emergency number"),
+        max_length=6,
+        blank=True,
+        validators=[EMERGENCY_VALIDATOR],
+        help_text=_(
+            "The emergency services number where your patients live (999 in the UK, 112 in the EU, 911 in the US). "
+            "Needed to print a patient handout."
+        ),
+    )
+    address = models.TextField(
+        _("clinic address"),
+        max_length=400,  # TextField: the form enforces it, the validator the service's full_clean
+        blank=True,
+        validators=[MaxLengthValidator(400)],
+        help_text=_("Street, town and postcode: printed under the clinic's name on GP letters and handouts."),
     )
     row_version = models.PositiveIntegerField(default=1, editable=False)
 

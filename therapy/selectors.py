@@ -12,13 +12,14 @@ from django.http import Http404
 
 from drugs import units
 from drugs.label import DoseOption
-from drugs.models import Drug, LabTest
-from drugs.selectors import dosing_labels
+from drugs.models import BoxedWarning, Drug, LabTest, LabThreshold
+from drugs.selectors import dosing_labels, handout, monitoring_timeline
 from patients import risk, screening
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
-from patients.models import Patient
+from patients.models import LabResult, Patient
 from patients.selectors import get_patient_for_user, patient_facts, screening_statuses
 from portal.models import Clinic
+from therapy import letters
 from therapy.models import SafetyFinding, ScheduledItem, TreatmentCourse
 from therapy.schedule import BASELINE, check_name
 
@@ -238,3 +239,117 @@ def clinic_display_units(clinic_id: int | None) -> dict[str, units.DisplayUnit]:
         return {}
     shown = {t.analyte: t.display_unit(units.SI) for t in LabTest.objects.with_unit_labels()}
     return {analyte: unit for analyte, unit in shown.items() if unit.converts}
+
+
+# --- What the course's printouts say: the patient's own handout and the letter to their GP --------------------------
+
+
+def _course_dose_text(course: TreatmentCourse) -> str:
+    return letters.dose_text(
+        drug=str(course.drug),
+        dose=course.dose,
+        dose_unit=course.dose_unit,
+        frequency=course.frequency,
+        route=course.drug.route,
+        bsa_percent=course.topical_bsa_percent,
+        grams=course.topical_grams,
+        days=course.topical_days,
+    )
+
+
+def _open_checks(course: TreatmentCourse) -> list[ScheduledItem]:
+    return list(course.schedule.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"))
+
+
+def _visits(items: list[ScheduledItem], today: dt.date) -> list[letters.Visit]:
+    checks = (
+        letters.DueCheck(check_type=i.check_type, due=i.due_date, earliest=i.earliest, latest=i.latest) for i in items
+    )
+    return letters.visits(checks, today=today)
+
+
+def _missing_contact(clinic: Clinic, *, emergency: bool) -> list[str]:
+    """The contact details a printout needs that the clinic settings lack (staff are told before printing)."""
+    missing = ["emergency number"] if emergency and not clinic.emergency_number else []
+    return missing + (["phone number"] if not clinic.phone else [])
+
+
+def course_handout(course: TreatmentCourse, *, today: dt.date) -> dict:
+    """The patient's own handout: their name, the dose as prescribed, what to watch for (the catalogue's plain
+    wordings), their check-up dates and the clinic's numbers. No source tags or "unconfirmed" markers: those are
+    for staff (8 queries whatever the record holds)."""
+    general = handout(slug=course.drug.slug, jurisdiction=course.jurisdiction) or {}
+    clinic = Clinic.objects.get(pk=course.patient.clinic_id)
+    return {
+        **general,
+        "missing": _missing_contact(clinic, emergency=True),
+        "course": course,
+        "patient": course.patient,
+        "clinic": clinic,
+        "dose_text": _course_dose_text(course),
+        "visits": _visits(_open_checks(course), today),
+        "today": today,
+    }
+
+
+ACTION_LABELS = dict(LabThreshold.Action.choices)
+
+
+def latest_results_shown(patient: Patient, unit_system: str) -> list[dict]:
+    """The newest result of each lab test, in the clinic's units (``LabResult.display_text``), by panel (1 query
+    for the results and 1 for their units, whatever the number of results)."""
+    rows = (
+        LabResult.objects.filter(patient=patient)
+        .select_related("lab_test")
+        .prefetch_related("lab_test__units")
+        .order_by("-collected_on", "-id")
+    )
+    latest: dict[int, LabResult] = {}
+    for row in rows:
+        latest.setdefault(row.lab_test_id, row)
+    ordered = sorted(latest.values(), key=lambda r: (r.lab_test.panel, r.lab_test.display_order, r.lab_test.name))
+    return [
+        {
+            "test": r.lab_test.finding_name,
+            "value": r.display_text(unit_system),
+            "on": r.collected_on,
+            "flag": r.get_flag_display() if r.flag in ("low", "high") else "",
+            "action": str(ACTION_LABELS.get(r.action, r.action)).lower(),
+        }
+        for r in ordered
+    ]
+
+
+def course_letter(course: TreatmentCourse, *, today: dt.date, unit_system: str) -> dict:
+    """The letter to the patient's GP (shared-care summary): diagnosis, drug and dose, start, the monitoring due and
+    who does it, the latest results in the clinic's units, the boxed-warning summary, the interactions to avoid,
+    and the clinic's contact (7 queries whatever the record holds)."""
+    drug = course.drug
+    here = {"jurisdiction__in": ("ANY", course.jurisdiction)}
+    items = _open_checks(course)
+    for item in items:
+        item.check_label = check_name(item.check_type)  # type: ignore[attr-defined]  # for the template
+        item.who = letters.who_does(item.check_type)  # type: ignore[attr-defined]  # for the template
+    clinic = Clinic.objects.get(pk=course.patient.clinic_id)
+    return {
+        "course": course,
+        "patient": course.patient,
+        "clinic": clinic,
+        "missing": _missing_contact(clinic, emergency=False) + ([] if clinic.address else ["address"]),
+        "dose_text": _course_dose_text(course),
+        "age": risk.age_on(course.patient.date_of_birth, today),
+        "open_items": items,
+        "protocol": monitoring_timeline(drug.monitoring_rules.filter(**here), markers=False),
+        "results": latest_results_shown(course.patient, unit_system),
+        "boxed_warnings": [
+            {"title": w.get_component_display(), "text": letters.outside_text(w.text)}
+            for w in BoxedWarning.objects.filter(drug=drug, **here).order_by("id")
+        ],
+        "interactions": [
+            {"title": i.interacting_class.name, "effect": i.get_effect_display(), "text": letters.outside_text(i.text)}
+            for i in drug.interactions.filter(**here)
+            .select_related("interacting_class")
+            .order_by("interacting_class__name")
+        ],
+        "today": today,
+    }

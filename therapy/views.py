@@ -1,4 +1,5 @@
-"""Therapy pages: start a course with the safety check, and act on a course (dose, interrupt, resume, stop)."""
+"""Therapy pages: start a course with the safety check, act on a course (dose, interrupt, resume, stop), and print
+its patient handout and GP letter."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from drugs.selectors import drug_label
 from patients.selectors import get_patient_for_user
+from patients.services import patient_view_record
+from portal.clinics import unit_system_of
 from portal.web import add_service_error
 from therapy import selectors, services
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
@@ -103,6 +106,28 @@ def _course_context(request, course, **bound):
 def course_detail(request, public_id):
     course = selectors.get_course_for_user(request.user, public_id)
     return render(request, "therapy/course_detail.html", _course_context(request, course))
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def course_handout(request, public_id):
+    """The patient's own printable handout for the course (a read of their record: audited)."""
+    course = selectors.get_course_for_user(request.user, public_id)
+    patient_view_record(actor=request.user, patient=course.patient)
+    context = selectors.course_handout(course, today=timezone.localdate())
+    context["can_set_clinic"] = request.user.has_perm("portal.change_clinic")
+    return render(request, "therapy/course_handout.html", context)
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def course_letter(request, public_id):
+    """The printable letter to the patient's GP about the course (a read of their record: audited)."""
+    course = selectors.get_course_for_user(request.user, public_id)
+    patient_view_record(actor=request.user, patient=course.patient)
+    context = selectors.course_letter(course, today=timezone.localdate(), unit_system=unit_system_of(request.user))
+    context["can_set_clinic"] = request.user.has_perm("portal.change_clinic")
+    return render(request, "therapy/course_letter.html", context)
 
 
 def _act(request, public_id, form_class, form_key, run, success):

@@ -88,6 +88,17 @@ def test_dermatologist_registers_a_patient_and_starts_therapy(session):
     assert "Monitoring schedule" in page.content()
     assert ScheduledItem.objects.filter(course=course, check_type="cbc").exists()
     session.check_accessibility("course-detail")
+    page.click("text=Print patient handout")
+    page.wait_for_url("**/handout/")
+    assert "Edda Endtoend" in page.inner_text("article")
+    assert "Abrocitinib 100 mg, once daily" in page.inner_text("article")
+    assert page.locator("button[data-print]").is_visible()  # shown by its script
+    session.check_accessibility("course-handout")
+    session.go(course.get_absolute_url())
+    page.click("text=Print GP letter")
+    page.wait_for_url("**/gp-letter/")
+    assert "Shared-care summary" in page.content()
+    session.check_accessibility("gp-letter")
     session.assert_accessible()
 
 

@@ -61,6 +61,8 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     # therapy (the course is the dermatologist's, of the patient above)
     "therapy:start": (LOGIN, 200, 403, 403, 404),
     "therapy:course": (LOGIN, 200, 200, 403, 404),
+    "therapy:handout": (LOGIN, 200, 200, 403, 404),  # the patient's own printout: their clinic's staff only
+    "therapy:gp_letter": (LOGIN, 200, 200, 403, 404),
     "therapy:dose": (LOGIN, 405, 405, 405, 405),  # POST only (forms live on the course page)
     "therapy:interrupt": (LOGIN, 405, 405, 405, 405),
     "therapy:resume": (LOGIN, 405, 405, 405, 405),
@@ -80,7 +82,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
 
 # URLs whose public_id names another object than the patient.
 OBJECT_OF = {
-    **{f"therapy:{n}": "course" for n in ("course", "dose", "interrupt", "resume", "stop")},
+    **{f"therapy:{n}": "course" for n in ("course", "handout", "gp_letter", "dose", "interrupt", "resume", "stop")},
     "monitoring:item_done": "item",
     **{f"monitoring:{n}": "alert" for n in ("alert", "alert_ack", "alert_act")},
 }
