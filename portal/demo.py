@@ -44,5 +44,13 @@ def demo_clinic_ensure() -> Clinic:
     """The synthetic demo clinic the demo accounts (and demo patients) belong to."""
     if not settings.PORTAL_DEMO:
         raise ImproperlyConfigured("The demo clinic can only be created with PORTAL_DEMO on.")
-    clinic, _created = Clinic.objects.get_or_create(name=DEMO_CLINIC_NAME)
+    # Fictional contact details (555-01xx is reserved for fiction); the emergency number of the demo's label rules.
+    clinic, _created = Clinic.objects.get_or_create(
+        name=DEMO_CLINIC_NAME,
+        defaults={
+            "phone": "+1 555 0100",
+            "emergency_number": "112" if settings.PORTAL_JURISDICTION == "EU" else "911",
+            "address": "Demo Dermatology Clinic\n1 Example Street\nSpringfield",
+        },
+    )
     return clinic
