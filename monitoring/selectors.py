@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold
-from monitoring import alerting, charts
+from monitoring import alerting, charts, recipients
 from monitoring.models import Alert, SymptomCheck
 from monitoring.services import SCREENING_CHECK
 from patients import risk
@@ -156,20 +156,31 @@ def worklist_counts(user: User, today: dt.date) -> dict[str, int]:
 
 def alert_queryset(user: User):
     return Alert.objects.filter(patient__clinic_id=user.clinic_id).select_related(  # type: ignore[misc]
-        "patient", "course", "course__drug", "recipient", "acknowledged_by", "lab_result", "lab_result__lab_test"
+        "patient",
+        "patient__dermatologist",
+        "course",
+        "course__drug",
+        "recipient",
+        "acknowledged_by",
+        "lab_result",
+        "lab_result__lab_test",
     )
 
 
 def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: int = 1) -> ListPage:
-    """Urgent first, then same day, then routine; oldest first within each."""
+    """Urgent first, then same day, then routine; oldest first within each.
+
+    "mine" is whom each alert is for now (``monitoring.recipients``), not the stored recipient: an alert whose
+    prescriber moved to another clinic is in the treating dermatologist's list, or the clinic's."""
     if user.clinic_id is None:
         return ListPage(number=1, rows=[], has_next=False)
-    qs = alert_queryset(user)
-    if scope != "clinic":
-        qs = qs.filter(recipient=user)
+    qs = recipients.for_user(alert_queryset(user), user) if scope != "clinic" else alert_queryset(user)
     qs = qs.filter(status=Alert.Status.ACKNOWLEDGED if status == "acknowledged" else Alert.Status.OPEN)
     qs = qs.order_by("severity", "created_at", "id")
-    return page_of(qs, page, PAGE_SIZE)
+    listed = page_of(qs, page, PAGE_SIZE)
+    for alert in listed.rows:
+        alert.for_user = recipients.current_recipient(alert)  # shown as "for …" in the clinic list
+    return listed
 
 
 def get_alert_for_user(user: User, public_id) -> Alert:
@@ -182,10 +193,11 @@ def get_alert_for_user(user: User, public_id) -> Alert:
 
 
 def urgent_open_alerts(user: User, limit: int = 10) -> list[Alert]:
-    """The user's open urgent alerts, and those of the clinic that reached nobody (no active prescriber)."""
-    unassigned = Q(recipient__isnull=True, patient__clinic_id=user.clinic_id) if user.clinic_id else Q(pk__in=[])
+    """The open urgent alerts of the user's clinic that are for the user now, and those for nobody in particular
+    (no active prescriber or treating dermatologist at the clinic); ``for_user_id`` None marks the latter."""
+    open_urgent = Alert.objects.filter(status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
     return list(
-        Alert.objects.filter(Q(recipient=user) | unassigned, status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
+        recipients.for_user_or_unassigned(open_urgent, user)
         .select_related("patient")
         .order_by("created_at", "id")[:limit]
     )
