@@ -36,7 +36,7 @@ from monitoring.services import SCREENING_CHECK
 from patients import risk
 from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
-from patients.selectors import badge_q
+from patients.selectors import badge_q, get_patient_for_request, record_patient_view
 from portal.clinics import unit_system_of
 from portal.models import User
 from portal.web import ListPage, page_of
@@ -76,6 +76,14 @@ def action_url(item: ScheduledItem) -> tuple[str, str]:
     if item.check_type in SYMPTOM_CHECKS:
         return reverse("monitoring:symptom_check", args=[patient_id]), "Run the check"
     return reverse("monitoring:item_done", args=[item.public_id]), "Record done"
+
+
+def get_item_for_request(request, public_id) -> tuple[ScheduledItem, Patient]:
+    """A scheduled check and its patient for a page (404 outside the user's clinic), the patient's view audited."""
+    item = ScheduledItem.objects.select_related("patient", "course__drug").filter(public_id=public_id).first()
+    if item is None:
+        raise Http404("No such check.")
+    return item, get_patient_for_request(request, item.patient.public_id)
 
 
 def worklist_filters(user: User) -> dict:
@@ -189,6 +197,13 @@ def get_alert_for_user(user: User, public_id) -> Alert:
         raise Http404("No such alert.")
     if alert.lab_result_id:
         prefetch_related_objects([alert.lab_result.lab_test], "units")  # its unit labels, one query
+    return alert
+
+
+def get_alert_for_request(request, public_id) -> Alert:
+    """The alert a page shows (404 outside the user's clinic), its patient's view audited."""
+    alert = get_alert_for_user(request.user, public_id)
+    record_patient_view(request, alert.patient)
     return alert
 
 

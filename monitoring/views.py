@@ -1,7 +1,7 @@
 """Monitoring pages: the worklist, lab entry (form and CSV), symptom checks, checks done, and the alert inbox.
 
-Each view declares its permission, finds the patient through ``get_patient_for_user`` (404 for other clinics),
-reads through ``selectors_monitoring`` and writes through ``services_monitoring``.
+Each view declares its permission, finds the patient through ``get_patient_for_request`` (404 for other clinics;
+the page view is audited there), reads through ``selectors_monitoring`` and writes through ``services_monitoring``.
 """
 
 from __future__ import annotations
@@ -34,13 +34,12 @@ from monitoring.forms import (
     SymptomCheckForm,
 )
 from monitoring.models import Alert
-from patients.selectors import get_patient_for_user
-from patients.services import patient_view_record
+from patients.selectors import get_patient_for_request
 from portal import idempotency
 from portal.clinics import unit_system_of
 from portal.web import add_service_error, query_int, require_get_post
 from therapy import services as therapy_services
-from therapy.models import ScheduledItem, TreatmentCourse
+from therapy.models import TreatmentCourse
 from therapy.schedule import check_name
 
 VIEW_ITEMS = "therapy.view_scheduleditem"
@@ -91,12 +90,10 @@ def _panel(request) -> str:
 @permission_required(ADD_RESULTS, raise_exception=True)
 @require_get_post
 def lab_entry(request, public_id):
-    patient = get_patient_for_user(request.user, public_id)
+    patient = get_patient_for_request(request, public_id)
     panel = _panel(request)
     tests = sel.panel_tests(panel)
     form = LabPanelForm(request.POST or None, patient=patient, tests=tests, unit_system=unit_system_of(request.user))
-    if request.method == "GET":
-        patient_view_record(actor=request.user, patient=patient)
     try:
         with idempotency.guard(request, scope=f"labs:{patient.public_id}") as submission:
             if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
@@ -131,8 +128,7 @@ def lab_entry(request, public_id):
 @require_http_methods(["GET"])
 def lab_saved(request, public_id):
     """The results just saved, with their interpretation (what the server concluded)."""
-    patient = get_patient_for_user(request.user, public_id)
-    patient_view_record(actor=request.user, patient=patient)
+    patient = get_patient_for_request(request, public_id)
     system = unit_system_of(request.user)
     results = sel.latest_saved_results(patient)
     for result in results:
@@ -167,7 +163,7 @@ def lab_upload(request):
 @permission_required(ADD_SYMPTOMS, raise_exception=True)
 @require_get_post
 def symptom_check(request, public_id):
-    patient = get_patient_for_user(request.user, public_id)
+    patient = get_patient_for_request(request, public_id)
     form = SymptomCheckForm(request.POST or None, patient=patient)
     try:
         with idempotency.guard(request, scope=f"symptoms:{patient.public_id}") as submission:
@@ -200,10 +196,7 @@ def symptom_check(request, public_id):
 @permission_required(CHANGE_ITEMS, raise_exception=True)
 @require_get_post
 def item_done(request, public_id):
-    item = ScheduledItem.objects.select_related("patient", "course__drug").filter(public_id=public_id).first()
-    if item is None:
-        raise Http404
-    patient = get_patient_for_user(request.user, item.patient.public_id)
+    item, patient = sel.get_item_for_request(request, public_id)
     form = ItemDoneForm(request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -291,8 +284,7 @@ def _alert_page(request, alert, ack_form=None, bound=None, status=200):
 @permission_required(VIEW_ALERTS, raise_exception=True)
 @require_http_methods(["GET"])
 def alert_detail(request, public_id):
-    alert = sel.get_alert_for_user(request.user, public_id)
-    patient_view_record(actor=request.user, patient=alert.patient)
+    alert = sel.get_alert_for_request(request, public_id)
     return _alert_page(request, alert)
 
 

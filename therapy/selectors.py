@@ -16,7 +16,7 @@ from drugs.selectors import dosing_labels
 from patients import risk
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import Patient
-from patients.selectors import get_patient_for_user, patient_facts
+from patients.selectors import get_patient_for_user, patient_facts, record_patient_view
 from therapy.models import SafetyFinding, ScheduledItem, TreatmentCourse
 from therapy.schedule import check_name
 
@@ -27,6 +27,13 @@ def get_course_for_user(user, public_id) -> TreatmentCourse:
     if course is None:
         raise Http404
     get_patient_for_user(user, course.patient.public_id)
+    return course
+
+
+def get_course_for_request(request, public_id) -> TreatmentCourse:
+    """The course a page shows (404 outside the user's clinic), its patient's view audited."""
+    course = get_course_for_user(request.user, public_id)
+    record_patient_view(request, course.patient)
     return course
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from drugs.selectors import drug_label
-from patients.selectors import get_patient_for_user
+from patients.selectors import get_patient_for_request
 from portal.web import add_service_error
 from therapy import selectors, services
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
@@ -43,7 +43,7 @@ def _findings_view(findings, acks=None, flag_missing=False):
 
 @permission_required(ADD, raise_exception=True)
 def course_start(request, public_id):
-    patient = get_patient_for_user(request.user, public_id)
+    patient = get_patient_for_request(request, public_id)
     form = StartTherapyForm(request.POST or None, patient=patient)
     context = {"patient": patient, "form": form, "findings": None, "error": ""}
     if request.method == "POST" and form.is_valid():
@@ -101,12 +101,12 @@ def _course_context(request, course, **bound):
 
 @permission_required(VIEW, raise_exception=True)
 def course_detail(request, public_id):
-    course = selectors.get_course_for_user(request.user, public_id)
+    course = selectors.get_course_for_request(request, public_id)
     return render(request, "therapy/course_detail.html", _course_context(request, course))
 
 
 def _act(request, public_id, form_class, form_key, run, success):
-    course = selectors.get_course_for_user(request.user, public_id)
+    course = selectors.get_course_for_request(request, public_id)
     extra: dict[str, Any] = {}
     if form_class is InterruptForm:
         label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
@@ -134,7 +134,7 @@ CHECKED_ACTIONS = {
 def _checked_act(request, public_id, key, run, success):
     """A course action the safety check runs for: the first POST checks; when the check found something to answer
     (a warning or a block) the page shows it with the form kept, and the confirm POST carries the answers."""
-    course = selectors.get_course_for_user(request.user, public_id)
+    course = selectors.get_course_for_request(request, public_id)
     form_class, purpose, what, confirm = CHECKED_ACTIONS[key]
     extra = (
         {"options": services.dose_options(course.patient, course.drug, on=timezone.localdate())}
