@@ -29,6 +29,7 @@ from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import services
 from therapy.models import ScheduledItem, TreatmentCourse
+from therapy.schedule import check_name
 from therapy.thresholds import check_result, needs_previous
 
 # Screening lab tests: the schedule check they complete and the patient's screening record item they update.
@@ -49,6 +50,11 @@ SCREENING_RECORD_ITEM = {
     "hcg_serum": "pregnancy",
 }
 LAB_CHECK_TYPES = {"cbc", "lipids", "liver", "kidney", "cpk", *SCREENING_CHECK.values()}
+# Checks that are completed by their result, never by "record done": a lab panel or screening test (by the lab
+# entry or CSV import that stores the result) and the warning-sign check (by its own form).
+RESULT_CHECK_TYPES = LAB_CHECK_TYPES | {"infection_check"}
+# Checks with no result form of their own, which "record done" is for.
+DONE_BY_HAND_CHECK_TYPES = {"efficacy_review", "skin_exam", "vaccines"}
 ALERT_SEVERITY = {
     alerting.URGENT: Alert.Severity.URGENT,
     alerting.SAME_DAY: Alert.Severity.SAME_DAY,
@@ -331,6 +337,10 @@ def scheduled_item_done(*, actor: User, item: ScheduledItem, done_on: dt.date, n
     item = ScheduledItem.objects.select_for_update().select_related("patient").get(pk=item.pk)
     if item.status != ScheduledItem.Status.OPEN:
         raise MonitoringError("This check is no longer open (someone completed or cancelled it).")
+    if item.check_type not in DONE_BY_HAND_CHECK_TYPES:
+        raise MonitoringError(
+            f"{check_name(item.check_type)} is completed by entering its result, not by recording it as done."
+        )
     if message := result_date_error(done_on, item.patient.date_of_birth, timezone.localdate()):
         raise MonitoringError(message, "done_on")
     item.status = ScheduledItem.Status.DONE

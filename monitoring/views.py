@@ -198,6 +198,8 @@ def symptom_check(request, public_id):
 def item_done(request, public_id):
     item, patient = sel.get_item_for_request(request, public_id)
     form = ItemDoneForm(request.POST or None, patient=patient)
+    # A lab, screening or warning-sign check is completed by its result: the page says where to enter it.
+    result_url, result_label = (None, "") if item.check_type in svc.DONE_BY_HAND_CHECK_TYPES else sel.action_url(item)
     if request.method == "POST" and form.is_valid():
         try:
             svc.scheduled_item_done(
@@ -211,7 +213,14 @@ def item_done(request, public_id):
     return render(
         request,
         "monitoring/item_done.html",
-        {"item": item, "patient": patient, "form": form, "check": check_name(item.check_type)},
+        {
+            "item": item,
+            "patient": patient,
+            "form": form,
+            "check": check_name(item.check_type),
+            "result_url": result_url,
+            "result_label": result_label,
+        },
     )
 
 
