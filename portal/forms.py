@@ -2,6 +2,18 @@
 
 from django import forms
 
+# The most forms a formset accepts: well above the longest section of the catalogue (about 20 rows), far below
+# what makes validating one POST take longer than the worker timeout.
+MAX_FORMS = 100
+
+
+def capped_formset(factory, *args, max_num: int = MAX_FORMS, **kwargs):
+    """A formset class from ``factory`` (formset_factory, modelformset_factory, inlineformset_factory) that
+    refuses more than ``max_num`` forms: a POST claiming more (TOTAL_FORMS=100000) is invalid with the message
+    "Please submit at most … forms" instead of being validated form by form. Every formset is made through here.
+    """
+    return factory(*args, max_num=max_num, absolute_max=max_num, validate_max=True, **kwargs)
+
 
 class DateInput(forms.DateInput):
     """A native date picker. Its value must be ISO (YYYY-MM-DD) whatever the locale, or browsers show it empty."""
