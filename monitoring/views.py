@@ -141,23 +141,33 @@ def lab_saved(request, public_id):
 def lab_upload(request):
     form = LabCsvForm(request.POST or None, request.FILES or None)
     report = None
-    if request.method == "POST" and form.is_valid():
-        if request.user.clinic_id is None:
-            raise PermissionDenied
-        raw = lab_csv.read_upload(form.cleaned_data["file"])
-        parsed = lab_csv.parse_csv(raw, clinic_id=request.user.clinic_id)
-        if parsed.fatal:
-            form.add_error("file", parsed.fatal)
-        elif parsed.errors:
-            report = parsed.errors
-            form.add_error(
-                "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
-            )
-        else:
-            results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
-            messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
-            return redirect("monitoring:lab_upload")
-    return render(request, "monitoring/lab_upload.html", {"form": form, "report": report, "columns": lab_csv.COLUMNS})
+    with idempotency.guard(request, scope="labs:upload") as submission:
+        if request.method == "POST" and not submission.earlier and form.is_valid():
+            if request.user.clinic_id is None:
+                raise PermissionDenied
+            raw = lab_csv.read_upload(form.cleaned_data["file"])
+            parsed = lab_csv.parse_csv(raw, clinic_id=request.user.clinic_id)
+            if parsed.fatal:
+                form.add_error("file", parsed.fatal)
+            elif parsed.errors:
+                report = parsed.errors
+                form.add_error(
+                    "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
+                )
+            elif not submission.claim():
+                results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
+                messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
+                return redirect(submission.complete(reverse("monitoring:lab_upload")))
+    if submission.earlier:
+        messages.info(request, "This file was already sent; its results were imported once.")
+        return redirect(submission.earlier)
+    context = {
+        "form": form,
+        "report": report,
+        "columns": lab_csv.COLUMNS,
+        "idempotency_key": idempotency.form_key(request),
+    }
+    return render(request, "monitoring/lab_upload.html", context)
 
 
 @permission_required(ADD_SYMPTOMS, raise_exception=True)

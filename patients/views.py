@@ -231,14 +231,21 @@ def medicines(request, public_id):
     if request.method == "POST" and not user.has_perm("patients.add_concomitantmedicine"):
         raise PermissionDenied
     form = MedicineForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.medicine_add(actor=user, patient=patient, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Medicine added.")
-            return redirect("patients:medicines", public_id=patient.public_id)
+
+    def save() -> str:
+        services.medicine_add(actor=user, patient=patient, **form.cleaned_data)
+        messages.success(request, "Medicine added.")
+        return reverse("patients:medicines", kwargs={"public_id": patient.public_id})
+
+    answer = idempotency.submit_once(
+        request,
+        form,
+        scope=f"medicines:{patient.public_id}",
+        save=save,
+        again="This form was already sent; the medicine was added once.",
+    )
+    if answer is not None:
+        return answer
     return render(
         request,
         "patients/medicines.html",
@@ -248,6 +255,7 @@ def medicines(request, public_id):
             "form": form,
             "stop_form": MedicineStopForm(initial={"stopped_on": timezone.localdate()}),
             "can": _abilities(user),
+            "idempotency_key": idempotency.form_key(request),
         },
     )
 
@@ -277,18 +285,30 @@ def screening_record(request, public_id):
     user = request.user
     patient = get_patient_for_request(request, public_id)
     form = ScreeningResultForm(request.POST or None, initial={"item": request.GET.get("item", "")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.screening_result_record(actor=user, patient=patient, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Screening result recorded.")
-            return redirect(patient)
+
+    def save() -> str:
+        services.screening_result_record(actor=user, patient=patient, **form.cleaned_data)
+        messages.success(request, "Screening result recorded.")
+        return patient.get_absolute_url()
+
+    answer = idempotency.submit_once(
+        request,
+        form,
+        scope=f"screening:{patient.public_id}",
+        save=save,
+        again="This form was already sent; the screening result was recorded once.",
+    )
+    if answer is not None:
+        return answer
     return render(
         request,
         "patients/patient_form.html",
-        {"form": form, "title": "Record a screening result", "patient": patient},
+        {
+            "form": form,
+            "title": "Record a screening result",
+            "patient": patient,
+            "idempotency_key": idempotency.form_key(request),
+        },
     )
 
 
@@ -298,17 +318,29 @@ def assessment_create(request, public_id):
     user = request.user
     patient = get_patient_for_request(request, public_id)
     form = AssessmentForm(request.POST or None, initial={"assessed_on": timezone.localdate()}, patient=patient)
-    if request.method == "POST" and form.is_valid():
+
+    def save() -> str:
         data = dict(form.cleaned_data)
-        try:
-            services.assessment_record(actor=user, patient=patient, assessed_on=data.pop("assessed_on"), data=data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Assessment recorded.")
-            return redirect(reverse("patients:detail", args=[patient.public_id]) + "#scores")
+        services.assessment_record(actor=user, patient=patient, assessed_on=data.pop("assessed_on"), data=data)
+        messages.success(request, "Assessment recorded.")
+        return reverse("patients:detail", args=[patient.public_id]) + "#scores"
+
+    answer = idempotency.submit_once(
+        request,
+        form,
+        scope=f"assessments:{patient.public_id}",
+        save=save,
+        again="This form was already sent; the assessment was recorded once.",
+    )
+    if answer is not None:
+        return answer
     return render(
         request,
         "patients/patient_form.html",
-        {"form": form, "title": "New severity assessment", "patient": patient},
+        {
+            "form": form,
+            "title": "New severity assessment",
+            "patient": patient,
+            "idempotency_key": idempotency.form_key(request),
+        },
     )
