@@ -10,7 +10,7 @@ from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold, LabUnit, MonitoringRule
 from drugs.sections import DRUG_FIELDS, Section
 from portal.formats import decimal_text
-from portal.forms import VersionedForm
+from portal.forms import VersionedForm, capped_formset
 
 
 class ReasonForm(VersionedForm):
@@ -135,7 +135,8 @@ FORM_FOR_MODEL: dict[type, type[forms.ModelForm]] = {MonitoringRule: MonitoringR
 
 
 def section_formset(section: Section, *, drug: Drug, data=None):
-    formset_class = modelformset_factory(
+    formset_class = capped_formset(
+        modelformset_factory,
         section.model,
         form=FORM_FOR_MODEL.get(section.model, FactForm),
         formset=SectionFormSet,
@@ -221,5 +222,5 @@ class LabUnitForm(forms.ModelForm):
 def lab_unit_formset(lab_test, data=None):
     from django.forms import inlineformset_factory
 
-    formset_class = inlineformset_factory(LabTest, LabUnit, form=LabUnitForm, extra=1, can_delete=True)
+    formset_class = capped_formset(inlineformset_factory, LabTest, LabUnit, form=LabUnitForm, extra=1, can_delete=True)
     return formset_class(data=data, instance=lab_test, prefix="units")

@@ -16,7 +16,7 @@ def monitoring_sections(user) -> list[HomeSection]:
         items = [
             HomeItem(
                 f"URGENT · {a.patient.record_number}: {a.title}"
-                + ("" if a.recipient_id else " (no active dermatologist on this patient)"),
+                + ("" if a.for_user_id else " (no active dermatologist on this patient)"),  # type: ignore[attr-defined]  # annotated by recipients.with_recipient
                 a.get_absolute_url(),
                 urgent=True,
             )

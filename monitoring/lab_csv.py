@@ -29,6 +29,8 @@ TOO_LARGE = (
     f"(at most {MAX_ROWS:,} rows each)."
 )
 CODED = {code for code, _label in units.CODED_VALUES}
+NUL = "\x00"
+NUL_MESSAGE = "Contains a NUL character (often from a copy or an export error): remove it and upload again."
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,18 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
         i = index[name]
         return line[i].strip() if i < len(line) else ""
 
-    records = {cell(line, "record_number") for _n, line in body}
+    def nul_columns(line) -> list[str]:
+        return [name for name in COLUMNS if NUL in cell(line, name)]
+
+    # A NUL character cannot be stored or even looked up (PostgreSQL refuses it in text): such rows are reported
+    # and left out of the lookups below.
+    clean = [line for _n, line in body if not nul_columns(line)]
+    records = {cell(line, "record_number") for line in clean}
     patients = {p.record_number: p for p in Patient.objects.filter(clinic_id=clinic_id, record_number__in=records)}
     tests = {t.loinc: t for t in LabTest.objects.with_unit_labels()}
     existing = set(
         LabResult.objects.filter(
-            patient__in=list(patients.values()), lab_test__loinc__in={cell(line, "loinc") for _n, line in body}
+            patient__in=list(patients.values()), lab_test__loinc__in={cell(line, "loinc") for line in clean}
         ).values_list("patient_id", "lab_test_id", "collected_on", "value", "coded_value")
     )
     today = timezone.localdate()
@@ -115,6 +123,11 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
 
         def bad(column, message, number=number):
             errors.append(RowError(number, column, message))
+
+        if columns := nul_columns(line):
+            for column in columns:
+                bad(column, NUL_MESSAGE)
+            continue
 
         patient = patients.get(cell(line, "record_number"))
         if not cell(line, "record_number"):

@@ -31,13 +31,13 @@ from django.utils import timezone
 
 from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold
-from monitoring import alerting, charts
+from monitoring import alerting, charts, recipients
 from monitoring.models import Alert, SymptomCheck
 from monitoring.services import SCREENING_CHECK
 from patients import risk, screening
 from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
-from patients.selectors import badge_q
+from patients.selectors import badge_q, get_patient_for_request, record_patient_view
 from portal.clinics import unit_system_of
 from portal.models import User
 from portal.web import ListPage, page_of
@@ -83,6 +83,14 @@ def action_url(item: ScheduledItem) -> tuple[str, str]:
         part = screening.CATALOGUE_ITEMS[item.check_type][0]
         return f"{reverse('patients:screening', args=[patient_id])}?item={part}", "Record the result"
     return reverse("monitoring:item_done", args=[item.public_id]), "Record done"
+
+
+def get_item_for_request(request, public_id) -> tuple[ScheduledItem, Patient]:
+    """A scheduled check and its patient for a page (404 outside the user's clinic), the patient's view audited."""
+    item = ScheduledItem.objects.select_related("patient", "course__drug").filter(public_id=public_id).first()
+    if item is None:
+        raise Http404("No such check.")
+    return item, get_patient_for_request(request, item.patient.public_id)
 
 
 def worklist_filters(user: User) -> dict:
@@ -171,20 +179,31 @@ def worklist_counts(user: User, today: dt.date, checks: QuerySet[ScheduledItem] 
 
 def alert_queryset(user: User):
     return Alert.objects.filter(patient__clinic_id=user.clinic_id).select_related(  # type: ignore[misc]
-        "patient", "course", "course__drug", "recipient", "acknowledged_by", "lab_result", "lab_result__lab_test"
+        "patient",
+        "patient__dermatologist",
+        "course",
+        "course__drug",
+        "recipient",
+        "acknowledged_by",
+        "lab_result",
+        "lab_result__lab_test",
     )
 
 
 def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: int = 1) -> ListPage:
-    """Urgent first, then same day, then routine; oldest first within each."""
+    """Urgent first, then same day, then routine; oldest first within each.
+
+    "mine" is whom each alert is for now (``monitoring.recipients``), not the stored recipient: an alert whose
+    prescriber moved to another clinic is in the treating dermatologist's list, or the clinic's."""
     if user.clinic_id is None:
         return ListPage(number=1, rows=[], has_next=False)
-    qs = alert_queryset(user)
-    if scope != "clinic":
-        qs = qs.filter(recipient=user)
+    qs = recipients.for_user(alert_queryset(user), user) if scope != "clinic" else alert_queryset(user)
     qs = qs.filter(status=Alert.Status.ACKNOWLEDGED if status == "acknowledged" else Alert.Status.OPEN)
     qs = qs.order_by("severity", "created_at", "id")
-    return page_of(qs, page, PAGE_SIZE)
+    listed = page_of(qs, page, PAGE_SIZE)
+    for alert in listed.rows:
+        alert.for_user = recipients.current_recipient(alert)  # shown as "for …" in the clinic list
+    return listed
 
 
 def get_alert_for_user(user: User, public_id) -> Alert:
@@ -196,11 +215,19 @@ def get_alert_for_user(user: User, public_id) -> Alert:
     return alert
 
 
+def get_alert_for_request(request, public_id) -> Alert:
+    """The alert a page shows (404 outside the user's clinic), its patient's view audited."""
+    alert = get_alert_for_user(request.user, public_id)
+    record_patient_view(request, alert.patient)
+    return alert
+
+
 def urgent_open_alerts(user: User, limit: int = 10) -> list[Alert]:
-    """The user's open urgent alerts, and those of the clinic that reached nobody (no active prescriber)."""
-    unassigned = Q(recipient__isnull=True, patient__clinic_id=user.clinic_id) if user.clinic_id else Q(pk__in=[])
+    """The open urgent alerts of the user's clinic that are for the user now, and those for nobody in particular
+    (no active prescriber or treating dermatologist at the clinic); ``for_user_id`` None marks the latter."""
+    open_urgent = Alert.objects.filter(status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
     return list(
-        Alert.objects.filter(Q(recipient=user) | unassigned, status=Alert.Status.OPEN, severity=Alert.Severity.URGENT)
+        recipients.for_user_or_unassigned(open_urgent, user)
         .select_related("patient")
         .order_by("created_at", "id")[:limit]
     )

@@ -20,6 +20,7 @@ from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
 from monitoring import alerting
 from monitoring.models import Alert, SymptomCheck
+from monitoring.recipients import recipient_for
 from patients import screening
 from patients.dates import result_date_error
 from patients.models import LabResult, Patient, ResultFlag
@@ -29,7 +30,7 @@ from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import services
 from therapy.models import ScheduledItem, TreatmentCourse
-from therapy.schedule import BASELINE
+from therapy.schedule import BASELINE, check_name
 from therapy.selectors import SCREENING_CHECKS, baseline_done_by_record
 from therapy.thresholds import check_result, needs_previous
 
@@ -38,6 +39,11 @@ from therapy.thresholds import check_result, needs_previous
 SCREENING_RECORD_ITEM = screening.LAB_ANALYTE_ITEM
 SCREENING_CHECK = {analyte: screening.CATALOGUE_ITEM_OF[item] for analyte, item in SCREENING_RECORD_ITEM.items()}
 LAB_CHECK_TYPES = {"cbc", "lipids", "liver", "kidney", "cpk", *SCREENING_CHECK.values()}
+# Checks that are completed by their result, never by "record done": a lab panel or screening test (by the lab
+# entry or CSV import that stores the result) and the warning-sign check (by its own form).
+RESULT_CHECK_TYPES = LAB_CHECK_TYPES | {"infection_check"}
+# Checks with no result form of their own, which "record done" is for.
+DONE_BY_HAND_CHECK_TYPES = {"efficacy_review", "skin_exam", "vaccines"}
 ALERT_SEVERITY = {
     alerting.URGENT: Alert.Severity.URGENT,
     alerting.SAME_DAY: Alert.Severity.SAME_DAY,
@@ -127,10 +133,10 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
     the worst action on the result and raise one alert per result and course (never twice)."""
     version = current_catalogue_version()
     courses = _open_courses(r.patient_id for r in results)
-    # Alert text is written once, in the units the patient's clinic reads (US or SI).
-    systems = dict(
-        Patient.objects.filter(pk__in={r.patient_id for r in results}).values_list("id", "clinic__unit_system")
-    )
+    # Alert text is written once, in the units the patient's clinic reads (US or SI); the patient's clinic and
+    # dermatologist also decide whom an alert is for.
+    patients = Patient.objects.select_related("clinic", "dermatologist").in_bulk({r.patient_id for r in results})
+    systems = {pk: p.clinic.unit_system for pk, p in patients.items()}
     labels = {}
     alerts = []
     for result in results:
@@ -169,7 +175,7 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
             )
             if worst is None or alerting.SEVERITY_ORDER[draft.severity] < alerting.SEVERITY_ORDER[worst.severity]:
                 worst = draft
-            alerts.append(_alert(draft, patient_id=result.patient_id, course=course, lab_result=result))
+            alerts.append(_alert(draft, patient=patients[result.patient_id], course=course, lab_result=result))
         if worst is not None:
             result.action, result.action_rule, result.action_source = worst.action, worst.rule, worst.source[:200]
     LabResult.objects.bulk_update(
@@ -179,16 +185,12 @@ def interpret_results(results: list[LabResult]) -> list[Alert]:
     return alerts
 
 
-def _active(user):
-    """The user if they can still sign in; an alert to someone who has left reaches nobody."""
-    return user if user is not None and user.is_active else None
-
-
-def _alert(draft: alerting.AlertDraft, *, patient_id, course, lab_result=None, symptom_check=None, recipient=None):
+def _alert(draft: alerting.AlertDraft, *, patient: Patient, course, lab_result=None, symptom_check=None):
+    """An unsaved alert, for whom ``recipients.recipient_for`` says (None: the whole patient's clinic)."""
     return Alert(
-        patient_id=patient_id,
+        patient_id=patient.pk,
         course=course,
-        recipient=recipient or _active(course.prescriber if course else None),
+        recipient=recipient_for(patient, course),
         lab_result=lab_result,
         symptom_check=symptom_check,
         kind=Alert.Kind.LAB_ACTION if lab_result is not None else Alert.Kind.SYMPTOM,
@@ -308,13 +310,7 @@ def symptom_check_record(
         rule = rules[0] if rules else None
     draft = alerting.escalate_symptoms(symptoms, infection_rule=rule, drug_name=str(course.drug) if course else "")
     if draft is not None:
-        alert = _alert(
-            draft,
-            patient_id=patient.pk,
-            course=course,
-            symptom_check=check,
-            recipient=_active(course.prescriber if course else None) or _active(patient.dermatologist),
-        )
+        alert = _alert(draft, patient=patient, course=course, symptom_check=check)
         alert.save()
     audit_record(
         actor=actor,
@@ -337,6 +333,10 @@ def scheduled_item_done(*, actor: User, item: ScheduledItem, done_on: dt.date, n
     item = ScheduledItem.objects.select_for_update().select_related("patient").get(pk=item.pk)
     if item.status != ScheduledItem.Status.OPEN:
         raise MonitoringError("This check is no longer open (someone completed or cancelled it).")
+    if item.check_type not in DONE_BY_HAND_CHECK_TYPES:
+        raise MonitoringError(
+            f"{check_name(item.check_type)} is completed by entering its result, not by recording it as done."
+        )
     if message := result_date_error(done_on, item.patient.date_of_birth, timezone.localdate()):
         raise MonitoringError(message, "done_on")
     item.status = ScheduledItem.Status.DONE
@@ -445,4 +445,6 @@ def alerts_escalate(*, older_than: dt.timedelta, now: dt.datetime | None = None)
                 changes={"alert": str(alert.public_id), "escalated_at": now.isoformat()},
             )
     ids = [a.pk for a in due]
-    return list(Alert.objects.filter(pk__in=ids).select_related("patient", "patient__clinic", "recipient"))
+    # With what ``recipients.current_recipient`` reads to say whom to tell now.
+    related = ("patient", "patient__clinic", "patient__dermatologist", "recipient")
+    return list(Alert.objects.filter(pk__in=ids).select_related(*related))

@@ -1,7 +1,7 @@
 """Monitoring pages: the worklist, lab entry (form and CSV), symptom checks, checks done, and the alert inbox.
 
-Each view declares its permission, finds the patient through ``get_patient_for_user`` (404 for other clinics),
-reads through ``selectors_monitoring`` and writes through ``services_monitoring``.
+Each view declares its permission, finds the patient through ``get_patient_for_request`` (404 for other clinics;
+the page view is audited there), reads through ``selectors_monitoring`` and writes through ``services_monitoring``.
 """
 
 from __future__ import annotations
@@ -34,13 +34,12 @@ from monitoring.forms import (
     SymptomCheckForm,
 )
 from monitoring.models import Alert
-from patients.selectors import get_patient_for_user
-from patients.services import patient_view_record
+from patients.selectors import get_patient_for_request
 from portal import idempotency
 from portal.clinics import unit_system_of
 from portal.web import add_service_error, query_int, require_get_post
 from therapy import services as therapy_services
-from therapy.models import ScheduledItem, TreatmentCourse
+from therapy.models import TreatmentCourse
 from therapy.schedule import check_name
 
 VIEW_ITEMS = "therapy.view_scheduleditem"
@@ -94,12 +93,10 @@ def _panel(request) -> str:
 @permission_required(ADD_RESULTS, raise_exception=True)
 @require_get_post
 def lab_entry(request, public_id):
-    patient = get_patient_for_user(request.user, public_id)
+    patient = get_patient_for_request(request, public_id)
     panel = _panel(request)
     tests = sel.panel_tests(panel)
     form = LabPanelForm(request.POST or None, patient=patient, tests=tests, unit_system=unit_system_of(request.user))
-    if request.method == "GET":
-        patient_view_record(actor=request.user, patient=patient)
     try:
         with idempotency.guard(request, scope=f"labs:{patient.public_id}") as submission:
             if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
@@ -134,8 +131,7 @@ def lab_entry(request, public_id):
 @require_http_methods(["GET"])
 def lab_saved(request, public_id):
     """The results just saved, with their interpretation (what the server concluded)."""
-    patient = get_patient_for_user(request.user, public_id)
-    patient_view_record(actor=request.user, patient=patient)
+    patient = get_patient_for_request(request, public_id)
     system = unit_system_of(request.user)
     results = sel.latest_saved_results(patient)
     for result in results:
@@ -148,29 +144,39 @@ def lab_saved(request, public_id):
 def lab_upload(request):
     form = LabCsvForm(request.POST or None, request.FILES or None)
     report = None
-    if request.method == "POST" and form.is_valid():
-        if request.user.clinic_id is None:
-            raise PermissionDenied
-        raw = lab_csv.read_upload(form.cleaned_data["file"])
-        parsed = lab_csv.parse_csv(raw, clinic_id=request.user.clinic_id)
-        if parsed.fatal:
-            form.add_error("file", parsed.fatal)
-        elif parsed.errors:
-            report = parsed.errors
-            form.add_error(
-                "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
-            )
-        else:
-            results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
-            messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
-            return redirect("monitoring:lab_upload")
-    return render(request, "monitoring/lab_upload.html", {"form": form, "report": report, "columns": lab_csv.COLUMNS})
+    with idempotency.guard(request, scope="labs:upload") as submission:
+        if request.method == "POST" and not submission.earlier and form.is_valid():
+            if request.user.clinic_id is None:
+                raise PermissionDenied
+            raw = lab_csv.read_upload(form.cleaned_data["file"])
+            parsed = lab_csv.parse_csv(raw, clinic_id=request.user.clinic_id)
+            if parsed.fatal:
+                form.add_error("file", parsed.fatal)
+            elif parsed.errors:
+                report = parsed.errors
+                form.add_error(
+                    "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
+                )
+            elif not submission.claim():
+                results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
+                messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
+                return redirect(submission.complete(reverse("monitoring:lab_upload")))
+    if submission.earlier:
+        messages.info(request, "This file was already sent; its results were imported once.")
+        return redirect(submission.earlier)
+    context = {
+        "form": form,
+        "report": report,
+        "columns": lab_csv.COLUMNS,
+        "idempotency_key": idempotency.form_key(request),
+    }
+    return render(request, "monitoring/lab_upload.html", context)
 
 
 @permission_required(ADD_SYMPTOMS, raise_exception=True)
 @require_get_post
 def symptom_check(request, public_id):
-    patient = get_patient_for_user(request.user, public_id)
+    patient = get_patient_for_request(request, public_id)
     form = SymptomCheckForm(request.POST or None, patient=patient)
     try:
         with idempotency.guard(request, scope=f"symptoms:{patient.public_id}") as submission:
@@ -203,11 +209,10 @@ def symptom_check(request, public_id):
 @permission_required(CHANGE_ITEMS, raise_exception=True)
 @require_get_post
 def item_done(request, public_id):
-    item = ScheduledItem.objects.select_related("patient", "course__drug").filter(public_id=public_id).first()
-    if item is None:
-        raise Http404
-    patient = get_patient_for_user(request.user, item.patient.public_id)
+    item, patient = sel.get_item_for_request(request, public_id)
     form = ItemDoneForm(request.POST or None, patient=patient)
+    # A lab, screening or warning-sign check is completed by its result: the page says where to enter it.
+    result_url, result_label = (None, "") if item.check_type in svc.DONE_BY_HAND_CHECK_TYPES else sel.action_url(item)
     if request.method == "POST" and form.is_valid():
         try:
             svc.scheduled_item_done(
@@ -221,7 +226,14 @@ def item_done(request, public_id):
     return render(
         request,
         "monitoring/item_done.html",
-        {"item": item, "patient": patient, "form": form, "check": check_name(item.check_type)},
+        {
+            "item": item,
+            "patient": patient,
+            "form": form,
+            "check": check_name(item.check_type),
+            "result_url": result_url,
+            "result_label": result_label,
+        },
     )
 
 
@@ -294,8 +306,7 @@ def _alert_page(request, alert, ack_form=None, bound=None, status=200):
 @permission_required(VIEW_ALERTS, raise_exception=True)
 @require_http_methods(["GET"])
 def alert_detail(request, public_id):
-    alert = sel.get_alert_for_user(request.user, public_id)
-    patient_view_record(actor=request.user, patient=alert.patient)
+    alert = sel.get_alert_for_request(request, public_id)
     return _alert_page(request, alert)
 
 

@@ -30,11 +30,45 @@ _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 
 
 def get_patient_for_user(user, public_id) -> Patient:
-    """The one access helper: the patient if the user's clinic holds it, else 404 (never says it exists)."""
+    """The one access helper: the patient if the user's clinic holds it, else 404 (never says it exists).
+
+    Views do not call it directly: they load the patient with ``get_patient_for_request``, which also writes the
+    view to the audit trail (a test in tests/security checks every patient page)."""
     try:
         return Patient.objects.visible_to(user).for_detail().get(public_id=public_id)
     except (Patient.DoesNotExist, ValidationError, ValueError, TypeError):
         raise Http404("No such patient.") from None
+
+
+SHOWN_METHODS = ("GET", "HEAD")
+_VIEWED_ATTR = "_patients_viewed"
+
+
+def record_patient_view(request, patient: Patient) -> None:
+    """Audit that the request shows ``patient``: once per request and patient, for a page read (GET or HEAD).
+
+    Called by the helpers that load a patient, course, scheduled check or alert for a request, never per view,
+    so that no page that shows a patient can forget it and none audits twice. A POST is audited by the write it
+    makes (the service's own audit row)."""
+    if request.method not in SHOWN_METHODS:
+        return
+    viewed = getattr(request, _VIEWED_ATTR, None)
+    if viewed is None:
+        viewed = set()
+        setattr(request, _VIEWED_ATTR, viewed)
+    if patient.pk in viewed:
+        return
+    viewed.add(patient.pk)
+    from patients.services import patient_view_record  # services import selectors; keep this one local
+
+    patient_view_record(actor=request.user, patient=patient)
+
+
+def get_patient_for_request(request, public_id) -> Patient:
+    """The patient a page shows: ``get_patient_for_user`` (404 for other clinics), and the view audited."""
+    patient = get_patient_for_user(request.user, public_id)
+    record_patient_view(request, patient)
+    return patient
 
 
 def parse_search_date(text: str) -> dt.date | None:

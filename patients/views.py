@@ -1,5 +1,6 @@
-"""Patient pages. Each view declares its permission, finds the patient through ``get_patient_for_user`` (404 for
-other clinics), reads through ``patients.selectors`` and writes through ``patients.services``."""
+"""Patient pages. Each view declares its permission, finds the patient through ``get_patient_for_request`` (404 for
+other clinics; the page view is audited there), reads through ``patients.selectors`` and writes through
+``patients.services``."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from patients.forms import (
     ScreeningResultForm,
 )
 from patients.models import Patient, RiskProfile
-from patients.selectors import get_patient_for_user
+from patients.selectors import get_patient_for_request
 from portal import idempotency
 from portal.models import User
 from portal.web import query_int, require_get_post
@@ -147,8 +148,7 @@ def patient_create(request):
 @require_GET
 def patient_detail(request, public_id):
     user = request.user
-    patient = get_patient_for_user(user, public_id)
-    services.patient_view_record(actor=user, patient=patient)
+    patient = get_patient_for_request(request, public_id)
     context = selectors.patient_detail(
         patient, today=timezone.localdate(), with_history=user.has_perm("patients.view_patient_history")
     )
@@ -162,7 +162,7 @@ def patient_detail(request, public_id):
 @require_get_post
 def patient_edit(request, public_id):
     user = request.user
-    patient = get_patient_for_user(user, public_id)
+    patient = get_patient_for_request(request, public_id)
     form = PatientForm(request.POST or None, instance=patient, clinic=patient.clinic_id)
     changed = []
     if request.method == "POST" and form.is_valid():
@@ -172,7 +172,7 @@ def patient_edit(request, public_id):
                 actor=user, patient=patient, data=data, row_version=form.cleaned_data["row_version"]
             )
         except services.StaleEditError as exc:
-            current = get_patient_for_user(user, public_id)
+            current = get_patient_for_request(request, public_id)
             changed = _changed_since(form, current, services.PATIENT_FIELDS)
             form = _stale(form, PatientForm, current, exc.current_version, clinic=patient.clinic_id)
         except ValidationError as exc:
@@ -191,7 +191,7 @@ def patient_edit(request, public_id):
 @require_get_post
 def risk_profile_edit(request, public_id):
     user = request.user
-    patient = get_patient_for_user(user, public_id)
+    patient = get_patient_for_request(request, public_id)
     profile = selectors.patient_risk_profile(patient)
     form = RiskProfileForm(request.POST or None, instance=profile)
     changed = []
@@ -227,18 +227,25 @@ def risk_profile_edit(request, public_id):
 @require_get_post
 def medicines(request, public_id):
     user = request.user
-    patient = get_patient_for_user(user, public_id)
+    patient = get_patient_for_request(request, public_id)
     if request.method == "POST" and not user.has_perm("patients.add_concomitantmedicine"):
         raise PermissionDenied
     form = MedicineForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.medicine_add(actor=user, patient=patient, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Medicine added.")
-            return redirect("patients:medicines", public_id=patient.public_id)
+
+    def save() -> str:
+        services.medicine_add(actor=user, patient=patient, **form.cleaned_data)
+        messages.success(request, "Medicine added.")
+        return reverse("patients:medicines", kwargs={"public_id": patient.public_id})
+
+    answer = idempotency.submit_once(
+        request,
+        form,
+        scope=f"medicines:{patient.public_id}",
+        save=save,
+        again="This form was already sent; the medicine was added once.",
+    )
+    if answer is not None:
+        return answer
     return render(
         request,
         "patients/medicines.html",
@@ -248,6 +255,7 @@ def medicines(request, public_id):
             "form": form,
             "stop_form": MedicineStopForm(initial={"stopped_on": timezone.localdate()}),
             "can": _abilities(user),
+            "idempotency_key": idempotency.form_key(request),
         },
     )
 
@@ -256,7 +264,7 @@ def medicines(request, public_id):
 @require_POST
 def medicine_stop(request, public_id, pk):
     user = request.user
-    patient = get_patient_for_user(user, public_id)
+    patient = get_patient_for_request(request, public_id)
     entry = get_object_or_404(patient.medicines, pk=pk)
     form = MedicineStopForm(request.POST)
     if form.is_valid():
@@ -275,20 +283,32 @@ def medicine_stop(request, public_id, pk):
 @require_get_post
 def screening_record(request, public_id):
     user = request.user
-    patient = get_patient_for_user(user, public_id)
+    patient = get_patient_for_request(request, public_id)
     form = ScreeningResultForm(request.POST or None, initial={"item": request.GET.get("item", "")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.screening_result_record(actor=user, patient=patient, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Screening result recorded.")
-            return redirect(patient)
+
+    def save() -> str:
+        services.screening_result_record(actor=user, patient=patient, **form.cleaned_data)
+        messages.success(request, "Screening result recorded.")
+        return patient.get_absolute_url()
+
+    answer = idempotency.submit_once(
+        request,
+        form,
+        scope=f"screening:{patient.public_id}",
+        save=save,
+        again="This form was already sent; the screening result was recorded once.",
+    )
+    if answer is not None:
+        return answer
     return render(
         request,
         "patients/patient_form.html",
-        {"form": form, "title": "Record a screening result", "patient": patient},
+        {
+            "form": form,
+            "title": "Record a screening result",
+            "patient": patient,
+            "idempotency_key": idempotency.form_key(request),
+        },
     )
 
 
@@ -296,19 +316,31 @@ def screening_record(request, public_id):
 @require_get_post
 def assessment_create(request, public_id):
     user = request.user
-    patient = get_patient_for_user(user, public_id)
+    patient = get_patient_for_request(request, public_id)
     form = AssessmentForm(request.POST or None, initial={"assessed_on": timezone.localdate()}, patient=patient)
-    if request.method == "POST" and form.is_valid():
+
+    def save() -> str:
         data = dict(form.cleaned_data)
-        try:
-            services.assessment_record(actor=user, patient=patient, assessed_on=data.pop("assessed_on"), data=data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Assessment recorded.")
-            return redirect(reverse("patients:detail", args=[patient.public_id]) + "#scores")
+        services.assessment_record(actor=user, patient=patient, assessed_on=data.pop("assessed_on"), data=data)
+        messages.success(request, "Assessment recorded.")
+        return reverse("patients:detail", args=[patient.public_id]) + "#scores"
+
+    answer = idempotency.submit_once(
+        request,
+        form,
+        scope=f"assessments:{patient.public_id}",
+        save=save,
+        again="This form was already sent; the assessment was recorded once.",
+    )
+    if answer is not None:
+        return answer
     return render(
         request,
         "patients/patient_form.html",
-        {"form": form, "title": "New severity assessment", "patient": patient},
+        {
+            "form": form,
+            "title": "New severity assessment",
+            "patient": patient,
+            "idempotency_key": idempotency.form_key(request),
+        },
     )

@@ -21,20 +21,25 @@ token after validating; two submissions racing each other serialise on the token
 second waits, then finds the first) and the second gets the first one's URL back. ``complete(url)`` stores
 where the write led. In the template ``{% include "includes/_idempotency.html" %}`` with ``idempotency_key``
 from ``idempotency.form_key(request)`` in the context. ``replay``/``claim``/``complete``/``release`` are the
-steps ``guard`` takes; views should not call them directly.
+steps ``guard`` takes; views should not call them directly. ``submit_once`` wraps the whole pattern above for a
+view whose write needs nothing but a valid form.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from django.contrib import messages
 from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect
 
 from portal.errors import DomainError
 from portal.models import IdempotencyKey
+from portal.web import add_service_error
 
 FIELD = "idempotency_key"
 
@@ -121,6 +126,27 @@ class Submission:
         complete(self.request, scope=self.scope, result_url=result_url)
         self.completed = True
         return result_url
+
+
+def submit_once(request, form, *, scope: str, save: Callable[[], str], again: str) -> HttpResponse | None:
+    """A create form's POST handled at most once per form token: the usual ``guard`` steps for views whose write
+    raises a DomainError or ValidationError onto the form.
+
+    ``save()`` validates nothing (``form`` is already valid), writes and returns the URL to go to. Returns the
+    redirect to answer with (first submission, or the resent one, with ``again`` as a message), or None to show
+    the form, with any error on it. The template needs ``idempotency_key`` (``form_key(request)``)."""
+    try:
+        with guard(request, scope) as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
+                return redirect(submission.complete(save()))
+    except DomainError as exc:
+        add_service_error(form, exc)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+    if submission.earlier:
+        messages.info(request, again)
+        return redirect(submission.earlier)
+    return None
 
 
 @contextmanager

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before any view or form reads the input (CSRF reads the form in process_view, after every __call__).
+    "portal.input_guard.RejectNulMiddleware",
     "portal.middleware.SessionLimitMiddleware",
     "portal.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -17,7 +17,7 @@ from drugs.selectors import dosing_labels, handout, monitoring_timeline
 from patients import risk, screening
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import LabResult, Patient
-from patients.selectors import get_patient_for_user, patient_facts, screening_statuses
+from patients.selectors import get_patient_for_user, patient_facts, record_patient_view, screening_statuses
 from portal.models import Clinic
 from therapy import letters
 from therapy.models import SafetyFinding, ScheduledItem, TreatmentCourse
@@ -30,6 +30,13 @@ def get_course_for_user(user, public_id) -> TreatmentCourse:
     if course is None:
         raise Http404
     get_patient_for_user(user, course.patient.public_id)
+    return course
+
+
+def get_course_for_request(request, public_id) -> TreatmentCourse:
+    """The course a page shows (404 outside the user's clinic), its patient's view audited."""
+    course = get_course_for_user(request.user, public_id)
+    record_patient_view(request, course.patient)
     return course
 
 

@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from drugs.selectors import drug_label
-from patients.selectors import get_patient_for_user
-from patients.services import patient_view_record
+from patients.selectors import get_patient_for_request
+from portal import idempotency
 from portal.clinics import unit_system_of
 from portal.web import add_service_error
 from therapy import selectors, services
+from therapy.findings import Finding
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
 from therapy.safety import DOSE_CHANGE, RESUME, Severity
 
@@ -46,42 +47,52 @@ def _findings_view(findings, acks=None, flag_missing=False):
 
 @permission_required(ADD, raise_exception=True)
 def course_start(request, public_id):
-    patient = get_patient_for_user(request.user, public_id)
+    patient = get_patient_for_request(request, public_id)
     form = StartTherapyForm(request.POST or None, patient=patient)
-    context = {"patient": patient, "form": form, "findings": None, "error": ""}
-    if request.method == "POST" and form.is_valid():
-        plan = form.plan()
-        findings, version = services.safety_preview(patient=patient, plan=plan)
-        acks = {f.code: request.POST.get(f"ack-{f.code}", "") for f in findings if f.severity == Severity.WARNING}
-        override = request.POST.get("override_reason", "")
-        context.update(
-            findings=_findings_view(findings, acks),
-            catalogue_version=version,
-            blocking=any(f.blocks_start for f in findings),
-            needs_ack=any(f.severity == Severity.WARNING for f in findings),
-            acks=acks,
-            override_reason=override,
-            shown_codes=",".join(sorted(f.code for f in findings)),
-            plan=plan,
-        )
-        if request.POST.get("action") == "start":
-            shown = set(filter(None, request.POST.get("shown_codes", "").split(",")))
-            try:
-                course = services.course_start(
-                    actor=request.user,
-                    patient=patient,
-                    plan=plan,
-                    acknowledgements=acks,
+    context: dict[str, Any] = {"patient": patient, "form": form, "findings": None, "error": ""}
+    findings: list[Finding] = []
+    acks: dict[str, str] = {}
+    try:
+        # The safety-check POSTs carry the form token too; only the "start" POST claims it, so a resent start
+        # (a double click, a reload) answers with the course the first one started.
+        with idempotency.guard(request, scope=f"courses:{patient.public_id}") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid():
+                plan = form.plan()
+                findings, version = services.safety_preview(patient=patient, plan=plan)
+                acks = {
+                    f.code: request.POST.get(f"ack-{f.code}", "") for f in findings if f.severity == Severity.WARNING
+                }
+                override = request.POST.get("override_reason", "")
+                context.update(
+                    findings=_findings_view(findings, acks),
+                    catalogue_version=version,
+                    blocking=any(f.blocks_start for f in findings),
+                    needs_ack=any(f.severity == Severity.WARNING for f in findings),
+                    acks=acks,
                     override_reason=override,
-                    shown_codes=shown,
+                    shown_codes=",".join(sorted(f.code for f in findings)),
+                    plan=plan,
                 )
-            except services.TherapyError as exc:
-                context["error"] = str(exc)
-                context["error_field"] = exc.field
-                context["findings"] = _findings_view(findings, acks, flag_missing=exc.field == "ack")
-            else:
-                messages.success(request, f"{course} started. The monitoring schedule below was generated.")
-                return redirect(course.get_absolute_url())
+                if request.POST.get("action") == "start" and not submission.claim():
+                    shown = set(filter(None, request.POST.get("shown_codes", "").split(",")))
+                    course = services.course_start(
+                        actor=request.user,
+                        patient=patient,
+                        plan=plan,
+                        acknowledgements=acks,
+                        override_reason=override,
+                        shown_codes=shown,
+                    )
+                    messages.success(request, f"{course} started. The monitoring schedule below was generated.")
+                    return redirect(submission.complete(course.get_absolute_url()))
+    except services.TherapyError as exc:
+        context["error"] = str(exc)
+        context["error_field"] = exc.field
+        context["findings"] = _findings_view(findings, acks, flag_missing=exc.field == "ack")
+    if submission.earlier:
+        messages.info(request, "This form was already sent; the course was started once.")
+        return redirect(submission.earlier)
+    context["idempotency_key"] = idempotency.form_key(request)
     return render(request, "therapy/course_start.html", context)
 
 
@@ -104,7 +115,7 @@ def _course_context(request, course, **bound):
 
 @permission_required(VIEW, raise_exception=True)
 def course_detail(request, public_id):
-    course = selectors.get_course_for_user(request.user, public_id)
+    course = selectors.get_course_for_request(request, public_id)
     return render(request, "therapy/course_detail.html", _course_context(request, course))
 
 
@@ -112,8 +123,7 @@ def course_detail(request, public_id):
 @require_GET
 def course_handout(request, public_id):
     """The patient's own printable handout for the course (a read of their record: audited)."""
-    course = selectors.get_course_for_user(request.user, public_id)
-    patient_view_record(actor=request.user, patient=course.patient)
+    course = selectors.get_course_for_request(request, public_id)
     context = selectors.course_handout(course, today=timezone.localdate())
     context["can_set_clinic"] = request.user.has_perm("portal.change_clinic")
     return render(request, "therapy/course_handout.html", context)
@@ -123,15 +133,14 @@ def course_handout(request, public_id):
 @require_GET
 def course_letter(request, public_id):
     """The printable letter to the patient's GP about the course (a read of their record: audited)."""
-    course = selectors.get_course_for_user(request.user, public_id)
-    patient_view_record(actor=request.user, patient=course.patient)
+    course = selectors.get_course_for_request(request, public_id)
     context = selectors.course_letter(course, today=timezone.localdate(), unit_system=unit_system_of(request.user))
     context["can_set_clinic"] = request.user.has_perm("portal.change_clinic")
     return render(request, "therapy/course_letter.html", context)
 
 
 def _act(request, public_id, form_class, form_key, run, success):
-    course = selectors.get_course_for_user(request.user, public_id)
+    course = selectors.get_course_for_request(request, public_id)
     extra: dict[str, Any] = {}
     if form_class is InterruptForm:
         label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
@@ -159,7 +168,7 @@ CHECKED_ACTIONS = {
 def _checked_act(request, public_id, key, run, success):
     """A course action the safety check runs for: the first POST checks; when the check found something to answer
     (a warning or a block) the page shows it with the form kept, and the confirm POST carries the answers."""
-    course = selectors.get_course_for_user(request.user, public_id)
+    course = selectors.get_course_for_request(request, public_id)
     form_class, purpose, what, confirm = CHECKED_ACTIONS[key]
     extra = (
         {"options": services.dose_options(course.patient, course.drug, on=timezone.localdate())}

@@ -18,6 +18,7 @@ from django.core.management import BaseCommand
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from monitoring.recipients import current_recipient
 from monitoring.services import alerts_escalate
 from portal import roles
 from portal.models import AuditEvent, Clinic, User
@@ -83,7 +84,11 @@ class Command(BaseCommand):
             return
         escalated = alerts_escalate(older_than=dt.timedelta(hours=options["hours"]))
         for alert in escalated:
-            to = [a for a in (alert.recipient.email if alert.recipient else "",) if a]
+            # To whom the alert is for now (never someone who left or moved to another clinic); an alert for
+            # nobody in particular goes to the active dermatologists of the patient's clinic.
+            current = current_recipient(alert)
+            people = [current] if current else self._clinic_dermatologists(alert.patient.clinic_id)
+            to = [p.email for p in people if p.email]
             body = (
                 f"Urgent alert {alert.public_id} for record {alert.patient.record_number} has not been acknowledged "
                 f"for more than {options['hours']} hours.\n\n{alert.title}\n\nWhat to do: {alert.advice}\n\n"
@@ -93,6 +98,9 @@ class Command(BaseCommand):
             if to:
                 self._send("JAK Portal: URGENT alert not acknowledged", body, sender, to)
         self.stdout.write(self.style.SUCCESS(f"Reminders sent; {len(escalated)} urgent alert(s) escalated."))
+
+    def _clinic_dermatologists(self, clinic_id: int) -> list[User]:
+        return list(User.objects.dermatologists_of(clinic_id).filter(is_active=True))
 
     def _send(self, subject: str, body: str, sender: str, to: list[str]) -> bool:
         try:
