@@ -225,13 +225,19 @@ def panel_tests(panel: str) -> list[LabTest]:
 TREND_LIMIT = 1000  # severity assessments
 TREND_POINTS_PER_TEST = 60  # the latest results per lab test on the patient page (years at the label's intervals)
 FLAG_LABELS = {value: str(label) for value, label in LabResult._meta.get_field("flag").choices or ()}
-SCORES = (
-    ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)"),)),
-    ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)"),)),
-    ("itch_nrs", "Itch NRS (0–10)", ((Decimal("4"), "Moderate itch from 4"),)),
-    ("poem", "POEM (0–28)", ((Decimal("2"), "Clear/almost clear up to 2"),)),
-    ("dlqi", "DLQI (0–30)", ((Decimal("5"), "Small effect up to 5"),)),
+SCORES = (  # field, title, targets: (value, label (the line's tooltip), short label in the chart)
+    ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)", "Mild/moderate 7"),)),
+    ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)", "Target ≤1"),)),
+    ("itch_nrs", "Itch NRS (0–10)", ((Decimal("4"), "Moderate itch from 4", "Moderate from 4"),)),
+    ("poem", "POEM (0–28)", ((Decimal("2"), "Clear/almost clear up to 2", "Clear ≤2"),)),
+    ("dlqi", "DLQI (0–30)", ((Decimal("5"), "Small effect up to 5", "Small effect ≤5"),)),
 )
+COMPARISON_SIGN: dict[str, str] = {
+    LabThreshold.Comparison.LT: "<",
+    LabThreshold.Comparison.LE: "≤",
+    LabThreshold.Comparison.GT: ">",
+    LabThreshold.Comparison.GE: "≥",
+}
 EVENT_LABEL: dict[str, str] = {
     CourseEvent.Kind.START: "start",
     CourseEvent.Kind.DOSE_CHANGE: "dose change",
@@ -239,10 +245,19 @@ EVENT_LABEL: dict[str, str] = {
     CourseEvent.Kind.RESUMPTION: "resumed",
     CourseEvent.Kind.STOP: "stopped",
 }
+PANEL_ORDER = {value: n for n, value in enumerate(LabTest.Panel.values)}  # the catalogue's order: CBC first
+PANEL_LABELS = dict(LabTest.Panel.choices)
+ACTION_LABELS = {value: str(label) for value, label in LabThreshold.Action.choices}
+OUT_OF_RANGE = {"low": "L", "high": "H"}
+
+
+def _catalogue_order(test: LabTest) -> tuple:
+    return (PANEL_ORDER.get(test.panel, len(PANEL_ORDER)), test.display_order, test.name)
 
 
 def patient_monitoring(patient: Patient, user=None) -> dict:
-    """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries).
+    """Lab trends with action levels and therapy events (a chart where a test or score has two values or more; a
+    line in ``single_results`` where a test has one), severity-score trends, and recent alerts (fixed queries).
 
     Lab values and action levels are shown in the unit system of the user's clinic (US or SI)."""
     system = unit_system_of(user) if user is not None else units.US
@@ -287,18 +302,34 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                         f"{shown.text_with_canonical(t.value)})"
                     ),
                     kind=t.action,
+                    short=f"{t.drug}: {t.get_action_display().lower()} {COMPARISON_SIGN.get(t.comparison, '')}"
+                    f"{fmt_decimal(shown.value(t.value))}",
                 )
             )
     by_test: dict[int, list[dict]] = defaultdict(list)
     for r in results:
         by_test[r["lab_test_id"]].append(r)
-    lab_charts = []
-    for test_id, rows in sorted(by_test.items(), key=lambda kv: (tests[kv[0]].panel, tests[kv[0]].display_order)):
+    lab_charts, single_results = [], []
+    for test_id, rows in sorted(by_test.items(), key=lambda kv: _catalogue_order(tests[kv[0]])):
         test = tests[test_id]
         shown = test.display_unit(system)
         unit = shown.label
         for r in rows:
             r["shown"] = shown.entered(r["entered_value"], r["entered_unit"], r["value"])
+        history_url = reverse("monitoring:lab_history", args=[patient.public_id, test.analyte])
+        if len(rows) < 2:  # one value is a line of text, not a chart
+            (r,) = rows
+            single_results.append(
+                {
+                    "title": test.short_name,
+                    "on": r["collected_on"],
+                    "value": f"{fmt_decimal(r['shown'])} {unit}".strip(),
+                    "flag": FLAG_LABELS.get(r["flag"], "") if r["flag"] in OUT_OF_RANGE else "",
+                    "action": ACTION_LABELS.get(r["action"], r["action"].capitalize()),
+                    "history_url": history_url,
+                }
+            )
+            continue
         points = [charts.Point(r["collected_on"], r["shown"]) for r in rows]
         chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
         lab_charts.append(
@@ -313,6 +344,8 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                     for r in reversed(rows)
                 ],
                 "unit": unit,
+                "history_url": history_url,
+                "count": rows[0]["in_all"],
             }
         )
     assessments = list(Assessment.objects.filter(patient=patient).order_by("assessed_on", "id")[:TREND_LIMIT])
@@ -323,9 +356,9 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
             for a in assessments
             if getattr(a, field) is not None
         ]
-        if not points:
-            continue
-        levels = [charts.Level(value=v, label=label, kind="target") for v, label in targets]
+        if len(points) < 2:
+            continue  # a single assessment is in the patient page's severity table
+        levels = [charts.Level(value=v, label=label, kind="target", short=short) for v, label, short in targets]
         score_charts.append(
             {
                 "id": f"trend-{field}",
@@ -345,7 +378,14 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     checks = list(SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")[:5])
     for check in checks:
         check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
-    return {"lab_charts": lab_charts, "score_charts": score_charts, "patient_alerts": alerts, "symptom_checks": checks}
+    return {
+        "lab_charts": lab_charts,
+        "single_results": single_results,
+        "trend_events": chart_events,
+        "score_charts": score_charts,
+        "patient_alerts": alerts,
+        "symptom_checks": checks,
+    }
 
 
 def _table_row(on: dt.date, value: Decimal, flag: str = "", action: str = "") -> dict:
@@ -384,14 +424,6 @@ def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
 
 TABLE_DATES_PER_PAGE = 12  # collection dates (columns) a page: fits A4 landscape with the test names
 HISTORY_PAGE_SIZE = 50
-PANEL_ORDER = {value: n for n, value in enumerate(LabTest.Panel.values)}  # the catalogue's order: CBC first
-PANEL_LABELS = dict(LabTest.Panel.choices)
-ACTION_LABELS = {value: str(label) for value, label in LabThreshold.Action.choices}
-OUT_OF_RANGE = {"low": "L", "high": "H"}
-
-
-def _catalogue_order(test: LabTest) -> tuple:
-    return (PANEL_ORDER.get(test.panel, len(PANEL_ORDER)), test.display_order, test.name)
 
 
 def _value_text(result: LabResult, shown: units.DisplayUnit) -> str:

@@ -192,6 +192,32 @@ def test_history_of_an_unknown_test_is_404(client_as, nurse, course):
 # --- Links, access, audit, query counts -----------------------------------------------------------------------------
 
 
+def test_the_patient_page_links_to_the_table_and_each_test_history(client_as, nurse, course):
+    record_result(nurse, course.patient, "platelets", "250", on=TODAY - dt.timedelta(days=30))
+    record_result(nurse, course.patient, "platelets", "240")
+    record_result(nurse, course.patient, "hb", "13.5")
+    page = client_as(nurse).get(course.patient.get_absolute_url()).content.decode()
+    assert f'href="{table_url(course.patient)}"' in page
+    assert history_url(course.patient, "platelets") in page  # from its chart
+    assert history_url(course.patient, "hb") in page  # from the single results list
+    table = client_as(nurse).get(table_url(course.patient)).content.decode()
+    assert history_url(course.patient, "platelets") in table
+
+
+def test_the_patient_page_charts_only_tests_with_two_values_or_more(client_as, nurse, course):
+    record_result(nurse, course.patient, "platelets", "250", on=TODAY - dt.timedelta(days=30))
+    record_result(nurse, course.patient, "platelets", "45")
+    record_result(nurse, course.patient, "hb", "7.5")
+    context = client_as(nurse).get(course.patient.get_absolute_url()).context
+    assert [c["id"] for c in context["lab_charts"]] == ["trend-platelets"]
+    assert context["lab_charts"][0]["count"] == 2
+    (hb,) = context["single_results"]
+    assert (hb["title"], hb["value"], hb["flag"], hb["action"]) == ("Hb", "7.5 g/dL", "Low", "Interrupt")
+    assert hb["on"] == TODAY
+    level = context["lab_charts"][0]["chart"].levels[0]
+    assert level["short"] == "Abrocitinib: discontinue <50"  # inside the plot; the full label is its tooltip
+
+
 @pytest.mark.parametrize("page", [table_url, lambda p: history_url(p, "hb")], ids=["table", "history"])
 def test_only_the_patients_clinic_sees_the_pages(page, client_as, nurse, derm, catalogue_admin, course):
     url = page(course.patient)
