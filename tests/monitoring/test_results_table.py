@@ -1,11 +1,10 @@
-"""The cumulative results table and one test's full history: layout, units, paging, access, audit, query counts."""
+"""The cumulative results table and one test's full history: layout, units, paging, access, audit (query counts:
+test_query_counts.py)."""
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from drugs.models import LabTest
@@ -48,13 +47,6 @@ def record(actor, patient, analyte, typed, unit=None, on=TODAY, coded=""):
         entered_unit="" if coded else unit,
     )
     return svc.lab_results_record(actor=actor, rows=[row])[0]
-
-
-def _queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx)
 
 
 # --- The table ------------------------------------------------------------------------------------------------------
@@ -189,7 +181,7 @@ def test_history_of_an_unknown_test_is_404(client_as, nurse, course):
     assert client_as(nurse).get(history_url(course.patient, "no-such-test")).status_code == 404
 
 
-# --- Links, access, audit, query counts -----------------------------------------------------------------------------
+# --- Links, access, audit -----------------------------------------------------------------------------------------
 
 
 def test_the_patient_page_links_to_the_table_and_each_test_history(client_as, nurse, course):
@@ -238,24 +230,3 @@ def test_both_pages_are_audited_as_patient_record_views(client_as, nurse, course
     client.get(history_url(course.patient, "hb"))
     assert views.count() == before + 2
     assert set(views.values_list("actor", flat=True)) == {nurse.pk}
-
-
-def _grow(nurse, patient, start, days):
-    """Results on ``days`` more collection dates, several tests each, one at an action level."""
-    for day in range(start, start + days):
-        on = TODAY - dt.timedelta(days=day)
-        record_result(nurse, patient, "platelets", "45" if day % 3 == 0 else "250", on=on)
-        record_result(nurse, patient, "hb", "13.5", on=on)
-        record_result(nurse, patient, "creatinine", "0.9", on=on)
-    record_result(nurse, patient, "ldl", str(100 + start), on=TODAY - dt.timedelta(days=start))
-
-
-@pytest.mark.parametrize("page", [table_url, lambda p: history_url(p, "platelets")], ids=["table", "history"])
-def test_query_count_does_not_grow_with_the_record(page, client_as, nurse, course):
-    client = client_as(nurse)
-    url = page(course.patient)
-    _grow(nurse, course.patient, 0, 2)
-    few = _queries(client, url)
-    _grow(nurse, course.patient, 2, 60)  # past one page of dates and one page of history
-    assert _queries(client, url) == few
-    assert _queries(client, url + "?page=2") == few
