@@ -210,6 +210,17 @@ def test_the_patient_page_charts_only_tests_with_two_values_or_more(client_as, n
     assert level["short"] == "Abrocitinib: discontinue <50"  # inside the plot; the full label is its tooltip
 
 
+def test_the_alert_and_the_saved_results_link_to_the_history_and_the_table(client_as, nurse, derm, course):
+    from monitoring.models import Alert
+
+    alert = Alert.objects.get(lab_result=record_result(nurse, course.patient, "platelets", "45"))
+    page = client_as(derm).get(alert.get_absolute_url()).content.decode()
+    assert history_url(course.patient, "platelets") in page
+    assert f'href="{table_url(course.patient)}"' in page
+    saved = client_as(nurse).get(reverse("monitoring:lab_saved", args=[course.patient.public_id])).content.decode()
+    assert f'href="{table_url(course.patient)}"' in saved
+
+
 @pytest.mark.parametrize("page", [table_url, lambda p: history_url(p, "hb")], ids=["table", "history"])
 def test_only_the_patients_clinic_sees_the_pages(page, client_as, nurse, derm, catalogue_admin, course):
     url = page(course.patient)
