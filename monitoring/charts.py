@@ -1,7 +1,11 @@
 """Trend chart geometry: pure functions from dated values to SVG coordinates (no Django, no JavaScript).
 
 The template draws what ``line_chart`` returns: a polyline with a dot per value, horizontal lines for the drug's
-action levels (labelled with their action) and vertical lines for therapy events. Coordinates are SVG user units.
+action levels (a short label inside the plot, the full one as the line's tooltip and in the chart's description) and
+vertical lines for therapy events (named once above the charts). Coordinates are SVG user units.
+
+Every text stays inside the viewBox: nothing is drawn in a margin that the SVG's edge could cut, so the chart can be
+scaled down to a phone's width (the labels are sized for a chart about 360 px wide).
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-WIDTH = 640
-HEIGHT = 240
-LEFT = 56
-RIGHT = 140  # room for the action-level labels
-TOP = 16
-BOTTOM = 36
+WIDTH = 420
+HEIGHT = 160
+LEFT = 44  # room for the y-axis numbers
+RIGHT = 10
+TOP = 10
+BOTTOM = 24  # room for the first and last date
+LABEL_HEIGHT = 12  # a label's line height in user units (the stylesheet's font size is 11)
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,9 @@ class Point:
 @dataclass(frozen=True)
 class Level:
     value: Decimal
-    label: str
+    label: str  # in full, for the tooltip: "Discontinue Abrocitinib (below 50 ×10³/µL)"
     kind: str = "interrupt"  # css modifier: discontinue / interrupt / target
+    short: str = ""  # inside the plot, a few words: "Abrocitinib: discontinue <50"; the full label when empty
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ def nice_step(span: float, ticks: int = 4) -> float:
         if base * multiple >= raw:
             return base * multiple
     return base * 10
+
+
+def date_label(on: date) -> str:
+    """ "1 Jul 2026": shorter than ISO on a phone, and unambiguous in every locale."""
+    return f"{on.day} {on:%b %Y}"
 
 
 def fmt_number(value: float) -> str:
@@ -113,10 +124,23 @@ def line_chart(
         {"x": cx, "y": cy, "label": f"{p.on.isoformat()}: {fmt_number(float(p.value))}"}
         for (cx, cy), p in zip(coords, points, strict=True)
     ]
-    level_rows = [
-        {"y": y(float(level.value)), "x1": LEFT, "x2": LEFT + plot_w, "label": level.label, "kind": level.kind}
-        for level in levels
-    ]
+    level_rows = []
+    for level in levels:
+        ly = y(float(level.value))
+        # The short label sits just above its line, or just below it when the line runs along the top.
+        label_y = ly - 3 if ly - LABEL_HEIGHT >= TOP else ly + LABEL_HEIGHT - 2
+        level_rows.append(
+            {
+                "y": ly,
+                "x1": LEFT,
+                "x2": LEFT + plot_w,
+                "label": level.label,
+                "short": level.short or level.label,
+                "label_x": LEFT + 4,
+                "label_y": _r(label_y),
+                "kind": level.kind,
+            }
+        )
     event_rows = [
         {"x": x(e.on), "y1": TOP, "y2": TOP + plot_h, "label": e.label, "kind": e.kind, "on": e.on} for e in in_range
     ]
@@ -125,7 +149,10 @@ def line_chart(
     while tick <= high + step / 1000:
         y_ticks.append({"y": y(tick), "label": fmt_number(tick)})
         tick += step
-    x_ticks = [{"x": x(start), "label": start.isoformat()}, {"x": x(end), "label": end.isoformat()}]
+    x_ticks = [
+        {"x": x(start), "label": date_label(start), "anchor": "start"},
+        {"x": x(end), "label": date_label(end), "anchor": "end"},
+    ]
     return Chart(
         width=width,
         height=height,
@@ -135,5 +162,14 @@ def line_chart(
         events=event_rows,
         y_ticks=y_ticks,
         x_ticks=x_ticks,
-        plot={"x": LEFT, "y": TOP, "w": plot_w, "h": plot_h, "bottom": TOP + plot_h, "right": LEFT + plot_w},
+        plot={
+            "x": LEFT,
+            "y": TOP,
+            "w": plot_w,
+            "h": plot_h,
+            "bottom": TOP + plot_h,
+            "right": LEFT + plot_w,
+            "tick_x": LEFT - 5,  # the y-axis numbers end here
+            "date_y": TOP + plot_h + LABEL_HEIGHT + 4,  # the dates' baseline, inside the viewBox
+        },
     )

@@ -39,6 +39,7 @@ from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
 from patients.selectors import badge_q, get_patient_for_request, record_patient_view
 from portal.clinics import unit_system_of
+from portal.formats import decimal_text as fmt_decimal
 from portal.models import User
 from portal.web import ListPage, page_of
 from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
@@ -266,13 +267,19 @@ def panel_tests(panel: str) -> list[LabTest]:
 TREND_LIMIT = 1000  # severity assessments
 TREND_POINTS_PER_TEST = 60  # the latest results per lab test on the patient page (years at the label's intervals)
 FLAG_LABELS = {value: str(label) for value, label in LabResult._meta.get_field("flag").choices or ()}
-SCORES = (
-    ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)"),)),
-    ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)"),)),
-    ("itch_nrs", "Itch NRS (0–10)", ((Decimal("4"), "Moderate itch from 4"),)),
-    ("poem", "POEM (0–28)", ((Decimal("2"), "Clear/almost clear up to 2"),)),
-    ("dlqi", "DLQI (0–30)", ((Decimal("5"), "Small effect up to 5"),)),
+SCORES = (  # field, title, targets: (value, label (the line's tooltip), short label in the chart)
+    ("easi", "EASI (0–72)", ((Decimal("7"), "Mild/moderate boundary (7)", "Mild/moderate 7"),)),
+    ("viga", "vIGA-AD (0–4)", ((Decimal("1"), "Target: clear or almost clear (0–1)", "Target ≤1"),)),
+    ("itch_nrs", "Itch NRS (0–10)", ((Decimal("4"), "Moderate itch from 4", "Moderate from 4"),)),
+    ("poem", "POEM (0–28)", ((Decimal("2"), "Clear/almost clear up to 2", "Clear ≤2"),)),
+    ("dlqi", "DLQI (0–30)", ((Decimal("5"), "Small effect up to 5", "Small effect ≤5"),)),
 )
+COMPARISON_SIGN: dict[str, str] = {
+    LabThreshold.Comparison.LT: "<",
+    LabThreshold.Comparison.LE: "≤",
+    LabThreshold.Comparison.GT: ">",
+    LabThreshold.Comparison.GE: "≥",
+}
 EVENT_LABEL: dict[str, str] = {
     CourseEvent.Kind.START: "start",
     CourseEvent.Kind.DOSE_CHANGE: "dose change",
@@ -280,10 +287,19 @@ EVENT_LABEL: dict[str, str] = {
     CourseEvent.Kind.RESUMPTION: "resumed",
     CourseEvent.Kind.STOP: "stopped",
 }
+PANEL_ORDER = {value: n for n, value in enumerate(LabTest.Panel.values)}  # the catalogue's order: CBC first
+PANEL_LABELS = dict(LabTest.Panel.choices)
+ACTION_LABELS = {value: str(label) for value, label in LabThreshold.Action.choices}
+OUT_OF_RANGE = {"low": "L", "high": "H"}
+
+
+def _catalogue_order(test: LabTest) -> tuple:
+    return (PANEL_ORDER.get(test.panel, len(PANEL_ORDER)), test.display_order, test.name)
 
 
 def patient_monitoring(patient: Patient, user=None) -> dict:
-    """Lab trends with action levels and therapy events, severity-score trends, and recent alerts (fixed queries).
+    """Lab trends with action levels and therapy events (a chart where a test or score has two values or more; a
+    line in ``single_results`` where a test has one), severity-score trends, and recent alerts (fixed queries).
 
     Lab values and action levels are shown in the unit system of the user's clinic (US or SI)."""
     system = unit_system_of(user) if user is not None else units.US
@@ -328,18 +344,34 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                         f"{shown.text_with_canonical(t.value)})"
                     ),
                     kind=t.action,
+                    short=f"{t.drug}: {t.get_action_display().lower()} {COMPARISON_SIGN.get(t.comparison, '')}"
+                    f"{fmt_decimal(shown.value(t.value))}",
                 )
             )
     by_test: dict[int, list[dict]] = defaultdict(list)
     for r in results:
         by_test[r["lab_test_id"]].append(r)
-    lab_charts = []
-    for test_id, rows in sorted(by_test.items(), key=lambda kv: (tests[kv[0]].panel, tests[kv[0]].display_order)):
+    lab_charts, single_results = [], []
+    for test_id, rows in sorted(by_test.items(), key=lambda kv: _catalogue_order(tests[kv[0]])):
         test = tests[test_id]
         shown = test.display_unit(system)
         unit = shown.label
         for r in rows:
             r["shown"] = shown.entered(r["entered_value"], r["entered_unit"], r["value"])
+        history_url = reverse("monitoring:lab_history", args=[patient.public_id, test.analyte])
+        if len(rows) < 2:  # one value is a line of text, not a chart
+            (r,) = rows
+            single_results.append(
+                {
+                    "title": test.short_name,
+                    "on": r["collected_on"],
+                    "value": f"{fmt_decimal(r['shown'])} {unit}".strip(),
+                    "flag": FLAG_LABELS.get(r["flag"], "") if r["flag"] in OUT_OF_RANGE else "",
+                    "action": ACTION_LABELS.get(r["action"], r["action"].capitalize()),
+                    "history_url": history_url,
+                }
+            )
+            continue
         points = [charts.Point(r["collected_on"], r["shown"]) for r in rows]
         chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
         lab_charts.append(
@@ -354,6 +386,8 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                     for r in reversed(rows)
                 ],
                 "unit": unit,
+                "history_url": history_url,
+                "count": rows[0]["in_all"],
             }
         )
     assessments = list(Assessment.objects.filter(patient=patient).order_by("assessed_on", "id")[:TREND_LIMIT])
@@ -364,9 +398,9 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
             for a in assessments
             if getattr(a, field) is not None
         ]
-        if not points:
-            continue
-        levels = [charts.Level(value=v, label=label, kind="target") for v, label in targets]
+        if len(points) < 2:
+            continue  # a single assessment is in the patient page's severity table
+        levels = [charts.Level(value=v, label=label, kind="target", short=short) for v, label, short in targets]
         score_charts.append(
             {
                 "id": f"trend-{field}",
@@ -386,7 +420,14 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     checks = list(SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")[:5])
     for check in checks:
         check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
-    return {"lab_charts": lab_charts, "score_charts": score_charts, "patient_alerts": alerts, "symptom_checks": checks}
+    return {
+        "lab_charts": lab_charts,
+        "single_results": single_results,
+        "trend_events": chart_events,
+        "score_charts": score_charts,
+        "patient_alerts": alerts,
+        "symptom_checks": checks,
+    }
 
 
 def _table_row(on: dt.date, value: Decimal, flag: str = "", action: str = "") -> dict:
@@ -419,3 +460,118 @@ def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
         .prefetch_related(Prefetch("alerts", queryset=alerts), "lab_test__units")
         .order_by("-recorded_at", "-id")[:limit]
     )
+
+
+# --- The cumulative results table and one test's full history -------------------------------------------------------
+
+TABLE_DATES_PER_PAGE = 12  # collection dates (columns) a page: fits A4 landscape with the test names
+HISTORY_PAGE_SIZE = 50
+
+
+def _value_text(result: LabResult, shown: units.DisplayUnit) -> str:
+    """The value without its unit, in the unit shown (as typed when typed in it), or the coded result."""
+    if result.value is None:
+        return result.get_coded_display()
+    return fmt_decimal(shown.entered(result.entered_value, result.entered_unit, result.value))
+
+
+def _cell(result: LabResult, shown: units.DisplayUnit) -> dict:
+    return {
+        "value": _value_text(result, shown),
+        "flag": OUT_OF_RANGE.get(result.flag, ""),
+        "flag_label": FLAG_LABELS.get(result.flag, "") if result.flag in OUT_OF_RANGE else "",
+        "action": ACTION_LABELS.get(result.action, result.action.capitalize()),
+        "action_code": result.action,
+    }
+
+
+def results_table(patient: Patient, user, page: int = 1) -> dict:
+    """Every test the patient has results of (rows, grouped by panel in catalogue order) by collection date
+    (columns, newest first, ``TABLE_DATES_PER_PAGE`` a page), each cell the value in the clinic's unit system with
+    its reference flag and the action level reached. Four queries whatever the record's size (the user's unit
+    system is one more, once a request)."""
+    system = unit_system_of(user)
+    dates_page = page_of(
+        LabResult.objects.filter(patient=patient)
+        .order_by("-collected_on")
+        .values_list("collected_on", flat=True)
+        .distinct(),
+        page,
+        TABLE_DATES_PER_PAGE,
+    )
+    dates: list[dt.date] = dates_page.rows
+    tested = LabResult.objects.filter(patient=patient).values("lab_test_id")  # a semi-join, not a DISTINCT over rows
+    tests = sorted(LabTest.objects.with_unit_labels().filter(pk__in=tested), key=_catalogue_order)
+    cells: dict[tuple[int, dt.date], list[dict]] = defaultdict(list)
+    shown_units = {t.pk: t.display_unit(system) for t in tests}
+    if dates:
+        results = LabResult.objects.filter(
+            patient=patient, collected_on__gte=dates[-1], collected_on__lte=dates[0]
+        ).order_by("-collected_on", "-id")
+        for r in results:
+            cells[(r.lab_test_id, r.collected_on)].append(_cell(r, shown_units[r.lab_test_id]))
+    groups: list[dict] = []
+    for test in tests:
+        if not groups or groups[-1]["panel"] != test.panel:
+            groups.append({"panel": test.panel, "label": PANEL_LABELS.get(test.panel, test.panel), "rows": []})
+        unit = shown_units[test.pk].label if test.value_type == LabTest.ValueType.QUANTITY else ""
+        groups[-1]["rows"].append(
+            {
+                "test": test,
+                "unit": unit,
+                "history_url": reverse("monitoring:lab_history", args=[patient.public_id, test.analyte]),
+                "cells": [cells.get((test.pk, on), []) for on in dates],
+            }
+        )
+    return {"page": dates_page, "dates": dates, "groups": groups, "unit_system": system}
+
+
+def get_lab_test(analyte: str) -> LabTest:
+    """A catalogue lab test by its analyte key, with its unit labels (two queries); 404 when there is none."""
+    test = LabTest.objects.with_unit_labels().filter(analyte=analyte).first()
+    if test is None:
+        raise Http404("No such lab test.")
+    return test
+
+
+def lab_history(patient: Patient, test: LabTest, user, page: int = 1) -> dict:
+    """All the patient's results of one test, newest first, ``HISTORY_PAGE_SIZE`` a page: the value in the
+    clinic's unit system, as typed, its flag, the action level reached and who recorded it (one query)."""
+    system = unit_system_of(user)
+    shown = test.display_unit(system)
+    listed = page_of(
+        LabResult.objects.filter(patient=patient, lab_test=test)
+        .select_related("recorded_by")
+        .order_by("-collected_on", "-id"),
+        page,
+        HISTORY_PAGE_SIZE,
+    )
+    rows = []
+    for r in listed.rows:
+        r.lab_test = test  # its unit labels are loaded: no query per row
+        rows.append(
+            {
+                "result": r,
+                "shown": r.display_text(system),
+                "as_entered": (
+                    f"{r.entered_value} {test.label_of(r.entered_unit)}".strip()
+                    if r.value is not None
+                    else r.get_coded_display()
+                ),
+                "converted": r.value is not None and r.entered_unit != shown.code,
+                "flag": FLAG_LABELS.get(r.flag, ""),
+                "out_of_range": r.flag in OUT_OF_RANGE,
+                "action": ACTION_LABELS.get(r.action, r.action.capitalize()),
+                "action_code": r.action,
+            }
+        )
+    listed.rows = rows
+    reference = ""
+    if test.reference_low is not None and test.reference_high is not None:
+        reference = f"{fmt_decimal(shown.value(test.reference_low))}–{shown.text(test.reference_high)}"
+    elif test.reference_low is not None:
+        reference = f"from {shown.text(test.reference_low)}"
+    elif test.reference_high is not None:
+        reference = f"up to {shown.text(test.reference_high)}"
+    unit = shown.label if test.value_type == LabTest.ValueType.QUANTITY else ""
+    return {"test": test, "page": listed, "unit": unit, "reference": reference, "unit_system": system}

@@ -350,3 +350,27 @@ def alert_act(request, public_id, action):
             messages.success(request, f"{course} updated and the alert acknowledged.")
             return redirect("monitoring:alerts")
     return _alert_page(request, alert, bound={action: form})
+
+
+# --- The cumulative results table and one test's full history -------------------------------------------------------
+
+VIEW_RESULTS = "patients.view_labresult"
+
+
+@permission_required(VIEW_RESULTS, raise_exception=True)
+@require_http_methods(["GET"])
+def results_table(request, public_id):
+    """Tests by collection dates, newest first, 12 dates a page; printable (A4 landscape)."""
+    patient = get_patient_for_request(request, public_id)
+    table = sel.results_table(patient, request.user, page=query_int(request.GET.get("page"), 1))
+    return render(request, "monitoring/results_table.html", {"patient": patient, **table, "page_obj": table["page"]})
+
+
+@permission_required(VIEW_RESULTS, raise_exception=True)
+@require_http_methods(["GET"])
+def lab_history(request, public_id, analyte):
+    """Every result of one test for the patient, newest first, 50 a page."""
+    test = sel.get_lab_test(analyte)  # an unknown test is a 404 before the patient's record is read (and audited)
+    patient = get_patient_for_request(request, public_id)
+    history = sel.lab_history(patient, test, request.user, page=query_int(request.GET.get("page"), 1))
+    return render(request, "monitoring/lab_history.html", {"patient": patient, **history, "page_obj": history["page"]})

@@ -200,6 +200,15 @@ def test_nurse_saves_a_blood_count_and_the_dermatologist_stops_the_course(sessio
     derm.go(item.patient.get_absolute_url())
     assert "Platelets" in page.content()
     derm.check_accessibility("patient-trends")
+    # The cumulative table and the platelets history: the 45 flagged low at the discontinue level.
+    page.click("a:has-text('Results table')")
+    page.wait_for_url("**/labs/")
+    assert page.locator(".results-table .reached-discontinue").first.inner_text().startswith("45")
+    derm.check_accessibility("results-table")
+    page.click(".results-table a:has-text('Platelets')")
+    page.wait_for_url("**/labs/platelets/history/")
+    assert "45000 cells/mm³" in page.content()  # as the nurse typed it
+    derm.check_accessibility("lab-history")
     context.close()
     session.assert_accessible()
     derm.assert_accessible()

@@ -58,3 +58,24 @@ def test_empty_series_is_refused():
 @pytest.mark.parametrize(("span", "step"), [(250, 100), (10, 5), (0.3, 0.1), (72, 20)])
 def test_nice_step(span, step):
     assert charts.nice_step(span) == pytest.approx(step)
+
+
+def test_every_label_stays_inside_the_svg():
+    """Labels used to run into a right margin and were cut at the SVG's edge on narrow screens."""
+    chart = charts.line_chart(
+        [charts.Point(DAY, D(200)), charts.Point(DAY + dt.timedelta(days=30), D(120))],
+        levels=[
+            charts.Level(D(50), "Discontinue abrocitinib (below 50 ×10³/µL)", "discontinue", "Abrocitinib: <50"),
+            charts.Level(D(290), "A level along the top of the plot", "interrupt"),
+        ],
+    )
+    for level in chart.levels:
+        assert level["label_y"] - charts.LABEL_HEIGHT + 2 >= charts.TOP  # the label's top
+        assert level["label_y"] <= chart.plot["bottom"]
+        assert level["label_x"] > charts.LEFT
+    assert [lv["short"] for lv in chart.levels] == ["Abrocitinib: <50", "A level along the top of the plot"]
+    first, last = chart.x_ticks
+    assert (first["anchor"], last["anchor"]) == ("start", "end")  # the dates grow into the plot, not off it
+    assert last["x"] <= chart.width
+    assert chart.plot["date_y"] <= chart.height
+    assert first["label"] == "1 Jan 2026"

@@ -44,8 +44,22 @@ def _grow(course, nurse, n):
         ("nurse", lambda c, a, i: reverse("monitoring:lab_upload")),
         ("derm", lambda c, a, i: reverse("therapy:start", args=[c.patient.public_id])),
         ("derm", lambda c, a, i: c.get_absolute_url()),
+        ("nurse", lambda c, a, i: reverse("monitoring:results_table", args=[c.patient.public_id])),
+        ("derm", lambda c, a, i: reverse("monitoring:lab_history", args=[c.patient.public_id, "platelets"])),
     ],
-    ids=["alert", "labs-cbc", "labs-screening", "labs-saved", "symptoms", "item-done", "upload", "start", "course"],
+    ids=[
+        "alert",
+        "labs-cbc",
+        "labs-screening",
+        "labs-saved",
+        "symptoms",
+        "item-done",
+        "upload",
+        "start",
+        "course",
+        "results-table",
+        "lab-history",
+    ],
 )
 def test_page_query_count_does_not_grow_with_the_record(role, url_of, client_as, derm, nurse, on_abro):
     item = make_scheduled_item(on_abro, check_type="efficacy_review")
@@ -56,3 +70,26 @@ def test_page_query_count_does_not_grow_with_the_record(role, url_of, client_as,
     few = _queries(client, url)
     _grow(on_abro, nurse, 12)
     assert _queries(client, url) == few
+
+
+def _grow_results(nurse, patient, start, days):
+    """Results on ``days`` more collection dates, several tests each, one at an action level."""
+    for day in range(start, start + days):
+        on = TODAY - dt.timedelta(days=day)
+        record_result(nurse, patient, "platelets", "45" if day % 3 == 0 else "250", on=on)
+        record_result(nurse, patient, "hb", "13.5", on=on)
+        record_result(nurse, patient, "creatinine", "0.9", on=on)
+    record_result(nurse, patient, "ldl", str(100 + start), on=TODAY - dt.timedelta(days=start))
+
+
+@pytest.mark.parametrize("name", ["monitoring:results_table", "monitoring:lab_history"])
+def test_results_table_and_history_stay_constant_past_their_first_page(name, client_as, nurse, on_abro):
+    """The table pages by dates (12) and the history by results (50): grown past both, and on page 2."""
+    client = client_as(nurse)
+    args = [on_abro.patient.public_id] + (["platelets"] if name.endswith("history") else [])
+    url = reverse(name, args=args)
+    _grow_results(nurse, on_abro.patient, 0, 2)
+    few = _queries(client, url)
+    _grow_results(nurse, on_abro.patient, 2, 60)
+    assert _queries(client, url) == few
+    assert _queries(client, url + "?page=2") == few

@@ -89,10 +89,16 @@ def test_results_and_charts_show_in_the_clinics_unit_system(client_as, nurse, de
     saved = client_as(nurse_si).get(reverse("monitoring:lab_saved", args=[course.patient.public_id])).content.decode()
     assert "80 µmol/L" in saved  # exactly as typed
     assert "135 g/L" in saved
-    page = client_as(make_user(role="Dermatologist", clinic=clinic)).get(course.patient.get_absolute_url())
+    derm_si = make_user(role="Dermatologist", clinic=clinic)
+    page = client_as(derm_si).get(course.patient.get_absolute_url())
+    single = {r["title"]: r["value"] for r in page.context["single_results"]}  # one value each: no chart
+    assert single == {"Hb": "135 g/L", "Creatinine": "80 µmol/L"}
+    enter(client_as(nurse), course.patient, "kidney", {"creatinine": ("1", "mg/dL")}, on=TODAY - dt.timedelta(days=7))
+    enter(client_as(nurse), course.patient, "cbc", {"hb": ("7,5", "mmol/L")}, on=TODAY - dt.timedelta(days=7))
+    page = client_as(derm_si).get(course.patient.get_absolute_url())
     charts = {c["id"]: c for c in page.context["lab_charts"]}
     assert charts["trend-creatinine"]["unit"] == "µmol/L"
-    assert charts["trend-creatinine"]["rows"][0]["value"] == "80"
+    assert [r["value"] for r in charts["trend-creatinine"]["rows"]] == ["80", "88"]  # 1 mg/dL = 88.42 µmol/L
     assert charts["trend-hb"]["title"] == "Hb (g/L)"
     assert charts["trend-hb"]["rows"][0]["value"] == "135"
     assert "80 g/L (8 g/dL)" in charts["trend-hb"]["desc"]

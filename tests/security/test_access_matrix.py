@@ -77,6 +77,8 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:alert_act": (LOGIN, 405, 405, 405, 405),
     "monitoring:lab_entry": (LOGIN, 200, 200, 403, 404),
     "monitoring:lab_saved": (LOGIN, 200, 200, 403, 404),
+    "monitoring:results_table": (LOGIN, 200, 200, 403, 404),  # read-only, printable
+    "monitoring:lab_history": (LOGIN, 200, 200, 403, 404),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
 }
 
