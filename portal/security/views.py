@@ -18,8 +18,6 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
-from portal.audit import audit_record
-from portal.models import AuditEvent
 from portal.security import lockout, twofactor
 from portal.web import require_get_post
 
@@ -65,32 +63,20 @@ def otp_verify(request):
     device = devices[0]
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        allowed, info = device.verify_is_allowed()
         token = form.cleaned_data["token"].strip().replace(" ", "")
-        if not allowed:
+        result = twofactor.second_factor_verify(user=user, device_id=device.pk, token=token)
+        if result is twofactor.Verification.THROTTLED:
             form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
-        elif device.verify_token(token) or _backup_code(request, device, token):
+        elif result is twofactor.Verification.WRONG:
+            form.add_error("token", "That code is not right. Check the app and try again.")
+        else:
+            if result is twofactor.Verification.BACKUP_CODE:
+                left = twofactor.unused_backup_code_count(user)
+                messages.warning(request, f"You used a backup code; {left} left. Set up the app again if it is lost.")
             otp_login(request, device)
             request.session.cycle_key()
-            audit_record(actor=user, action=AuditEvent.Action.OTP_VERIFIED, obj=user, summary="Second factor passed")
             return redirect(_next_url(request))
-        else:
-            audit_record(actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong second-factor code")
-            form.add_error("token", "That code is not right. Check the app and try again.")
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
-
-
-def _backup_code(request, device, token: str) -> bool:
-    """A backup code instead of the app: spent on use; wrong ones count towards the device's throttle."""
-    if token.isdigit():
-        return False
-    user = request.user
-    if twofactor.backup_code_use(user=user, code=token):
-        left = twofactor.unused_backup_code_count(user)
-        messages.warning(request, f"You used a backup code; {left} left. Set up the app again if it is lost.")
-        return True
-    device.throttle_increment()
-    return False
 
 
 @never_cache
