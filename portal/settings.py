@@ -122,10 +122,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
-# django-axes first: it refuses locked-out usernames before the password is checked.
+# django-axes first: it refuses locked-out usernames before the password is checked. The portal's ModelBackend
+# refuses the demo accounts unless PORTAL_DEMO is on.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "portal.security.backends.PortalModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"

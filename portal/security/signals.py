@@ -41,12 +41,18 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     """
     if getattr(request, "axes_locked_out", False):
         return
+    from portal.security.backends import DEMO_REFUSED_ATTR
+
     username = str(credentials.get("username", ""))[:150]
+    if getattr(request, DEMO_REFUSED_ATTR, False):
+        summary = f"Refused log-in for demo account {username!r} (PORTAL_DEMO is off)"
+    else:
+        summary = f"Failed login for username {username!r}"
     AuditEvent.objects.create(
         action=AuditEvent.Action.LOGIN_FAILED,
         actor_username=username,
         object_type="portal.user",
-        summary=f"Failed login for username {username!r}"[:300],
+        summary=summary[:300],
     )
 
 

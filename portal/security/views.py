@@ -1,4 +1,5 @@
-"""Account security pages: the second-factor step, authenticator enrolment, session keep-alive, unlocking."""
+"""Account security pages: the log-in page, the second-factor step, authenticator enrolment, session keep-alive,
+unlocking."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,10 +21,31 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
-from portal.security import lockout, twofactor
+from portal.security import backends, lockout, twofactor
 from portal.web import require_get_post
 
 logger = logging.getLogger(__name__)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form; says plainly when a demo account is refused because demo mode is off."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "demo_account_off": "Demo accounts cannot log in on this server. Log in with your own account.",
+    }
+
+    def get_invalid_login_error(self):
+        if getattr(self.request, backends.DEMO_REFUSED_ATTR, False):
+            return ValidationError(self.error_messages["demo_account_off"], code="demo_account_off")
+        return super().get_invalid_login_error()
+
+
+class LoginView(auth_views.LoginView):
+    """The one log-in page (password step); the second step is ``otp_verify``."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
 
 
 class TokenForm(forms.Form):

@@ -134,9 +134,9 @@ def test_demo_accounts_are_exempt_only_in_demo_mode(settings, client, demo):
     response = client.get(reverse("patients:list"))
     if demo:
         assert response.status_code == 200
-    else:
+    else:  # demo accounts cannot even log in then (tests/security/test_demo_accounts.py)
         assert response.status_code == 302
-        assert response["Location"].startswith(reverse("otp_enrol"))
+        assert response["Location"].startswith(reverse("login"))
 
 
 def test_require_2fa_defaults_to_production():
