@@ -173,6 +173,10 @@ AXES_HANDLER = "portal.security.lockout.PortalAxesHandler"
 AXES_LOCKOUT_CALLABLE = "portal.security.lockout.lockout_response"
 AXES_USERNAME_CALLABLE = "portal.security.lockout.axes_username"
 AXES_HTTP_RESPONSE_CODE = 429
+# The client address axes counts by: REMOTE_ADDR, or behind the reverse proxies listed in PORTAL_TRUSTED_PROXIES
+# the right-most X-Forwarded-For address that is not one of them (portal/security/clientip.py).
+PORTAL_TRUSTED_PROXIES = ENV["trusted_proxies"]
+AXES_CLIENT_IP_CALLABLE = "portal.security.clientip.client_ip_address"
 AXES_VERBOSE = False
 PORTAL_USERNAME_FAILURE_CAP = 30
 PORTAL_USERNAME_FAILURE_WINDOW = timedelta(hours=1)

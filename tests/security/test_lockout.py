@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -120,3 +121,42 @@ def test_overlong_username_is_a_failed_login_not_a_server_error(client):
     response = attempt(client, "a" * 5000)
     assert response.status_code == 200
     assert AuditEvent.objects.filter(action="login_failed", actor_username="a" * 150).exists()
+
+
+def via_nginx(client, username, client_ip, password=WRONG, forwarded_for=None):
+    """A log-in through the README's nginx: REMOTE_ADDR is nginx, the client is in X-Forwarded-For."""
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR=forwarded_for or client_ip,
+    )
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_count(client, settings):
+    """Pen test F13: behind nginx every client was 127.0.0.1, so ten wrong passwords locked a user everywhere."""
+    settings.PORTAL_TRUSTED_PROXIES = ["127.0.0.1/32"]
+    make_user(username="alice")
+    for _ in range(10):
+        via_nginx(client, "alice", "203.0.113.66")
+    assert via_nginx(client, "alice", "203.0.113.66", TEST_PASSWORD).status_code == 429
+    assert via_nginx(Client(), "alice", "198.51.100.7", TEST_PASSWORD).status_code == 302
+    assert AccessAttempt.objects.get(username="alice").ip_address == "203.0.113.66"
+
+
+def test_a_forged_forwarded_for_header_buys_no_guesses(client, settings):
+    """Without a trusted proxy the header is ignored; through one, only the address nginx appended counts."""
+    make_user(username="alice")
+    for n in range(10):
+        client.post(
+            reverse("login"),
+            {"username": "alice", "password": WRONG},
+            REMOTE_ADDR="10.1.1.1",
+            HTTP_X_FORWARDED_FOR=f"10.7.0.{n}",
+        )
+    assert attempt(client, "alice", TEST_PASSWORD, ip="10.1.1.1").status_code == 429
+    settings.PORTAL_TRUSTED_PROXIES = ["127.0.0.1/32"]
+    make_user(username="bob")
+    for n in range(10):
+        via_nginx(client, "bob", "", forwarded_for=f"10.7.0.{n}, 203.0.113.66")
+    assert via_nginx(client, "bob", "203.0.113.66", TEST_PASSWORD).status_code == 429
