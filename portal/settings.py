@@ -180,6 +180,10 @@ AXES_CLIENT_IP_CALLABLE = "portal.security.clientip.client_ip_address"
 AXES_VERBOSE = False
 PORTAL_USERNAME_FAILURE_CAP = 30
 PORTAL_USERNAME_FAILURE_WINDOW = timedelta(hours=1)
+# Known devices (portal/security/devices.py): a browser that completed a log-in keeps its own failure count, so a
+# password spray against a username cannot lock its owner out there.
+PORTAL_KNOWN_DEVICE_MAX_AGE = timedelta(days=90)
+PORTAL_KNOWN_DEVICE_USERS = 5
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

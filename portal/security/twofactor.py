@@ -39,6 +39,11 @@ def is_exempt(user: User) -> bool:
     return bool(settings.PORTAL_DEMO) and is_demo_username(user.get_username())
 
 
+def needs_second_step(user: User) -> bool:
+    """Whether a password log-in of ``user`` still has the second step (code or enrolment) ahead of it."""
+    return has_confirmed_device(user) or (bool(settings.PORTAL_REQUIRE_2FA) and not is_exempt(user))
+
+
 def pending_totp_device(user: User) -> TOTPDevice:
     """The user's unconfirmed authenticator being set up (one at a time), created on first use."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()

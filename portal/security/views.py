@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
-from portal.security import backends, lockout, twofactor
+from portal.security import backends, devices, lockout, twofactor
 from portal.web import require_get_post
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,13 @@ class LoginView(auth_views.LoginView):
 
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        if not twofactor.needs_second_step(user):  # the log-in is complete: this browser is a known device now
+            devices.remember(self.request, response, user)
+        return response
 
 
 class TokenForm(forms.Form):
@@ -81,10 +88,10 @@ def otp_verify(request):
     user = request.user
     if user.is_verified():
         return redirect(_next_url(request))
-    devices = list(devices_for_user(user, confirmed=True))
-    if not devices:
+    confirmed = list(devices_for_user(user, confirmed=True))
+    if not confirmed:
         return redirect(f"{reverse('otp_enrol')}?{urlencode({'next': _next_url(request)})}")
-    device = devices[0]
+    device = confirmed[0]
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip().replace(" ", "")
@@ -99,7 +106,9 @@ def otp_verify(request):
                 messages.warning(request, f"You used a backup code; {left} left. Set up the app again if it is lost.")
             otp_login(request, device)
             request.session.cycle_key()
-            return redirect(_next_url(request))
+            response = redirect(_next_url(request))
+            devices.remember(request, response, user)
+            return response
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
 
 
@@ -117,11 +126,13 @@ def otp_enrol(request):
         if codes is not None:
             otp_login(request, device)
             request.session.cycle_key()
-            return render(
+            response = render(
                 request,
                 "registration/otp_backup_codes.html",
                 {"codes": codes, "next": _next_url(request)},
             )
+            devices.remember(request, response, user)
+            return response
         form.add_error("token", "That code does not match. Check the app's clock and enter the current code.")
     context = {
         "form": form,
