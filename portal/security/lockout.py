@@ -145,7 +145,7 @@ def lockout_response(request, original_response=None, credentials=None):
 
 
 def locked_usernames(now: dt.datetime | None = None) -> list[dict]:
-    """Usernames that are locked now (by either limit), for the unlock page."""
+    """Usernames that are locked now (by any limit, known devices included), for the unlock page."""
     now = now or timezone.now()
     rows: dict[str, dict] = {}
     threshold = now - settings.AXES_COOLOFF_TIME
@@ -165,8 +165,24 @@ def locked_usernames(now: dt.datetime | None = None) -> list[dict]:
         if len(username_failures(username, now)) >= settings.PORTAL_USERNAME_FAILURE_CAP:
             rows.setdefault(username, {"username": username, "addresses": []})
             rows[username]["all_addresses"] = True
+    device_candidates = (
+        AuditEvent.objects.filter(
+            action=AuditEvent.Action.LOGIN_FAILED, object_type=devices.OBJECT_TYPE, at__gte=threshold
+        )
+        .order_by()  # no ordering columns in the DISTINCT
+        .values_list("actor_username", "object_id")
+        .distinct()
+    )
+    device_locks: dict[str, list[dt.datetime]] = {}
+    for username, device_id in device_candidates:
+        if len(devices.failures(username, device_id, now)) >= settings.AXES_FAILURE_LIMIT:
+            device_locks.setdefault(username, []).append(devices.retry_at(username, device_id, now))
+            rows.setdefault(username, {"username": username, "addresses": []})
+            rows[username]["known_devices"] = len(device_locks[username])
     for row in rows.values():
-        row["retry_at"] = max(retry_at(row["username"], ip, now) for ip in row["addresses"] or [None])
+        ips = row["addresses"] or ([None] if row.get("all_addresses") else [])
+        times = [retry_at(row["username"], ip, now) for ip in ips] + device_locks.get(row["username"], [])
+        row["retry_at"] = max(times)
     return sorted(rows.values(), key=lambda row: row["username"])
 
 

@@ -266,3 +266,18 @@ def test_the_cookie_is_set_only_after_the_second_step(require_2fa, client, derm)
     verified = client.post(reverse("otp_verify"), {"token": current_code(device, offset_steps=1)})
     assert verified.status_code == 302
     assert verified.cookies[devices.COOKIE_NAME].value != cookie.value  # a new device id each time
+
+
+def test_a_locked_known_browser_is_listed_and_unlocked(client, superuser):
+    make_user(username="alice")
+    full_login(client, "alice")
+    for _ in range(10):
+        attempt(client, "alice")
+    admin = Client()
+    admin.force_login(superuser)
+    page = admin.get(reverse("portal:unlock")).content.decode()
+    assert "alice" in page
+    assert "1 known browser" in page
+    admin.post(reverse("portal:unlock"), {"username": "alice"})
+    assert b"No usernames are locked right now." in admin.get(reverse("portal:unlock")).content
+    assert attempt(client, "alice", TEST_PASSWORD).status_code == 302
