@@ -66,7 +66,16 @@
       headers: { "Accept": "application/json" },
       credentials: "same-origin",
     }).then(function (response) {
-      if (response.ok) { schedule(); } else { window.location.reload(); }
+      // The keep-alive answers JSON. An ended session is redirected to the log-in page instead, which fetch
+      // follows (200, HTML): that is not "still signed in".
+      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (response.ok && json) {
+        schedule();
+      } else if (response.ok) {
+        signedOut();
+      } else {
+        window.location.reload();
+      }
     }).catch(function () { window.location.reload(); });
   });
   document.addEventListener("visibilitychange", checkDeadline);

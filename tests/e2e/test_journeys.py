@@ -234,3 +234,18 @@ def test_at_the_idle_limit_the_page_is_cleared_and_the_browser_goes_to_log_in(se
     page.click("button[type=submit]")
     page.wait_for_url(f"**{patient_url}", timeout=10_000)
     assert patient.family_name in page.content()
+
+
+def test_stay_signed_in_after_the_session_ended_goes_to_log_in(session, settings):
+    """The keep-alive of an ended session is redirected to the log-in page; that must not count as renewed."""
+    from django.contrib.sessions.models import Session as StoredSession
+
+    settings.PORTAL_SESSION_WARNING_SECONDS = 1
+    patient = Patient.objects.order_by("id").first()
+    page = session.login("demo-nurse")
+    session.go(f"/patients/{patient.public_id}/")
+    page.locator("#session-warning").wait_for(state="visible", timeout=5_000)
+    StoredSession.objects.all().delete()  # the session ends on the server (another tab logged out, say)
+    page.click("#session-warning button:has-text('Stay signed in')")
+    page.wait_for_url("**/accounts/login/?next=*", timeout=10_000)
+    assert patient.family_name not in page.content()
