@@ -1,4 +1,9 @@
-"""Demo accounts: exist only when PORTAL_DEMO is on (see README)."""
+"""Demo accounts: created only when PORTAL_DEMO is on, and usable only while it is on (see README).
+
+A database set up by `make run` keeps its demo accounts when it is later served with PORTAL_DEMO off. Their
+password is published, so the authentication backend (``portal.security.backends``) refuses them then, and
+the deploy check ``portal.E001`` fails while active ones exist.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,18 @@ DEMO_ACCOUNTS = (
     ("demo-nurse", "Nico", "Demo-Nurse", roles.NURSE),
     ("demo-admin", "Alex", "Demo-Admin", roles.CATALOGUE_ADMIN),
 )
+
+DEMO_USERNAMES = frozenset(row[0] for row in DEMO_ACCOUNTS)
+
+
+def is_demo_username(username: object) -> bool:
+    """Whether ``username`` names one of the published demo accounts (case-insensitive)."""
+    return isinstance(username, str) and username.strip().lower() in DEMO_USERNAMES
+
+
+def demo_login_allowed(username: object) -> bool:
+    """Demo accounts sign in only while PORTAL_DEMO is on; every other username is not affected here."""
+    return bool(settings.PORTAL_DEMO) or not is_demo_username(username)
 
 
 @transaction.atomic

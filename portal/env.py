@@ -6,6 +6,7 @@ Plain Python (no Django imports) so it can be tested table by table. Every bad v
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -34,6 +35,20 @@ def parse_list(raw: str | None) -> list[str]:
     if not raw:
         return []
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_networks(name: str, raw: str | None) -> list[str]:
+    """A comma-separated list of IP addresses or networks (``127.0.0.1, 10.0.0.0/8, ::1``), normalised."""
+    networks = []
+    for item in parse_list(raw):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a comma-separated list of IP addresses or networks "
+                f"(e.g. 127.0.0.1, 10.0.0.0/8); {item!r} is neither."
+            ) from None
+    return networks
 
 
 def parse_choice(name: str, raw: str | None, *, choices: tuple[str, ...], default: str) -> str:
@@ -126,4 +141,5 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
             "PORTAL_JURISDICTION", environ.get("PORTAL_JURISDICTION"), choices=JURISDICTIONS, default="US"
         ),
         "bench": parse_bool("PORTAL_BENCH", environ.get("PORTAL_BENCH"), default=False),
+        "trusted_proxies": parse_networks("PORTAL_TRUSTED_PROXIES", environ.get("PORTAL_TRUSTED_PROXIES")),
     }

@@ -124,10 +124,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
-# django-axes first: it refuses locked-out usernames before the password is checked.
+# django-axes first: it refuses locked-out usernames before the password is checked. The portal's ModelBackend
+# refuses the demo accounts unless PORTAL_DEMO is on.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "portal.security.backends.PortalModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
@@ -174,9 +175,17 @@ AXES_HANDLER = "portal.security.lockout.PortalAxesHandler"
 AXES_LOCKOUT_CALLABLE = "portal.security.lockout.lockout_response"
 AXES_USERNAME_CALLABLE = "portal.security.lockout.axes_username"
 AXES_HTTP_RESPONSE_CODE = 429
+# The client address axes counts by: REMOTE_ADDR, or behind the reverse proxies listed in PORTAL_TRUSTED_PROXIES
+# the right-most X-Forwarded-For address that is not one of them (portal/security/clientip.py).
+PORTAL_TRUSTED_PROXIES = ENV["trusted_proxies"]
+AXES_CLIENT_IP_CALLABLE = "portal.security.clientip.client_ip_address"
 AXES_VERBOSE = False
 PORTAL_USERNAME_FAILURE_CAP = 30
 PORTAL_USERNAME_FAILURE_WINDOW = timedelta(hours=1)
+# Known devices (portal/security/devices.py): a browser that completed a log-in keeps its own failure count, so a
+# password spray against a username cannot lock its owner out there.
+PORTAL_KNOWN_DEVICE_MAX_AGE = timedelta(days=90)
+PORTAL_KNOWN_DEVICE_USERS = 5
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

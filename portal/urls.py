@@ -25,7 +25,7 @@ urlpatterns = [
     path("drugs/", include("drugs.urls")),
     path("", include("therapy.urls")),  # /patients/<id>/therapy/start/ and /therapy/<id>/...
     path("", include("monitoring.urls")),  # /patients/<id>/labs/..., /monitoring/...
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", security_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-step/", security_views.otp_verify, name="otp_verify"),
     path("accounts/two-step/setup/", security_views.otp_enrol, name="otp_enrol"),

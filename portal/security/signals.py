@@ -35,19 +35,33 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     """One row per wrong password; the attempted username is kept so the per-username cap can count it.
 
     Attempts that django-axes refused before checking the password (the username is locked) are audited as
-    "locked out" by ``_locked_out`` instead, so they do not extend the per-username cap. This receiver is
-    connected before axes' (portal comes first in INSTALLED_APPS), so ``axes_locked_out`` is only set here
-    when axes refused the attempt up front.
+    "locked out" by ``_locked_out`` instead, so they do not extend the per-username cap. Axes' own receiver
+    may run before this one (it is connected when axes.signals is first imported), so the failure that
+    reaches a limit is told apart by the lockout handler's LOCK_REACHED_ATTR flag, and still counted here.
     """
-    if getattr(request, "axes_locked_out", False):
+    from portal.security import devices
+    from portal.security.backends import DEMO_REFUSED_ATTR
+    from portal.security.lockout import FAILURE_AUDITED_ATTR, LOCK_REACHED_ATTR
+
+    if getattr(request, "axes_locked_out", False) and not getattr(request, LOCK_REACHED_ATTR, False):
         return
+
     username = str(credentials.get("username", ""))[:150]
+    device_id = devices.device_id_for(request, username)
+    if getattr(request, DEMO_REFUSED_ATTR, False):
+        summary = f"Refused log-in for demo account {username!r} (PORTAL_DEMO is off)"
+    else:
+        summary = f"Failed login for username {username!r}"
     AuditEvent.objects.create(
         action=AuditEvent.Action.LOGIN_FAILED,
         actor_username=username,
-        object_type="portal.user",
-        summary=f"Failed login for username {username!r}"[:300],
+        # A known device's failures are counted for that device, not towards the username's locks.
+        object_type=devices.OBJECT_TYPE if device_id else "portal.user",
+        object_id=device_id or "",
+        summary=summary[:300],
     )
+    if request is not None:
+        setattr(request, FAILURE_AUDITED_ATTR, True)
 
 
 @receiver(user_locked_out, dispatch_uid="portal_audit_locked_out")

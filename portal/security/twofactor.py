@@ -7,6 +7,7 @@ Django password hash (Argon2 in production). Codes are shown once, at enrolment,
 from __future__ import annotations
 
 import base64
+import enum
 import io
 import secrets
 
@@ -33,9 +34,14 @@ def has_confirmed_device(user: User) -> bool:
 
 def is_exempt(user: User) -> bool:
     """Demo accounts skip the second factor, and only while PORTAL_DEMO is on."""
-    from portal.demo import DEMO_ACCOUNTS
+    from portal.demo import is_demo_username
 
-    return bool(settings.PORTAL_DEMO) and user.get_username() in {row[0] for row in DEMO_ACCOUNTS}
+    return bool(settings.PORTAL_DEMO) and is_demo_username(user.get_username())
+
+
+def needs_second_step(user: User) -> bool:
+    """Whether a password log-in of ``user`` still has the second step (code or enrolment) ahead of it."""
+    return has_confirmed_device(user) or (bool(settings.PORTAL_REQUIRE_2FA) and not is_exempt(user))
 
 
 def pending_totp_device(user: User) -> TOTPDevice:
@@ -92,9 +98,59 @@ def backup_code_use(*, user: User, code: str) -> bool:
     return False
 
 
+class Verification(enum.Enum):
+    """What the second step made of a code."""
+
+    APP_CODE = "app_code"
+    BACKUP_CODE = "backup_code"
+    WRONG = "wrong"
+    THROTTLED = "throttled"
+
+
+def _locked_device(user: User, device_id: int, *, confirmed: bool) -> TOTPDevice:
+    """The device row, locked until the transaction ends.
+
+    Two requests with the same code must not both pass: django-otp accepts a code only for a time step after
+    ``last_t`` and updates ``last_t`` (and the throttle counters) on the instance it was given. Read without a
+    lock, concurrent requests all see the old ``last_t`` and all accept. Locking the row makes the second
+    request wait for the first to commit, then read the new ``last_t`` and refuse. (SQLite has no row locks;
+    there the IMMEDIATE transactions of ATOMIC_REQUESTS serialise the requests instead.)
+    """
+    return TOTPDevice.objects.select_for_update().get(pk=device_id, user=user, confirmed=confirmed)
+
+
+@transaction.atomic
+def second_factor_verify(*, user: User, device_id: int, token: str) -> Verification:
+    """Check a code from the app, or a backup code, against the user's confirmed device; audited.
+
+    The device row is locked first, so each app code is accepted once however many requests carry it.
+    Wrong codes of either kind count towards the device's throttle.
+    """
+    device = _locked_device(user, device_id, confirmed=True)
+    allowed, _info = device.verify_is_allowed()
+    if not allowed:
+        return Verification.THROTTLED
+    if token.isdigit():
+        result = Verification.APP_CODE if device.verify_token(token) else Verification.WRONG  # throttles itself
+    elif backup_code_use(user=user, code=token):
+        result = Verification.BACKUP_CODE
+    else:
+        device.throttle_increment()
+        result = Verification.WRONG
+    if result is Verification.WRONG:
+        audit_record(actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong second-factor code")
+    else:
+        audit_record(actor=user, action=AuditEvent.Action.OTP_VERIFIED, obj=user, summary="Second factor passed")
+    return result
+
+
 @transaction.atomic
 def totp_enrol_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str] | None:
-    """Confirm a pending authenticator with a code from it; returns fresh backup codes, or None if wrong."""
+    """Confirm a pending authenticator with a code from it; returns fresh backup codes, or None if wrong.
+
+    ``device`` is re-read under a row lock (see ``_locked_device``) so one code confirms it once.
+    """
+    device = _locked_device(user, device.pk, confirmed=False)
     if not device.verify_token(token):
         return None
     TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()

@@ -1,4 +1,5 @@
-"""Account security pages: the second-factor step, authenticator enrolment, session keep-alive, unlocking."""
+"""Account security pages: the log-in page, the second-factor step, authenticator enrolment, session keep-alive,
+unlocking."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,12 +21,38 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
-from portal.audit import audit_record
-from portal.models import AuditEvent
-from portal.security import lockout, twofactor
+from portal.security import backends, devices, lockout, twofactor
 from portal.web import require_get_post
 
 logger = logging.getLogger(__name__)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form; says plainly when a demo account is refused because demo mode is off."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "demo_account_off": "Demo accounts cannot log in on this server. Log in with your own account.",
+    }
+
+    def get_invalid_login_error(self):
+        if getattr(self.request, backends.DEMO_REFUSED_ATTR, False):
+            return ValidationError(self.error_messages["demo_account_off"], code="demo_account_off")
+        return super().get_invalid_login_error()
+
+
+class LoginView(auth_views.LoginView):
+    """The one log-in page (password step); the second step is ``otp_verify``."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        if not twofactor.needs_second_step(user):  # the log-in is complete: this browser is a known device now
+            devices.remember(self.request, response, user)
+        return response
 
 
 class TokenForm(forms.Form):
@@ -59,38 +88,28 @@ def otp_verify(request):
     user = request.user
     if user.is_verified():
         return redirect(_next_url(request))
-    devices = list(devices_for_user(user, confirmed=True))
-    if not devices:
+    confirmed = list(devices_for_user(user, confirmed=True))
+    if not confirmed:
         return redirect(f"{reverse('otp_enrol')}?{urlencode({'next': _next_url(request)})}")
-    device = devices[0]
+    device = confirmed[0]
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        allowed, info = device.verify_is_allowed()
         token = form.cleaned_data["token"].strip().replace(" ", "")
-        if not allowed:
+        result = twofactor.second_factor_verify(user=user, device_id=device.pk, token=token)
+        if result is twofactor.Verification.THROTTLED:
             form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
-        elif device.verify_token(token) or _backup_code(request, device, token):
+        elif result is twofactor.Verification.WRONG:
+            form.add_error("token", "That code is not right. Check the app and try again.")
+        else:
+            if result is twofactor.Verification.BACKUP_CODE:
+                left = twofactor.unused_backup_code_count(user)
+                messages.warning(request, f"You used a backup code; {left} left. Set up the app again if it is lost.")
             otp_login(request, device)
             request.session.cycle_key()
-            audit_record(actor=user, action=AuditEvent.Action.OTP_VERIFIED, obj=user, summary="Second factor passed")
-            return redirect(_next_url(request))
-        else:
-            audit_record(actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong second-factor code")
-            form.add_error("token", "That code is not right. Check the app and try again.")
+            response = redirect(_next_url(request))
+            devices.remember(request, response, user)
+            return response
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
-
-
-def _backup_code(request, device, token: str) -> bool:
-    """A backup code instead of the app: spent on use; wrong ones count towards the device's throttle."""
-    if token.isdigit():
-        return False
-    user = request.user
-    if twofactor.backup_code_use(user=user, code=token):
-        left = twofactor.unused_backup_code_count(user)
-        messages.warning(request, f"You used a backup code; {left} left. Set up the app again if it is lost.")
-        return True
-    device.throttle_increment()
-    return False
 
 
 @never_cache
@@ -107,11 +126,13 @@ def otp_enrol(request):
         if codes is not None:
             otp_login(request, device)
             request.session.cycle_key()
-            return render(
+            response = render(
                 request,
                 "registration/otp_backup_codes.html",
                 {"codes": codes, "next": _next_url(request)},
             )
+            devices.remember(request, response, user)
+            return response
         form.add_error("token", "That code does not match. Check the app's clock and enter the current code.")
     context = {
         "form": form,

@@ -4,6 +4,7 @@ import pytest
 
 from drugs.models import CatalogueVersion, LabThreshold
 from patients.models import Patient
+from portal.demo import DEMO_PASSWORD
 from therapy.models import ScheduledItem, TreatmentCourse
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -224,3 +225,47 @@ def test_idle_warning_shows_before_the_limit_and_stay_signed_in_hides_it(session
     page.click("#session-warning button:has-text('Stay signed in')")
     warning.wait_for(state="hidden", timeout=5_000)
     session.assert_accessible()
+
+
+def test_at_the_idle_limit_the_page_is_cleared_and_the_browser_goes_to_log_in(session, settings):
+    """Pen test F14: when the idle limit passed, the patient data stayed on screen."""
+    settings.PORTAL_SESSION_WARNING_SECONDS = 1
+    settings.SESSION_COOKIE_AGE = 4  # the server's idle limit, which the page's timer follows
+    patient = Patient.objects.order_by("id").first()
+    patient_url = f"/patients/{patient.public_id}/"
+    page = session.login("demo-nurse")
+    # First with the log-in page held back (204: the browser stays on the page): the data must go anyway.
+    page.route("**/accounts/login/**", lambda route: route.fulfill(status=204))
+    session.go(patient_url)
+    assert patient.family_name in page.content()
+    page.wait_for_function("document.title.startsWith('Logged out')", timeout=10_000)
+    assert patient.family_name not in page.content()
+    assert patient.given_name not in page.content()
+    assert "logged out because of inactivity" in page.inner_text("body")
+    page.unroute("**/accounts/login/**")
+    # Then for real: the browser lands on the log-in page, which leads back to the patient.
+    session.login("demo-nurse")
+    session.go(patient_url)
+    page.wait_for_url("**/accounts/login/?next=*", timeout=10_000)
+    assert "next=" + patient_url.replace("/", "%2F") in page.url
+    assert patient.family_name not in page.content()
+    page.fill("#id_username", "demo-nurse")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{patient_url}", timeout=10_000)
+    assert patient.family_name in page.content()
+
+
+def test_stay_signed_in_after_the_session_ended_goes_to_log_in(session, settings):
+    """The keep-alive of an ended session is redirected to the log-in page; that must not count as renewed."""
+    from django.contrib.sessions.models import Session as StoredSession
+
+    settings.PORTAL_SESSION_WARNING_SECONDS = 1
+    patient = Patient.objects.order_by("id").first()
+    page = session.login("demo-nurse")
+    session.go(f"/patients/{patient.public_id}/")
+    page.locator("#session-warning").wait_for(state="visible", timeout=5_000)
+    StoredSession.objects.all().delete()  # the session ends on the server (another tab logged out, say)
+    page.click("#session-warning button:has-text('Stay signed in')")
+    page.wait_for_url("**/accounts/login/?next=*", timeout=10_000)
+    assert patient.family_name not in page.content()

@@ -118,6 +118,18 @@ def test_bad_jurisdiction():
         read_env({"PORTAL_DEMO": "1", "PORTAL_JURISDICTION": "UK"}, base_dir=BASE)
 
 
+def test_trusted_proxies():
+    assert read_env({"PORTAL_DEMO": "1"}, base_dir=BASE)["trusted_proxies"] == []
+    env = read_env({"PORTAL_DEMO": "1", "PORTAL_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1,,"}, base_dir=BASE)
+    assert env["trusted_proxies"] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+
+
+@pytest.mark.parametrize("raw", ["nginx", "127.0.0.1:8080", "10.0.0.0/33", "256.1.1.1"])
+def test_bad_trusted_proxies(raw):
+    with pytest.raises(ConfigError, match="PORTAL_TRUSTED_PROXIES .*IP addresses or networks"):
+        read_env({"PORTAL_DEMO": "1", "PORTAL_TRUSTED_PROXIES": raw}, base_dir=BASE)
+
+
 def _run_manage(*args, **env):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_"))}
     full_env.update(env)

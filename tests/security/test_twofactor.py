@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client
 from django.urls import reverse
@@ -133,9 +134,9 @@ def test_demo_accounts_are_exempt_only_in_demo_mode(settings, client, demo):
     response = client.get(reverse("patients:list"))
     if demo:
         assert response.status_code == 200
-    else:
+    else:  # demo accounts cannot even log in then (tests/security/test_demo_accounts.py)
         assert response.status_code == 302
-        assert response["Location"].startswith(reverse("otp_enrol"))
+        assert response["Location"].startswith(reverse("login"))
 
 
 def test_require_2fa_defaults_to_production():
@@ -158,3 +159,90 @@ def test_require_2fa_defaults_to_production():
             else:
                 os.environ[key] = value
         importlib.reload(portal_settings)
+
+
+def _enrolled_at_code_step(client, user) -> TOTPDevice:
+    """``user`` has an authenticator and a fresh session that passed only the password step."""
+    password_login(client, user)
+    enrol(client, user)
+    client.post(reverse("logout"))
+    password_login(client, user)
+    return TOTPDevice.objects.get(user=user, confirmed=True)
+
+
+def test_a_code_another_request_accepted_meanwhile_is_refused(require_2fa, client, derm):
+    """Pen test F12: eight simultaneous requests with one code, three accepted.
+
+    Deterministic version of the race: just after this request first reads the device row, a concurrent
+    request accepts the same code and commits. The code must then be refused here, which only happens if the
+    check re-reads the row under a lock instead of trusting the copy it read before.
+    """
+    from django.db.models.signals import post_init
+
+    device = _enrolled_at_code_step(client, derm)
+    code = current_code(device, offset_steps=1)  # enrolment used up the current step's code
+    raced = []
+
+    def concurrent_request_accepts(sender, instance, **kwargs):
+        if raced or not instance.confirmed:
+            return
+        raced.append(True)
+        assert TOTPDevice.objects.get(pk=instance.pk).verify_token(code)  # the other request wins
+
+    post_init.connect(concurrent_request_accepts, sender=TOTPDevice)
+    try:
+        response = client.post(reverse("otp_verify"), {"token": code})
+    finally:
+        post_init.disconnect(concurrent_request_accepts, sender=TOTPDevice)
+    assert raced
+    assert response.status_code == 200
+    assert b"That code is not right" in response.content
+    assert client.get(reverse("portal:home")).status_code == 302  # still not past the second step
+
+
+def test_code_check_locks_the_device_row(require_2fa, client, derm):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    device = _enrolled_at_code_step(client, derm)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(reverse("otp_verify"), {"token": current_code(device, offset_steps=1)}).status_code == 302
+    device_reads = [q["sql"] for q in queries if 'FROM "otp_totp_totpdevice"' in q["sql"]]
+    assert device_reads
+    if connection.features.has_select_for_update:  # PostgreSQL; SQLite serialises whole transactions instead
+        assert any("FOR UPDATE" in sql for sql in device_reads), device_reads
+
+
+@pytest.mark.skipif(
+    not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="real concurrent transactions need PostgreSQL (SQLite serialises them)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_eight_simultaneous_checks_of_one_code_accept_it_once(require_2fa):
+    import threading
+
+    from django.db import connection
+
+    from portal.security import twofactor
+    from tests.factories import make_user
+
+    user = make_user()
+    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    code = current_code(device)
+    barrier = threading.Barrier(8)
+    results = []
+
+    def check():
+        try:
+            barrier.wait(timeout=10)
+            results.append(twofactor.second_factor_verify(user=user, device_id=device.pk, token=code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 8
+    assert results.count(twofactor.Verification.APP_CODE) == 1
