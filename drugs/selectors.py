@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Prefetch, Q, QuerySet
 
 from drugs import label as L
-from drugs.models import Drug, LabThreshold, RegulatoryStatus, Source
+from drugs.models import (
+    CatalogueVersion,
+    DoseAdjustment,
+    Drug,
+    Interaction,
+    LabThreshold,
+    RegulatoryStatus,
+    Source,
+)
 from drugs.sections import SECTIONS
 
 
@@ -246,9 +256,56 @@ def _adjustment_facts(rows) -> tuple:
     )
 
 
-def drug_label(drug: Drug) -> L.DrugLabel:
-    """Adapter: every catalogue fact of ``drug``, both jurisdictions, as the plain ``DrugLabel`` the engines read
-    (they filter with ``for_jurisdiction``)."""
+# The labels are built once per catalogue version and kept in Django's cache (CACHES, README "Settings"). Every
+# catalogue write makes a new CatalogueVersion in the same transaction, so the newest version's number and time name
+# the catalogue's state exactly: a new version is a new key on every app server, and nothing is invalidated by hand.
+# The time guards against a number used twice (a rolled-back write on SQLite, a restored backup); the schema
+# fingerprint against a cached label of another release's dataclasses (a deploy with a shared cache).
+LABEL_CACHE_SECONDS = 24 * 60 * 60
+_LABEL_SCHEMA = hashlib.sha256(
+    repr(
+        sorted(
+            (cls.__name__, tuple((f.name, str(f.type)) for f in fields(cls)))
+            for cls in vars(L).values()
+            if isinstance(cls, type) and is_dataclass(cls)
+        )
+    ).encode()
+).hexdigest()[:12]
+
+_LABEL_PREFETCH = (
+    "statuses",
+    "regimens",
+    Prefetch(
+        "dose_adjustments",
+        queryset=DoseAdjustment.objects.select_related("interacting_class").order_by(
+            "jurisdiction", "trigger", "egfr_min", "id"
+        ),
+    ),
+    "topical_limits",
+    "boxed_warnings",
+    "contraindications",
+    Prefetch("interactions", queryset=Interaction.objects.select_related("interacting_class")),
+    "screening_items",
+    Prefetch(
+        "thresholds", queryset=LabThreshold.objects.select_related("lab_test").prefetch_related("lab_test__units")
+    ),
+    "monitoring_rules",
+    "infection_rules",
+)
+
+
+def _catalogue_state() -> str:
+    """The newest catalogue version as "<number>-<time>" (one query); "0" before anything is loaded."""
+    latest = CatalogueVersion.objects.order_by("-id").values_list("id", "created_at").first()
+    return "0" if latest is None else f"{latest[0]}-{latest[1].timestamp():.6f}"
+
+
+def _label_key(state: str, drug_pk: int) -> str:
+    return f"drugs:label:{_LABEL_SCHEMA}:{state}:{drug_pk}"
+
+
+def _build_label(drug: Drug) -> L.DrugLabel:
+    """Every catalogue fact of ``drug`` as a ``DrugLabel``; reads the relations ``_LABEL_PREFETCH`` loads."""
     name = str(drug)
     return L.DrugLabel(
         slug=drug.slug,
@@ -258,11 +315,7 @@ def drug_label(drug: Drug) -> L.DrugLabel:
         drug_class=drug.drug_class,
         statuses=_status_facts(drug.statuses.all()),
         regimens=_regimen_facts(drug.regimens.all()),
-        dose_adjustments=_adjustment_facts(
-            drug.dose_adjustments.select_related("interacting_class").order_by(
-                "jurisdiction", "trigger", "egfr_min", "id"
-            )
-        ),
+        dose_adjustments=_adjustment_facts(drug.dose_adjustments.all()),
         topical_limits=tuple(
             L.TopicalLimitFact(
                 **_common(r),
@@ -290,7 +343,7 @@ def drug_label(drug: Drug) -> L.DrugLabel:
                 within_days_of_start=r.within_days_of_start,
                 text=r.text,
             )
-            for r in drug.interactions.select_related("interacting_class")
+            for r in drug.interactions.all()
         ),
         screening_items=tuple(
             L.ScreeningItemFact(**_common(r), item=r.item, requirement=r.requirement, note=r.note)
@@ -310,7 +363,7 @@ def drug_label(drug: Drug) -> L.DrugLabel:
                 restart_rule=r.restart_rule,
                 confirmed_action=r.confirmed_action,
             )
-            for r in drug.thresholds.select_related("lab_test").prefetch_related("lab_test__units")
+            for r in drug.thresholds.all()
         ),
         monitoring_rules=tuple(
             L.MonitoringRuleFact(
@@ -331,23 +384,33 @@ def drug_label(drug: Drug) -> L.DrugLabel:
     )
 
 
+def _labels(drug_pks: Sequence[int]) -> dict[int, L.DrugLabel]:
+    """The labels of these drugs at the current catalogue version: one query for the version and one cache read when
+    they are cached; otherwise built from the database (1 + 12 queries for any number of drugs) and cached."""
+    state = _catalogue_state()
+    keys = {pk: _label_key(state, pk) for pk in drug_pks}
+    cached = cache.get_many(list(keys.values()))
+    labels = {pk: cached[key] for pk, key in keys.items() if key in cached}
+    missing = [pk for pk in keys if pk not in labels]
+    if missing:
+        # Fresh rows, not the caller's instances: those may hold relations prefetched before a catalogue change.
+        built = {d.pk: _build_label(d) for d in Drug.objects.filter(pk__in=missing).prefetch_related(*_LABEL_PREFETCH)}
+        cache.set_many({keys[pk]: label for pk, label in built.items()}, LABEL_CACHE_SECONDS)
+        labels.update(built)
+    return labels
+
+
+def drug_label(drug: Drug) -> L.DrugLabel:
+    """Adapter: every catalogue fact of ``drug``, both jurisdictions, as the plain ``DrugLabel`` the engines read
+    (they filter with ``for_jurisdiction``). Built once per catalogue version and cached (``_labels``): 1 query and a
+    cache read when cached."""
+    return _labels([drug.pk])[drug.pk]
+
+
 def dosing_labels(drugs=None) -> dict[Drug, L.DrugLabel]:
-    """Each drug's status, regimens and dose adjustments only: enough for ``DrugLabel.dose_options`` (the doses the
-    start and dose pages offer), for every drug in 4 queries instead of a whole label per drug."""
+    """Each drug's label, for ``DrugLabel.dose_options`` (the doses the start and dose pages offer), in the order of
+    their names: 2 queries (the drugs and the catalogue version) when the labels are cached."""
     drugs = Drug.objects.all() if drugs is None else drugs
-    drugs = drugs.prefetch_related("statuses", "regimens", "dose_adjustments__interacting_class").order_by(
-        "generic_name"
-    )
-    return {
-        drug: L.DrugLabel(
-            slug=drug.slug,
-            name=str(drug),
-            route=drug.route,
-            dose_unit=drug.dose_unit,
-            drug_class=drug.drug_class,
-            statuses=_status_facts(drug.statuses.all()),
-            regimens=_regimen_facts(drug.regimens.all()),
-            dose_adjustments=_adjustment_facts(drug.dose_adjustments.all()),
-        )
-        for drug in drugs
-    }
+    drugs = list(drugs.order_by("generic_name"))
+    labels = _labels([drug.pk for drug in drugs])
+    return {drug: labels[drug.pk] for drug in drugs if drug.pk in labels}

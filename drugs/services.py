@@ -131,12 +131,19 @@ def lab_test_snapshot(lab_test) -> dict:
         "reference_high",
         "plausible_min",
         "plausible_max",
+        "si_unit",
         "source",
         "unconfirmed",
     )
     plain = {f: (f"{v.normalize():f}" if hasattr((v := getattr(lab_test, f)), "normalize") else v) for f in fields}
     units = {
-        str(u.pk): {"unit": u.unit, "label": u.label, "factor": f"{u.factor.normalize():f}"}
+        str(u.pk): {
+            "unit": u.unit,
+            "label": u.label,
+            "factor": f"{u.factor.normalize():f}",
+            "divisor": f"{u.divisor.normalize():f}",
+            "display_places": u.display_places,
+        }
         for u in lab_test.units.all()
     }
     return {"fields": plain, "units": units}

@@ -166,10 +166,32 @@ def apply_update(
         and not drug.versions.filter(reason__startswith=marker).exists()
     ]
     done_before = m.CatalogueVersion.objects.filter(reason__startswith=marker).exists()
+    named = []
     if not done_before or pending:
         _apply_medicines(data.get("medicines", []), report)
         for row in data.get("lab_tests", []):
-            m.LabTest.objects.filter(analyte=row["analyte"], common_name="").update(common_name=row["common_name"])
+            if m.LabTest.objects.filter(analyte=row["analyte"], common_name="").update(common_name=row["common_name"]):
+                named.append(row)
+    if named and not pending:
+        # How findings name a lab test is part of the drug labels, which are cached per catalogue version: with no
+        # drug version to follow, the new names get their own, or the labels of the last version would stay in use.
+        m.CatalogueVersion.objects.create(
+            drug=None,
+            drug_name="Lab test names",
+            created_by=actor,
+            reason=f"{marker} {reason}",
+            changes=[
+                {
+                    "section": "lab test",
+                    "row": row["analyte"],
+                    "change": "changed",
+                    "field": "common_name",
+                    "old": "",
+                    "new": row["common_name"],
+                }
+                for row in named
+            ],
+        )
     for drug, entry in pending:
         try:
             catalogue_change(

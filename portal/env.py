@@ -116,6 +116,45 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict:
     raise ConfigError(f"DATABASE_URL scheme {shown!r} is not supported; use sqlite:// or postgres://.")
 
 
+_CACHE_BACKENDS = {
+    "locmem": "django.core.cache.backends.locmem.LocMemCache",
+    "redis": "django.core.cache.backends.redis.RedisCache",
+    "rediss": "django.core.cache.backends.redis.RedisCache",
+    "memcached": "django.core.cache.backends.memcached.PyMemcacheCache",
+    "dummy": "django.core.cache.backends.dummy.DummyCache",
+}
+
+
+def parse_cache_url(url: str | None) -> dict:
+    """Turn a CACHE_URL into a Django CACHES entry (the catalogue's drug labels live there).
+
+    Accepted forms:
+      (unset) or locmem://          each process keeps its own copy in memory (the default)
+      redis://host:6379/0           one cache shared by every app server (rediss:// for TLS; needs the redis package)
+      memcached://host:11211        the same with memcached (needs the pymemcache package)
+      dummy://                      no caching: every request builds what it needs
+    """
+    if url is None or not url.strip():
+        return {"BACKEND": _CACHE_BACKENDS["locmem"], "LOCATION": "jak-portal"}
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise ConfigError(f"CACHE_URL could not be parsed ({exc}).") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _CACHE_BACKENDS:
+        shown = scheme or "(none)"
+        raise ConfigError(
+            f"CACHE_URL scheme {shown!r} is not supported; use locmem://, redis://, memcached:// or dummy://."
+        )
+    if scheme in ("locmem", "dummy"):
+        return {"BACKEND": _CACHE_BACKENDS[scheme], "LOCATION": parts.netloc or "jak-portal"}
+    if not parts.hostname:
+        raise ConfigError(f"CACHE_URL for {scheme} needs a host, e.g. {scheme}://cache-host.")
+    location = url.strip() if scheme.startswith("redis") else parts.netloc
+    return {"BACKEND": _CACHE_BACKENDS[scheme], "LOCATION": location}
+
+
 def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
     """Read every portal setting from ``environ``; raise ConfigError on the first bad value."""
     debug = parse_bool("DJANGO_DEBUG", environ.get("DJANGO_DEBUG"), default=False)
@@ -137,6 +176,7 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
         "secret_key": secret_key,
         "allowed_hosts": parse_list(environ.get("DJANGO_ALLOWED_HOSTS")),
         "database": database,
+        "cache": parse_cache_url(environ.get("CACHE_URL")),
         "jurisdiction": parse_choice(
             "PORTAL_JURISDICTION", environ.get("PORTAL_JURISDICTION"), choices=JURISDICTIONS, default="US"
         ),

@@ -121,6 +121,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# The catalogue's drug labels, built once per catalogue version (drugs/selectors.py): in each process's memory by
+# default; CACHE_URL names a cache the app servers share (README "Settings"). Keys name the catalogue version, so a
+# server never serves a label of an older catalogue, shared cache or not.
+CACHES = {"default": ENV["cache"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"

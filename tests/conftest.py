@@ -34,6 +34,16 @@ def pytest_report_header(config):
     return f"database: {engine} {version}"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: the database is emptied between tests, so catalogue versions repeat,
+    and a label cached by one test would otherwise be served to the next under the same version."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
 @pytest.fixture
 def clinic(db):
     return make_clinic("Test Dermatology Clinic")

@@ -85,3 +85,24 @@ def test_a_custom_seed_file_gets_no_updates(tmp_path):
     call_command("load_catalogue", "--file", str(seed), verbosity=0)
     assert not Drug.objects.exists()
     assert not CatalogueVersion.objects.exists()
+
+
+def test_an_update_naming_lab_tests_only_is_a_catalogue_version_the_labels_see():
+    """Lab test names are in the cached drug labels ("neutrophils (ANC)"): with no drug to version, the update still
+    makes a catalogue version, once."""
+    from drugs.selectors import drug_label
+    from tests.drugs.conftest import MINI
+
+    load_seed(read_seed(MINI))
+    drug = Drug.objects.get(slug="testinib")
+    assert [t.analyte_name for t in drug_label(drug).thresholds] == ["Platelets"]
+    data = {
+        "id": "names-only",
+        "reason": "Name the tests",
+        "lab_tests": [{"analyte": "platelets", "common_name": "platelet count"}],
+    }
+    updates.apply_update(data, seed=read_seed(MINI))
+    assert CatalogueVersion.objects.filter(reason__startswith="[names-only]", drug=None).count() == 1
+    assert [t.analyte_name for t in drug_label(drug).thresholds] == ["platelet count (Platelets)"]
+    updates.apply_update(data, seed=read_seed(MINI))
+    assert CatalogueVersion.objects.filter(reason__startswith="[names-only]").count() == 1

@@ -94,3 +94,21 @@ def test_lab_test_save_moves_its_row_version_on(client, catalogue_admin):
     response = client.post(reverse("drugs:lab_test_edit", args=["platelets"]), _post(lab_test))
     assert response.status_code == 302
     assert LabTest.objects.get(pk=lab_test.pk).row_version == lab_test.row_version + 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"si_unit": "/mm3"}, {"units-0-divisor": "2"}, {"units-0-display_places": "1"}],
+    ids=["si-unit", "divisor", "display-places"],
+)
+def test_a_change_of_the_shown_unit_or_a_conversion_alone_is_a_catalogue_version(client, catalogue_admin, overrides):
+    """Each changes what results show, so each is a new catalogue version (and the cached labels are rebuilt)."""
+    lab_test = LabTest.objects.get(analyte="platelets")
+    client.force_login(catalogue_admin)
+    url = reverse("drugs:lab_test_edit", args=["platelets"])
+    assert client.post(url, _post(lab_test)).status_code == 302
+    lab_test.refresh_from_db()
+    versions = CatalogueVersion.objects.count()
+    response = client.post(url, _post(lab_test, **overrides))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert CatalogueVersion.objects.count() == versions + 1

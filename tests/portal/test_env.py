@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.env import ConfigError, parse_bool, parse_database_url, read_env
+from portal.env import ConfigError, parse_bool, parse_cache_url, parse_database_url, read_env
 
 BASE = Path("/srv/jak")
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,3 +167,38 @@ def test_production_hashing_and_security_settings():
     assert prod.DATABASES["default"]["ATOMIC_REQUESTS"] is True
     assert "django.contrib.auth.middleware.LoginRequiredMiddleware" in prod.MIDDLEWARE
     assert prod.MESSAGE_STORAGE.endswith("SessionStorage")
+
+
+@pytest.mark.parametrize(
+    ("url", "backend", "location"),
+    [
+        (None, "locmem.LocMemCache", "jak-portal"),
+        ("", "locmem.LocMemCache", "jak-portal"),
+        ("locmem://", "locmem.LocMemCache", "jak-portal"),
+        ("dummy://", "dummy.DummyCache", "jak-portal"),
+        ("redis://cache.internal:6379/1", "redis.RedisCache", "redis://cache.internal:6379/1"),
+        ("rediss://:pw@cache.internal:6380/0", "redis.RedisCache", "rediss://:pw@cache.internal:6380/0"),
+        ("memcached://cache.internal:11211", "memcached.PyMemcacheCache", "cache.internal:11211"),
+    ],
+)
+def test_cache_urls(url, backend, location):
+    assert parse_cache_url(url) == {"BACKEND": f"django.core.cache.backends.{backend}", "LOCATION": location}
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("file:///tmp/cache", "scheme 'file' is not supported"),
+        ("redis://", "needs a host"),
+        ("redis://:TopSecretPw@h:99999/0", "could not be parsed"),
+    ],
+)
+def test_bad_cache_urls(url, message):
+    with pytest.raises(ConfigError, match=message) as exc:
+        parse_cache_url(url)
+    assert "TopSecretPw" not in str(exc.value)
+
+
+def test_cache_defaults_to_local_memory():
+    env = read_env({"PORTAL_DEMO": "1"}, base_dir=BASE)
+    assert env["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -153,6 +154,7 @@ def test_patient_page_shows_the_course_and_entry_point(client_as, derm, course):
 def test_course_page_query_count_does_not_grow(client_as, derm, course):
     client = client_as(derm)
     url = course.get_absolute_url()
+    client.get(url)  # builds and caches the drug label, once per catalogue version
     with CaptureQueriesContext(connection) as before:
         client.get(url)
     for week in range(60, 90):
@@ -240,3 +242,20 @@ def test_the_start_page_never_offers_a_choice_its_check_refuses(
         findings, _ = services.safety_preview(patient=patient, plan=form.plan())
         refused = {f.code for f in findings} & {"dose.not_in_catalogue", "dose.band"}
         assert not refused, (jurisdiction, age, value, refused)
+
+
+LABEL_TABLES = ("drugs_regimen", "drugs_boxedwarning", "drugs_contraindication", "drugs_labthreshold", "drugs_labunit")
+
+
+def test_second_course_page_reads_the_drug_label_from_the_cache(client_as, derm, course):
+    """The label is built once per catalogue version: the second request reads none of the catalogue's label rows."""
+    client = client_as(derm)
+    cache.clear()  # starting the course cached the label already
+    with CaptureQueriesContext(connection) as first:
+        client.get(course.get_absolute_url())
+    with CaptureQueriesContext(connection) as second:
+        assert client.get(course.get_absolute_url()).status_code == 200
+    label_reads = [q["sql"] for q in second.captured_queries if any(f'FROM "{t}"' in q["sql"] for t in LABEL_TABLES)]
+    assert label_reads == []
+    # 13 fewer: the label's 12 relations and the drug row, for one query naming the catalogue version
+    assert len(second) == len(first) - 13

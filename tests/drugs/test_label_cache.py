@@ -1,0 +1,83 @@
+"""The drug labels are built once per catalogue version and cached; a catalogue change is seen at once."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from drugs import label as L
+from drugs import selectors
+from drugs.models import Drug, LabTest
+from tests.drugs.test_views_drug_edit import _threshold_post
+from tests.drugs.test_views_lab_tests import _post as _lab_test_post
+from therapy.thresholds import check_result
+
+pytestmark = pytest.mark.usefixtures("mini_catalogue")
+
+
+def _discontinues(label: L.DrugLabel, platelets: str) -> bool:
+    findings = check_result("platelets", Decimal(platelets), label, "US", on_treatment=True, catalogue_version=1)
+    return any(f.action == "discontinue" for f in findings)
+
+
+def test_a_cached_label_costs_one_query(django_assert_num_queries):
+    drug = Drug.objects.get(slug="testinib")
+    with django_assert_num_queries(14):  # the version, the drug, its 12 label relations (once per version)
+        built = selectors.drug_label(drug)
+    with django_assert_num_queries(1):  # the version; the label comes from the cache
+        again = selectors.drug_label(drug)
+    assert again == built
+    assert again is not built  # a copy out of the cache: pickled, so plain frozen dataclasses only
+
+
+def test_dosing_labels_share_the_cache(django_assert_num_queries):
+    labels = selectors.dosing_labels()
+    with django_assert_num_queries(2):  # the drugs and the version
+        assert selectors.dosing_labels() == labels
+    drug = Drug.objects.get(slug="testinib")
+    with django_assert_num_queries(1):
+        assert selectors.drug_label(drug) == labels[drug]
+    with django_assert_num_queries(2):
+        assert selectors.dosing_labels(Drug.objects.filter(pk=drug.pk)) == {drug: labels[drug]}
+
+
+def test_the_cache_holds_plain_labels_keyed_by_the_catalogue_version():
+    drug = Drug.objects.get(slug="testinib")
+    selectors.drug_label(drug)
+    key = selectors._label_key(selectors._catalogue_state(), drug.pk)
+    assert isinstance(cache.get(key), L.DrugLabel)
+
+
+def test_a_threshold_saved_in_the_editor_reaches_the_safety_check(client, catalogue_admin):
+    drug = Drug.objects.get(slug="testinib")
+    assert _discontinues(selectors.drug_label(drug), "45")  # cached: below 50 discontinues
+    client.force_login(catalogue_admin)
+    url = reverse("drugs:edit_section", args=["testinib", "thresholds"])
+    assert client.post(url, _threshold_post(drug, value="40")).status_code == 302
+    label = selectors.drug_label(Drug.objects.get(pk=drug.pk))
+    assert [t.value for t in label.thresholds] == [Decimal("40")]
+    assert not _discontinues(label, "45")
+    assert _discontinues(label, "35")
+
+
+def test_a_stale_drug_instance_still_gets_the_new_label(client, catalogue_admin):
+    """The caller's instance may hold relations prefetched before the change; the label is built from fresh rows."""
+    drug = Drug.objects.prefetch_related("thresholds").get(slug="testinib")
+    assert [t.value for t in drug.thresholds.all()] == [Decimal("50")]
+    client.force_login(catalogue_admin)
+    url = reverse("drugs:edit_section", args=["testinib", "thresholds"])
+    assert client.post(url, _threshold_post(drug, value="40")).status_code == 302
+    assert [t.value for t in selectors.drug_label(drug).thresholds] == [Decimal("40")]
+
+
+def test_a_lab_test_saved_in_the_editor_reaches_the_label(client, catalogue_admin):
+    drug = Drug.objects.get(slug="testinib")
+    assert [t.analyte_name for t in selectors.drug_label(drug).thresholds] == ["Platelets"]
+    lab_test = LabTest.objects.get(analyte="platelets")
+    client.force_login(catalogue_admin)
+    response = client.post(
+        reverse("drugs:lab_test_edit", args=["platelets"]), _lab_test_post(lab_test, short_name="PLT")
+    )
+    assert response.status_code == 302
+    assert [t.analyte_name for t in selectors.drug_label(drug).thresholds] == ["PLT"]
