@@ -6,6 +6,7 @@ Plain Python (no Django imports) so it can be tested table by table. Every bad v
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
@@ -151,6 +152,9 @@ def parse_cache_url(url: str | None) -> dict:
         return {"BACKEND": _CACHE_BACKENDS[scheme], "LOCATION": parts.netloc or "jak-portal"}
     if not parts.hostname:
         raise ConfigError(f"CACHE_URL for {scheme} needs a host, e.g. {scheme}://cache-host.")
+    client = "pymemcache" if scheme == "memcached" else "redis"
+    if importlib.util.find_spec(client) is None:  # refuse at start-up, not on the first request
+        raise ConfigError(f"CACHE_URL {scheme}:// needs the {client} package, which is not installed.")
     location = url.strip() if scheme.startswith("redis") else parts.netloc
     return {"BACKEND": _CACHE_BACKENDS[scheme], "LOCATION": location}
 

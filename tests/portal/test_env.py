@@ -181,7 +181,10 @@ def test_production_hashing_and_security_settings():
         ("memcached://cache.internal:11211", "memcached.PyMemcacheCache", "cache.internal:11211"),
     ],
 )
-def test_cache_urls(url, backend, location):
+def test_cache_urls(url, backend, location, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())  # as if redis/pymemcache were installed
     assert parse_cache_url(url) == {"BACKEND": f"django.core.cache.backends.{backend}", "LOCATION": location}
 
 
@@ -197,6 +200,15 @@ def test_bad_cache_urls(url, message):
     with pytest.raises(ConfigError, match=message) as exc:
         parse_cache_url(url)
     assert "TopSecretPw" not in str(exc.value)
+
+
+@pytest.mark.parametrize(("url", "package"), [("redis://h:6379/0", "redis"), ("memcached://h:11211", "pymemcache")])
+def test_a_shared_cache_without_its_client_package_is_refused_at_start(url, package, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=f"needs the {package} package"):
+        parse_cache_url(url)
 
 
 def test_cache_defaults_to_local_memory():
