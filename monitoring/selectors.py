@@ -504,13 +504,18 @@ def _desc(name: str, unit: str, rows: list[dict], levels: list[charts.Level]) ->
 
 
 def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
-    """The patient's most recently recorded results with their alerts, recipients and unit labels (four queries)."""
-    alerts = Alert.objects.select_related("recipient").order_by("severity", "id")
-    return list(
+    """The patient's most recently recorded results with their alerts, whom each was sent to (``sent_to``) and unit
+    labels (four queries)."""
+    alerts = Alert.objects.select_related("recipient", "patient__dermatologist").order_by("severity", "id")
+    results = list(
         patient.lab_results.select_related("lab_test")
         .prefetch_related(Prefetch("alerts", queryset=alerts), "lab_test__units")
         .order_by("-recorded_at", "-id")[:limit]
     )
+    for result in results:
+        for alert in result.alerts.all():
+            alert.sent_to = recipient_text(alert)  # type: ignore[attr-defined]  # for the template
+    return results
 
 
 # --- The cumulative results table and one test's full history -------------------------------------------------------

@@ -63,6 +63,7 @@ def test_lab_entry_tells_the_nurse_the_severity_recipient_and_advice(client_as, 
     alert = Alert.objects.get(patient=on_abro.patient)
     assert f"Urgent alert sent to {derm}: {alert.title}. {alert.advice}" in texts
     assert not any(t.startswith("EMERGENCY") for t in texts)  # a low count is urgent, not an emergency call
+    assert f"Alert: Urgent · sent to {derm} · " in response.content.decode()  # the saved-results page
 
 
 def test_csv_upload_tells_the_nurse_each_alert(client_as, nurse, derm, on_abro):
