@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -272,12 +273,12 @@ def alert_notice(alert: Alert) -> AlertNotice:
     return AlertNotice(severity=alert.severity, text=text)
 
 
-def alerts_raised(*, lab_results=(), alert_ids=()) -> AlertNotices:
-    """Notices for the alerts a save just raised (of these results, or these alerts), most severe first: two
-    queries (the alerts with their patients, clinics and recipients; a count when there are more to tell)."""
-    qs = Alert.objects.filter(Q(lab_result__in=lab_results) | Q(pk__in=alert_ids)) if lab_results else None
-    qs = Alert.objects.filter(pk__in=alert_ids) if qs is None else qs
-    qs = qs.select_related("patient__clinic", "patient__dermatologist", "recipient").order_by("severity", "id")
+def alerts_raised(*, lab_results: Iterable[LabResult] = (), alert_ids: Iterable[int] = ()) -> AlertNotices:
+    """Notices for the alerts a save just raised (of these results, or these alerts), most severe first: one query
+    (the alerts with their patients, clinics and recipients), and a count when there are more than can be told."""
+    wanted = Q(lab_result_id__in=[r.pk for r in lab_results]) | Q(pk__in=list(alert_ids))
+    qs = Alert.objects.filter(wanted).select_related("patient__clinic", "patient__dermatologist", "recipient")
+    qs = qs.order_by("severity", "id")
     alerts = list(qs[: NOTICES_SHOWN + 1])
     more = qs.count() - NOTICES_SHOWN if len(alerts) > NOTICES_SHOWN else 0
     return AlertNotices(shown=[alert_notice(a) for a in alerts[:NOTICES_SHOWN]], more=more)

@@ -159,3 +159,16 @@ def test_nurse_alert_and_patient_pages_query_count_does_not_grow(client_as, nurs
     few = [_queries(client, u) for u in urls]
     grow(10)
     assert [_queries(client, u) for u in urls] == few
+
+
+def test_csv_upload_with_more_alerts_than_told_counts_the_rest(client_as, nurse, derm, clinic, on_abro, monkeypatch):
+    from monitoring import selectors
+
+    monkeypatch.setattr(selectors, "NOTICES_SHOWN", 1)
+    make_course(make_patient(clinic=clinic, dermatologist=derm, record_number="LOOP-002"), derm)
+    rows = [f"LOOP-00{n},777-3,45000,/mm3,{TODAY}" for n in (1, 2)]
+    body = "record_number,loinc,value,unit,collected_on\n" + "\n".join(rows) + "\n"
+    upload = SimpleUploadedFile("results.csv", body.encode(), content_type="text/csv")
+    texts = _messages(client_as(nurse).post(reverse("monitoring:lab_upload"), {"file": upload}, follow=True))
+    assert sum(t.startswith("Urgent alert sent to") for t in texts) == 1
+    assert "1 more alert(s) raised: see the clinic's alerts." in texts
