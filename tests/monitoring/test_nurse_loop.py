@@ -172,3 +172,11 @@ def test_csv_upload_with_more_alerts_than_told_counts_the_rest(client_as, nurse,
     texts = _messages(client_as(nurse).post(reverse("monitoring:lab_upload"), {"file": upload}, follow=True))
     assert sum(t.startswith("Urgent alert sent to") for t in texts) == 1
     assert "1 more alert(s) raised: see the clinic's alerts." in texts
+
+
+def test_nurse_home_links_to_the_clinic_alerts_instead_of_alerts_waiting_for_them(client_as, nurse, derm, on_abro):
+    record_result(nurse, on_abro.patient, "platelets", "45")
+    home = client_as(nurse).get("/").content.decode()
+    assert "Alerts of your clinic" in home
+    assert "Urgent alerts waiting for you" not in home
+    assert "Urgent alerts waiting for you" in client_as(derm).get("/").content.decode()
