@@ -1,4 +1,5 @@
-"""What monitoring shows on the home page: checks due for nurses, unacknowledged urgent alerts for dermatologists."""
+"""What monitoring shows on the home page: checks due for nurses (and a link to the clinic's alerts), unacknowledged
+urgent alerts for dermatologists."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from portal.home import HomeItem, HomeSection
 
 def monitoring_sections(user) -> list[HomeSection]:
     sections = []
-    if user.has_perm("monitoring.view_alert"):
+    if user.has_perm("monitoring.change_alert"):
         alerts = sel.urgent_open_alerts(user)
         items = [
             HomeItem(
@@ -34,5 +35,7 @@ def monitoring_sections(user) -> list[HomeSection]:
         ]
         if user.has_perm("patients.add_labresult"):
             items.append(HomeItem("Upload lab results (CSV)", reverse("monitoring:lab_upload")))
+        if user.has_perm("monitoring.view_alert") and not user.has_perm("monitoring.change_alert"):
+            items.append(HomeItem("Alerts of your clinic", reverse("monitoring:alerts")))
         sections.append(HomeSection("Monitoring worklist", items))
     return sections

@@ -48,6 +48,14 @@ class Alert(models.Model):
         OPEN = "open", _("Open")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
 
+    class Action(models.TextChoices):
+        """What the dermatologist did to the course when acknowledging (empty: acknowledged with a comment only)."""
+
+        STOP = "stop", _("Course stopped")
+        INTERRUPT = "interrupt", _("Course interrupted")
+        RESUME = "resume", _("Course resumed")
+        DOSE = "dose", _("Dose changed")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="alerts")
     course = models.ForeignKey(
@@ -76,6 +84,7 @@ class Alert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    action = models.CharField(_("action taken"), max_length=12, choices=Action, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
@@ -181,6 +183,7 @@ def worklist_counts(user: User, today: dt.date, checks: QuerySet[ScheduledItem] 
 def alert_queryset(user: User):
     return Alert.objects.filter(patient__clinic_id=user.clinic_id).select_related(  # type: ignore[misc]
         "patient",
+        "patient__clinic",
         "patient__dermatologist",
         "course",
         "course__drug",
@@ -232,6 +235,53 @@ def urgent_open_alerts(user: User, limit: int = 10) -> list[Alert]:
         .select_related("patient")
         .order_by("created_at", "id")[:limit]
     )
+
+
+NOTICES_SHOWN = 10  # alert messages after one save (a CSV import can raise many: the rest are counted)
+EVERY_DERMATOLOGIST = "every dermatologist of the clinic"
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    severity: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AlertNotices:
+    shown: list[AlertNotice]
+    more: int
+
+
+def is_emergency(alert: Alert) -> bool:
+    """Heart attack, stroke or blood clot signs: the patient must seek emergency care now."""
+    return alert.severity == Alert.Severity.URGENT and alerting.EMERGENCY_ADVICE in alert.advice
+
+
+def recipient_text(alert: Alert) -> str:
+    """Whom the alert is for now, by name (``recipients.current_recipient``), or the whole clinic's dermatologists."""
+    to = recipients.current_recipient(alert)
+    return str(to) if to is not None else EVERY_DERMATOLOGIST
+
+
+def alert_notice(alert: Alert) -> AlertNotice:
+    """What the nurse who saved the result or check is told about the alert it raised."""
+    text = f"{alert.get_severity_display()} alert sent to {recipient_text(alert)}: {alert.title}. {alert.advice}"
+    if is_emergency(alert):
+        number = alert.patient.clinic.emergency_number or "the emergency number"
+        text = f"EMERGENCY: call {number} now; the patient must seek emergency care. {text}"
+    return AlertNotice(severity=alert.severity, text=text)
+
+
+def alerts_raised(*, lab_results: Iterable[LabResult] = (), alert_ids: Iterable[int] = ()) -> AlertNotices:
+    """Notices for the alerts a save just raised (of these results, or these alerts), most severe first: one query
+    (the alerts with their patients, clinics and recipients), and a count when there are more than can be told."""
+    wanted = Q(lab_result_id__in=[r.pk for r in lab_results]) | Q(pk__in=list(alert_ids))
+    qs = Alert.objects.filter(wanted).select_related("patient__clinic", "patient__dermatologist", "recipient")
+    qs = qs.order_by("severity", "id")
+    alerts = list(qs[: NOTICES_SHOWN + 1])
+    more = qs.count() - NOTICES_SHOWN if len(alerts) > NOTICES_SHOWN else 0
+    return AlertNotices(shown=[alert_notice(a) for a in alerts[:NOTICES_SHOWN]], more=more)
 
 
 ALERT_SEVERITY_CODE = {
@@ -414,9 +464,11 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         )
     alerts = list(
         Alert.objects.filter(patient=patient)
-        .select_related("acknowledged_by")
+        .select_related("acknowledged_by", "recipient", "patient__dermatologist")
         .order_by("status", "severity", "-id")[:10]
     )
+    for alert in alerts:
+        alert.sent_to = recipient_text(alert)  # type: ignore[attr-defined]  # for the template
     checks = list(SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")[:5])
     for check in checks:
         check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
@@ -453,13 +505,18 @@ def _desc(name: str, unit: str, rows: list[dict], levels: list[charts.Level]) ->
 
 
 def latest_saved_results(patient: Patient, limit: int = 20) -> list[LabResult]:
-    """The patient's most recently recorded results with their alerts, recipients and unit labels (four queries)."""
-    alerts = Alert.objects.select_related("recipient").order_by("severity", "id")
-    return list(
+    """The patient's most recently recorded results with their alerts, whom each was sent to (``sent_to``) and unit
+    labels (four queries)."""
+    alerts = Alert.objects.select_related("recipient", "patient__dermatologist").order_by("severity", "id")
+    results = list(
         patient.lab_results.select_related("lab_test")
         .prefetch_related(Prefetch("alerts", queryset=alerts), "lab_test__units")
         .order_by("-recorded_at", "-id")[:limit]
     )
+    for result in results:
+        for alert in result.alerts.all():
+            alert.sent_to = recipient_text(alert)  # type: ignore[attr-defined]  # for the template
+    return results
 
 
 # --- The cumulative results table and one test's full history -------------------------------------------------------

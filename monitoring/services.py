@@ -415,6 +415,8 @@ def alert_act(*, actor: User, alert: Alert, action: str, data: dict, comment: st
             raise MonitoringError("Unknown action.")
     except services.TherapyError as exc:
         raise MonitoringError(str(exc), exc.field) from None
+    acknowledged.action = action
+    acknowledged.save(update_fields=["action"])
     return acknowledged
 
 

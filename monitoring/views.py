@@ -101,11 +101,8 @@ def lab_entry(request, public_id):
         with idempotency.guard(request, scope=f"labs:{patient.public_id}") as submission:
             if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
                 results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
-                alerts = sum(len(r.alerts.all()) for r in results)
-                text = f"{len(results)} result(s) saved and interpreted."
-                if alerts:
-                    text += f" {alerts} alert(s) sent to the prescribing dermatologist."
-                messages.success(request, text)
+                messages.success(request, f"{len(results)} result(s) saved and interpreted.")
+                _tell_alerts(request, sel.alerts_raised(lab_results=results))
                 saved_url = reverse("monitoring:lab_saved", args=[patient.public_id]) + f"?panel={panel}"
                 return redirect(submission.complete(saved_url))
     except svc.MonitoringError as exc:
@@ -125,6 +122,17 @@ def lab_entry(request, public_id):
             "idempotency_key": idempotency.form_key(request),
         },
     )
+
+
+NOTICE_LEVEL: dict[int, int] = {Alert.Severity.URGENT: messages.ERROR, Alert.Severity.SAME_DAY: messages.WARNING}
+
+
+def _tell_alerts(request, notices: sel.AlertNotices) -> None:
+    """One message per alert just raised: whom it went to, how urgent, what to do (emergency advice first)."""
+    for notice in notices.shown:
+        messages.add_message(request, NOTICE_LEVEL.get(notice.severity, messages.INFO), notice.text)
+    if notices.more:
+        messages.info(request, f"{notices.more} more alert(s) raised: see the clinic's alerts.")
 
 
 @permission_required(ADD_RESULTS, raise_exception=True)
@@ -160,6 +168,7 @@ def lab_upload(request):
             elif not submission.claim():
                 results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
                 messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
+                _tell_alerts(request, sel.alerts_raised(lab_results=results))
                 return redirect(submission.complete(reverse("monitoring:lab_upload")))
     if submission.earlier:
         messages.info(request, "This file was already sent; its results were imported once.")
@@ -190,12 +199,11 @@ def symptom_check(request, public_id):
                     none_reported=data["none_reported"],
                     note=data["note"],
                 )
-                if alert and alert.severity == Alert.Severity.URGENT:
-                    messages.error(request, f"URGENT: {alert.advice}")
-                elif alert:
-                    messages.warning(request, f"Same-day alert sent to the dermatologist: {alert.advice}")
-                else:
+                if alert is None:
                     messages.success(request, "Check recorded: no warning signs reported.")
+                else:
+                    messages.success(request, "Check recorded.")
+                    _tell_alerts(request, sel.alerts_raised(alert_ids=[alert.pk]))
                 return redirect(submission.complete(patient.get_absolute_url()))
     except svc.MonitoringError as exc:
         add_service_error(form, exc)
@@ -243,7 +251,9 @@ def item_done(request, public_id):
 @permission_required(VIEW_ALERTS, raise_exception=True)
 @require_http_methods(["GET"])
 def alert_inbox(request):
-    scope = "clinic" if request.GET.get("scope") == "clinic" else "mine"
+    # "Mine" is the prescriber's list; a nurse (no acknowledging) follows the whole clinic's alerts.
+    can_act = request.user.has_perm(CHANGE_ALERTS)
+    scope = "clinic" if request.GET.get("scope") == "clinic" or not can_act else "mine"
     status = "acknowledged" if request.GET.get("status") == "acknowledged" else "open"
     page = sel.alert_inbox(user=request.user, scope=scope, status=status, page=query_int(request.GET.get("page"), 1))
     return render(
@@ -254,6 +264,7 @@ def alert_inbox(request):
             "page_obj": page,
             "scope": scope,
             "status": status,
+            "can_act": can_act,
             "page_query": f"scope={scope}&status={status}&",
         },
     )
@@ -299,6 +310,9 @@ def _alert_page(request, alert, ack_form=None, bound=None, status=200):
         "ack_form": ack_form or AlertAckForm(),
         "act_forms": _act_forms(alert, bound) if can_act and request.user.has_perm(CHANGE_COURSE) else {},
         "can_ack": can_act and alert.status == Alert.Status.OPEN,
+        "can_act": can_act,
+        "sent_to": sel.recipient_text(alert),
+        "emergency": sel.is_emergency(alert) and alert.status == Alert.Status.OPEN,
     }
     return render(request, "monitoring/alert_detail.html", context, status=status)
 

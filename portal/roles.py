@@ -58,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "patients.add_labresult",
         "monitoring.view_symptomcheck",
         "monitoring.add_symptomcheck",
+        "monitoring.view_alert",  # read only: whether the dermatologist has acted; acknowledging stays theirs
     ),
     CATALOGUE_ADMIN: (
         "drugs.view_drug",
@@ -73,7 +74,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 
 ROLE_DESCRIPTIONS = {
     DERMATOLOGIST: "Registers patients, starts and adjusts JAK-inhibitor therapy, and acts on alerts.",
-    NURSE: "Works the monitoring schedule, logs lab results and runs infection and warning-sign checks.",
+    NURSE: (
+        "Works the monitoring schedule, logs lab results, runs infection and warning-sign checks, and follows the "
+        "clinic's alerts."
+    ),
     CATALOGUE_ADMIN: (
         "Keeps the drug catalogue current: label data, monitoring protocols, lab thresholds and units, and the "
         "clinic's lab unit system."

@@ -269,3 +269,60 @@ def test_stay_signed_in_after_the_session_ended_goes_to_log_in(session, settings
     page.click("#session-warning button:has-text('Stay signed in')")
     page.wait_for_url("**/accounts/login/?next=*", timeout=10_000)
     assert patient.family_name not in page.content()
+
+
+def test_nurse_records_chest_pain_and_sees_the_dermatologist_acknowledge_it(session, browser, live_server):
+    """Issue 15: the nurse is told who was alerted and to call the emergency number, then follows the alert."""
+    from django.utils import timezone
+
+    from monitoring.models import Alert
+
+    item = _open_cbc_on_abrocitinib()
+    patient = item.patient
+    emergency = patient.clinic.emergency_number
+    assert emergency, "the demo clinic has an emergency number"
+
+    # The nurse: the patient page → symptom check → chest pain.
+    page = session.login("demo-nurse")
+    session.go(patient.get_absolute_url())
+    page.click("a:has-text('Symptom check')")
+    page.wait_for_url("**/symptoms/**")
+    page.fill("#id_checked_on", timezone.localdate().isoformat())
+    page.check("input[name=symptoms][value=chest_pain]")
+    page.click("button:has-text('Record the check')")
+    page.wait_for_url(f"**{patient.get_absolute_url()}")
+    urgent = page.locator(".messages .alert-danger").first.inner_text()
+    assert urgent.startswith(f"EMERGENCY: call {emergency} now")
+    assert "Urgent alert sent to Dana Demo-Derm" in urgent
+    assert "Do not give the next dose" in urgent
+    session.check_accessibility("symptom-check-urgent")
+    alert = Alert.objects.get(symptom_check__patient=patient, severity=Alert.Severity.URGENT)
+    status = page.locator(".patient-alert", has_text=alert.title).locator(".alert-status")
+    assert "Open: not acknowledged yet" in status.inner_text()
+    # The nurse's view of the alert: whom it went to, the emergency advice, no acknowledge form.
+    page.click(f"a[href='{alert.get_absolute_url()}']")
+    page.wait_for_url(f"**{alert.get_absolute_url()}")
+    assert "Dana Demo-Derm" in page.locator("dl").inner_text()
+    assert f"call {emergency} now" in page.locator(".alert-danger").inner_text()
+    assert page.locator("form[action*='acknowledge']").count() == 0
+    assert page.locator("button:has-text('Acknowledge')").count() == 0
+    session.check_accessibility("alert-detail-nurse")
+
+    # The dermatologist acknowledges it with a comment.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    derm = type(session)(context.new_page(), live_server.url)
+    derm_page = derm.login("demo-derm")
+    derm.go(alert.get_absolute_url())
+    derm_page.fill("#id_comment", "Called the patient: in A&E, next dose held")
+    derm_page.click("button:has-text('Acknowledge')")
+    derm_page.wait_for_url("**/monitoring/alerts/**")
+    context.close()
+
+    # The nurse sees it acknowledged on the patient page, by whom and with the comment.
+    session.go(patient.get_absolute_url())
+    status = page.locator(".patient-alert", has_text=alert.title).locator(".alert-status").inner_text()
+    assert "Acknowledged by Dana Demo-Derm" in status
+    assert "Called the patient: in A&E, next dose held" in status
+    session.check_accessibility("patient-alert-acknowledged")
+    session.assert_accessible()
+    derm.assert_accessible()

@@ -519,8 +519,27 @@ def test_alert_of_another_clinic_is_404(client_as, nurse, derm, catalogue):
 # --- Permissions ----------------------------------------------------------------------------------------------------
 
 
-def test_nurse_cannot_open_alerts(client_as, nurse, on_abro):
-    assert client_as(nurse).get(ALERTS).status_code == 403
+def test_nurse_reads_the_clinic_alerts_but_cannot_acknowledge_or_act(client_as, nurse, derm, on_abro):
+    alert = Alert.objects.get(lab_result=record_result(nurse, on_abro.patient, "platelets", "45"))
+    client = client_as(nurse)
+    inbox = client.get(ALERTS)
+    assert inbox.context["scope"] == "clinic"  # "mine" is the prescriber's list
+    assert inbox.context["page"].rows == [alert]
+    assert "Courses you prescribe" not in inbox.content.decode()
+    detail = client.get(alert.get_absolute_url())
+    assert detail.status_code == 200
+    page = detail.content.decode()
+    assert f'Sent to</dt><dd class="col-sm-9">{derm}' in page
+    assert "Open: not acknowledged yet" in page
+    assert detail.context["act_forms"] == {}
+    assert not detail.context["can_ack"]
+    assert 'name="comment"' not in page
+    ack = reverse("monitoring:alert_ack", args=[alert.public_id])
+    act = reverse("monitoring:alert_act", args=[alert.public_id, "stop"])
+    assert client.post(ack, {"comment": "seen"}).status_code == 403
+    assert client.post(act, {"stop-comment": "stop"}).status_code == 403
+    alert.refresh_from_db()
+    assert alert.status == "open"
 
 
 def test_catalogue_admin_gets_403_on_all_monitoring_pages(client_as, catalogue_admin, on_abro):
@@ -537,9 +556,9 @@ def test_catalogue_admin_gets_403_on_all_monitoring_pages(client_as, catalogue_a
     assert [client.get(u).status_code for u in urls] == [403] * len(urls)
 
 
-def test_nav_shows_worklist_to_nurse_and_alerts_to_derm(client_as, nurse, derm):
+def test_nav_shows_worklist_to_nurse_and_alerts_to_both(client_as, nurse, derm):
     assert "Worklist" in client_as(nurse).get("/").content.decode()
-    assert ">Alerts<" not in client_as(nurse).get("/").content.decode()
+    assert ">Alerts<" in client_as(nurse).get("/").content.decode()  # read only: their clinic's alerts
     assert ">Alerts<" in client_as(derm).get("/").content.decode()
 
 

@@ -71,9 +71,9 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:worklist": (LOGIN, 200, 200, 403, 200),  # superuser: no clinic, so an empty list
     "monitoring:item_done": (LOGIN, 200, 200, 403, 404),
     "monitoring:lab_upload": (LOGIN, 200, 200, 403, 200),
-    "monitoring:alerts": (LOGIN, 200, 403, 403, 200),  # nurses do not act on alerts
-    "monitoring:alert": (LOGIN, 200, 403, 403, 404),
-    "monitoring:alert_ack": (LOGIN, 405, 405, 405, 405),  # POST only
+    "monitoring:alerts": (LOGIN, 200, 200, 403, 200),  # nurses read their clinic's alerts; they do not act
+    "monitoring:alert": (LOGIN, 200, 200, 403, 404),
+    "monitoring:alert_ack": (LOGIN, 405, 405, 405, 405),  # POST only (nurses: 403 on POST, see below)
     "monitoring:alert_act": (LOGIN, 405, 405, 405, 405),
     "monitoring:lab_entry": (LOGIN, 200, 200, 403, 404),
     "monitoring:lab_saved": (LOGIN, 200, 200, 403, 404),
