@@ -41,6 +41,7 @@ def pytest_collection_modifyitems(config, items):
         if E2E_DIR in Path(str(item.fspath)).parents:
             item.add_marker(skip)
 
+
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
