@@ -28,7 +28,7 @@ from patients.forms import (
 )
 from patients.models import Patient, RiskProfile
 from patients.selectors import get_patient_for_request
-from portal import idempotency
+from portal import idempotency, searches
 from portal.models import User
 from portal.web import query_int, require_get_post
 
@@ -72,39 +72,70 @@ def _changed_since(form, current: Model, fields: tuple[str, ...]) -> list[dict]:
     return rows
 
 
+SEARCH_SCOPE = "patients:list"
+OLD_QUERY_MESSAGE = (
+    "Searches are no longer sent in the page address, where they would reach server logs. Type your search again."
+)
+
+
+def _list_filters(data) -> dict[str, str]:
+    """The list's filters that name no patient (ids and codes): these may stay in the address."""
+    dermatologist_id = query_int(data.get("dermatologist"))
+    found = {
+        "dermatologist": str(dermatologist_id or ""),
+        "badge": data.get("badge", "")[:40],
+        "drug": data.get("drug", "")[:60],
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+def _list_url(query: dict[str, str]) -> str:
+    return reverse("patients:list") + (f"?{urlencode(query)}" if query else "")
+
+
 @permission_required("patients.view_patient", raise_exception=True)
-@require_GET
+@require_get_post
 def patient_list(request):
+    """The search term (a name, record number or date of birth) is POSTed and kept in the session: the address
+    carries only an opaque search id (``?s=``), never the term (see ``portal.searches``)."""
     user = request.user
-    text = request.GET.get("q", "")[:100]
-    dermatologist_id = query_int(request.GET.get("dermatologist"))
-    badge = request.GET.get("badge", "")
-    drug = request.GET.get("drug", "")[:60]
+    if request.method == "POST":
+        filters = _list_filters(request.POST)
+        term = request.POST.get("q", "").strip()[: searches.MAX_TERM]
+        if term:
+            filters = {"s": searches.remember(request, SEARCH_SCOPE, term), **filters}
+        return redirect(_list_url(filters))
+    filters = _list_filters(request.GET)
+    if "q" in request.GET:  # an old bookmark or link: the term is in the logs already; do not search with it
+        messages.info(request, OLD_QUERY_MESSAGE)
+        return redirect(_list_url(filters))
+    search_id = request.GET.get("s", "")
+    text = searches.recall(request, SEARCH_SCOPE, search_id) if search_id else None
+    if text:
+        filters = {"s": search_id, **filters}
     page = selectors.patient_list_page(
         user=user,
         today=timezone.localdate(),
-        text=text,
-        dermatologist_id=dermatologist_id,
-        badge=badge,
-        drug=drug,
+        text=text or "",
+        dermatologist_id=query_int(filters.get("dermatologist")),
+        badge=filters.get("badge", ""),
+        drug=filters.get("drug", ""),
         page=query_int(request.GET.get("page"), 1),
     )
     dermatologists = list(User.objects.dermatologists_of(user.clinic_id))
-    filters = {
-        k: v for k, v in (("q", text), ("dermatologist", dermatologist_id or ""), ("badge", badge), ("drug", drug)) if v
-    }
     return render(
         request,
         "patients/patient_list.html",
         {
             "page_obj": page,
             "rows": page.rows,
-            "q": text,
+            "q": text or "",
+            "search_expired": bool(search_id) and text is None,
             "dermatologists": dermatologists,
-            "dermatologist_id": dermatologist_id,
-            "badge": badge,
+            "dermatologist_id": query_int(filters.get("dermatologist")),
+            "badge": filters.get("badge", ""),
             "badge_choices": list(risk.BADGE_LABELS.items()),
-            "drug": drug,
+            "drug": filters.get("drug", ""),
             "drug_choices": list(Drug.objects.order_by("generic_name").values_list("slug", "generic_name")),
             "page_query": urlencode(filters) + "&" if filters else "",
             "filtered": bool(filters),

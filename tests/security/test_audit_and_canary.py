@@ -173,7 +173,8 @@ def test_log_capture_sees_records_and_finds_no_canary(client, derm, log_canary_c
     _data, response = register_patient(client)
     patient = Patient.objects.get(record_number="CAN-0001")
     client.get(patient.get_absolute_url())
-    client.get(reverse("patients:list"), {"q": CANARY})
+    client.post(reverse("patients:list"), {"q": CANARY}, follow=True)
+    client.get(reverse("patients:list"), {"q": CANARY})  # an old-style address
     client.get(f"/patients/{CANARY}/")  # 404 with the canary in the path
     client.post(reverse("login"), {"username": CANARY, "password": CANARY * 2})  # failed log-in
     logging.getLogger("django.request").error("canary-self-test marker")
