@@ -118,6 +118,31 @@ def test_policy_covers_every_url():
     assert not stale, f"POLICY rows for URLs that no longer exist: {stale}"
 
 
+_CATALOGUE_ROWS: list[tuple[type, list]] = []
+
+
+def load_catalogue_once() -> None:
+    """``load_catalogue``, run for real once per session; later tests get a copy of the same rows (bulk inserts,
+    ids kept), which keeps the parametrized tests of this file fast. The rows are the catalogue apps' tables and the
+    audit rows the load writes (those get new ids)."""
+    from django.apps import apps
+
+    from portal.models import AuditEvent
+
+    if _CATALOGUE_ROWS:
+        for model, rows in _CATALOGUE_ROWS:
+            if model is AuditEvent:  # the trail already has rows in this test: new ids
+                for row in rows:
+                    row.pk = None
+            model.objects.bulk_create(rows)
+        return
+    last_audit = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    call_command("load_catalogue", verbosity=0)
+    for model in apps.get_app_config("drugs").get_models(include_auto_created=True):
+        _CATALOGUE_ROWS.append((model, list(model.objects.order_by("pk"))))
+    _CATALOGUE_ROWS.append((AuditEvent, list(AuditEvent.objects.filter(id__gt=last_audit).order_by("id"))))
+
+
 @pytest.fixture
 def matrix_objects(db, clinic, derm):
     """URL arguments from real objects; the catalogue is loaded only for URLs that take a drug or lab test."""
@@ -133,7 +158,7 @@ def matrix_objects(db, clinic, derm):
         from monitoring.models import Alert
         from tests.factories import make_course, make_scheduled_item
 
-        call_command("load_catalogue", verbosity=0)
+        load_catalogue_once()
         course = make_course(patient, derm)
         alert = Alert.objects.create(
             patient=patient,
@@ -218,3 +243,228 @@ def test_password_only_session_in_production_reaches_nothing_but_enrolment(name,
         assert response.status_code == 302, name
         assert response["Location"].startswith(reverse("otp_enrol")), name
         assert CANARY.encode() not in response.content
+
+
+# --- POST: every URL, every role ----------------------------------------------------------------------------------
+#
+# The same URLs, POSTed with the form the page itself shows (fields and current values, read from the HTML as a
+# browser would; for POST-only URLs from the page that holds their form). Rows as in POLICY. 200: the form again
+# (invalid or not yet complete), 302: done and redirected (anonymous: to the log-in page). Each POST runs in a
+# savepoint that is rolled back, so every role starts from the same records. A refusal (403, 404, 405, or the
+# log-in page) must change nothing: see ``fingerprint``.
+POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
+    "portal:home": (LOGIN, 200, 200, 200, 200),  # a read page that renders the same for a POST; nothing is written
+    "portal:audit": (LOGIN, 403, 403, 403, 405),
+    "portal:unlock": (LOGIN, 403, 403, 403, 400),  # superuser: the empty username is refused
+    "portal:clinic_settings": (LOGIN, 403, 403, 200, 200),
+    "portal:keepalive": (LOGIN, 302, 302, 302, 302),  # renews the session, back to the page
+    "healthz": (405, 405, 405, 405, 405),
+    "login": (200, 302, 302, 302, 302),
+    "logout": (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out, to the log-in page
+    "otp_verify": (LOGIN, 302, 302, 302, 302),
+    "otp_enrol": (LOGIN, 200, 200, 200, 200),  # wrong code: the form again
+    "password_change": (LOGIN, 200, 200, 200, 200),  # no old password: the form again
+    "password_change_done": (LOGIN, 405, 405, 405, 405),
+    "patients:list": (LOGIN, 302, 302, 403, 302),  # the search: kept in the session, redirected to ?s=
+    "patients:create": (LOGIN, 200, 403, 403, 403),
+    "patients:detail": (LOGIN, 405, 405, 403, 405),
+    "patients:edit": (LOGIN, 302, 403, 403, 404),
+    "patients:risk": (LOGIN, 302, 403, 403, 404),
+    "patients:medicines": (LOGIN, 200, 403, 403, 404),
+    "patients:medicine_stop": (LOGIN, 302, 403, 403, 404),
+    "patients:screening": (LOGIN, 200, 200, 403, 404),
+    "patients:assessment_create": (LOGIN, 200, 200, 403, 404),
+    "drugs:list": (LOGIN, 200, 200, 200, 200),  # read pages; nothing is written
+    "drugs:lab_tests": (LOGIN, 200, 200, 200, 200),
+    "drugs:lab_test_edit": (LOGIN, 403, 403, 200, 200),
+    "drugs:detail": (LOGIN, 200, 200, 200, 200),
+    "drugs:edit": (LOGIN, 403, 403, 200, 200),
+    "drugs:edit_section": (LOGIN, 403, 403, 200, 200),
+    "drugs:history": (LOGIN, 200, 200, 200, 200),
+    "drugs:delete": (LOGIN, 403, 403, 302, 302),
+    "drugs:handout": (LOGIN, 200, 200, 200, 200),
+    "therapy:start": (LOGIN, 200, 403, 403, 404),
+    "therapy:course": (LOGIN, 200, 200, 403, 404),
+    "therapy:handout": (LOGIN, 405, 405, 403, 405),
+    "therapy:gp_letter": (LOGIN, 405, 405, 403, 405),
+    "therapy:dose": (LOGIN, 200, 403, 403, 404),
+    "therapy:interrupt": (LOGIN, 200, 403, 403, 404),
+    "therapy:resume": (LOGIN, 200, 403, 403, 404),
+    "therapy:stop": (LOGIN, 200, 403, 403, 404),
+    "monitoring:worklist": (LOGIN, 405, 405, 403, 405),
+    "monitoring:item_done": (LOGIN, 302, 302, 403, 404),
+    "monitoring:lab_upload": (LOGIN, 200, 200, 403, 200),
+    "monitoring:alerts": (LOGIN, 405, 405, 403, 405),
+    "monitoring:alert": (LOGIN, 405, 405, 403, 405),
+    "monitoring:alert_ack": (LOGIN, 200, 403, 403, 404),  # nurses read alerts but do not act on them
+    "monitoring:alert_act": (LOGIN, 200, 403, 403, 404),
+    "monitoring:lab_entry": (LOGIN, 200, 200, 403, 404),
+    "monitoring:lab_saved": (LOGIN, 405, 405, 403, 405),
+    "monitoring:results_table": (LOGIN, 405, 405, 403, 405),
+    "monitoring:lab_history": (LOGIN, 405, 405, 403, 405),
+    "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+}
+
+# POST-only URLs: the page whose form posts to them.
+FORM_ON = {
+    **{f"therapy:{n}": "therapy:course" for n in ("dose", "interrupt", "resume", "stop")},
+    "monitoring:alert_ack": "monitoring:alert",
+    "monitoring:alert_act": "monitoring:alert",
+    "patients:medicine_stop": "patients:medicines",
+    "drugs:delete": "drugs:detail",
+    "logout": "portal:home",
+}
+REFUSED = {403, 404, 405}
+WATCHED_APPS = ("patients", "therapy", "monitoring", "drugs")
+
+
+def fingerprint() -> dict[str, object]:
+    """What a refused request must leave as it was: every clinical row (all values), catalogue and account counts,
+    and the audit trail apart from log-ins."""
+    from django.apps import apps
+
+    from portal.models import AuditEvent
+
+    state: dict[str, object] = {}
+    for label in WATCHED_APPS:
+        for model in apps.get_app_config(label).get_models():
+            rows = model.objects.order_by("pk")
+            state[model._meta.label] = list(rows.values()) if label != "drugs" else rows.count()
+    for label in ("drugs.Drug", "drugs.LabTest"):
+        state[f"{label} values"] = list(apps.get_model(label).objects.order_by("pk").values())
+    for label in ("portal.User", "portal.Clinic", "auth.Group"):
+        state[label] = list(apps.get_model(label).objects.order_by("pk").values())
+    state["audit"] = AuditEvent.objects.exclude(action=AuditEvent.Action.LOGIN).count()
+    return state
+
+
+def form_data(name: str, path: str, objects: dict, clients: dict) -> dict[str, str]:
+    """The fields of the page's own form (or of the page holding a POST-only URL's form) with their values."""
+    from tests.security.htmlforms import as_post_data, page_form
+
+    source = FORM_ON.get(name, name)
+    source_path = path if source == name else _path(source, url_names()[source], objects)
+    for role in ("derm", "catalogue_admin", "superuser", "nurse"):
+        response = clients[role].get(source_path)
+        if response.status_code != 200:
+            continue
+        try:
+            return as_post_data(page_form(response.content.decode(), "" if source == name else path))
+        except AssertionError:  # no such form on this page for this role
+            continue
+    return {}
+
+
+def test_post_policy_covers_every_url():
+    assert set(POST_POLICY) == set(POLICY) - {"admin:index"}  # the admin's pages: see test_admin_pages_* below
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(POST_POLICY))
+def test_post_matrix(name, matrix_objects, role_clients):
+    from django.db import transaction
+
+    path = _path(name, url_names()[name], matrix_objects)
+    data = form_data(name, path, matrix_objects, role_clients)
+    answers = {}
+    for role in ROLES:
+        before = fingerprint()
+        with transaction.atomic():
+            response = role_clients[role].post(path, data)
+            status = response.status_code
+            answers[role] = status
+            if role == "anonymous" and status == 302:
+                assert response["Location"].startswith(reverse("login")), name
+            if status in REFUSED or (role == "anonymous" and status == 302):
+                assert fingerprint() == before, (name, role, status)
+                assert CANARY.encode() not in response.content, (name, role)
+            transaction.set_rollback(True)
+    assert answers == dict(zip(ROLES, POST_POLICY[name], strict=True)), (name, list(answers.values()))
+
+
+# --- Another clinic's records: 404 for every object URL, by GET and POST, and nothing changed ----------------------
+
+OBJECT_URLS = sorted(n for n in POST_POLICY if "public_id" in url_names()[n])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", OBJECT_URLS)
+def test_another_clinics_staff_get_404_for_every_object_url(name, matrix_objects, role_clients):
+    """Dermatologist and nurse of another clinic, with the same roles: the object is not found (never 403: that
+    would confirm it exists); where their role alone refuses the URL, that refusal comes first."""
+    from django.db import transaction
+
+    from portal import roles
+    from portal.models import AuditEvent
+    from tests.factories import make_clinic, make_user
+
+    elsewhere = make_clinic("Another Clinic")
+    path = _path(name, url_names()[name], matrix_objects)
+    data = form_data(name, path, matrix_objects, role_clients)
+    for role, group in (("derm", roles.DERMATOLOGIST), ("nurse", roles.NURSE)):
+        client = Client()
+        client.force_login(make_user(role=group, clinic=elsewhere))
+        index = ROLES.index(role)
+        for method, policy in (("get", POLICY), ("post", POST_POLICY)):
+            own = policy[name][index]
+            expected = {404} if own in (200, 302) else {own, 404}  # refused by role, or not found: both fine
+            before = fingerprint()
+            views = AuditEvent.objects.filter(action=AuditEvent.Action.VIEW).count()
+            with transaction.atomic():
+                response = getattr(client, method)(path, data if method == "post" else None)
+                assert response.status_code in expected, (name, role, method, response.status_code)
+                assert CANARY.encode() not in response.content, (name, role, method)
+                assert fingerprint() == before, (name, role, method)
+                assert AuditEvent.objects.filter(action=AuditEvent.Action.VIEW).count() == views
+                transaction.set_rollback(True)
+
+
+def test_object_urls_include_every_kind_of_object():
+    kinds = {OBJECT_OF.get(n, "patient") for n in OBJECT_URLS}
+    assert kinds == {"patient", "course", "item", "alert"}
+    assert {"patients:medicine_stop", "monitoring:lab_saved", "monitoring:lab_history"} <= set(OBJECT_URLS)
+
+
+# --- The Django admin's model pages: superusers only -------------------------------------------------------------
+
+
+def _admin_pages() -> list[tuple[str, str]]:
+    from django.contrib import admin
+
+    pages = []
+    for model in admin.site._registry:
+        info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        pages += [(f"{info}_{page}", model._meta.label) for page in ("changelist", "add", "change")]
+    return sorted(pages)
+
+
+ADMIN_PAGES = _admin_pages()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url_name", "model"), ADMIN_PAGES)
+def test_admin_pages_are_closed_to_every_role_but_superuser(url_name, model, matrix_objects, role_clients):
+    """Every registered model's list, add and change page, GET and POST: anonymous users and every role without
+    superuser rights go to the admin log-in page (or get 403); nothing changes."""
+    from django.apps import apps
+
+    pk = apps.get_model(model).objects.values_list("pk", flat=True).first() or 1
+    path = reverse(url_name, args=[pk] if url_name.endswith("_change") else [])
+    logins = (reverse("admin:login"), reverse("login"))
+    for role in ("anonymous", "derm", "nurse", "catalogue_admin"):
+        for method in ("get", "post"):
+            before = fingerprint()
+            client = role_clients[role]
+            response = client.get(path) if method == "get" else client.post(path, {"name": "x", "username": "x"})
+            if response.status_code == 302:
+                assert response["Location"].startswith(logins), (url_name, role, method)
+            else:
+                assert response.status_code == 403, (url_name, role, method, response.status_code)
+            assert fingerprint() == before, (url_name, role, method)
+            assert CANARY.encode() not in response.content
+    assert role_clients["superuser"].get(path).status_code in (200, 302, 403)  # the site itself works
+
+
+def test_admin_pages_include_patients_and_accounts():
+    names = {name for name, _ in ADMIN_PAGES}
+    assert {"admin:patients_patient_changelist", "admin:portal_user_change", "admin:portal_auditevent_add"} <= names
