@@ -6,6 +6,9 @@ name that is not in the table, so a new page cannot ship without a decision on w
 dermatologist's and nurse's clinic, a real drug slug from the catalogue, a real lab test and section.
 Codes: 200 page, 302 redirect (for anonymous: to the log-in page), 403 forbidden, 404 not found (other
 clinic's patient), 405 POST-only. Every cell also gets the CSP header; patient pages answer no-store.
+
+Below the GET table: ``POST_POLICY`` (the same URLs POSTed with their own forms; refusals change nothing), staff
+of another clinic on every object URL (404, nothing changed), and every admin model page for non-superusers.
 """
 
 from __future__ import annotations
