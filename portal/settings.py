@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_totp",  # only for migration portal 0009, which moved its plain-text rows out
     "axes",
 ]
 if PORTAL_BENCH:
