@@ -230,6 +230,8 @@ def otp_backup_codes(request):
     user = request.user
     if not twofactor.has_confirmed_device(user):
         return _self_with_next(request, "otp_enrol")
+    if not user.is_verified():  # under /accounts/two-step/, which SecondFactorMiddleware lets through
+        return _self_with_next(request, "otp_verify")
     form = FactorChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and form.authorise(user):
         codes = twofactor.backup_codes_regenerate(user=user)
