@@ -314,18 +314,25 @@ class Authorisation(enum.Enum):
 def factor_change_authorise(*, user: User, password: str, token: str) -> Authorisation:
     """Replacing the app or the backup codes needs the password and a current code (or a backup code) together.
 
-    The password is checked first; a wrong one spends no code. The code goes through ``second_factor_verify``
-    (row lock, once per time step, throttled, audited). Not atomic itself, so a wrong code's throttle and audit
-    rows stay even though the change is refused.
+    The password is checked first; a wrong one spends no code but counts towards the device's throttle, like a
+    wrong code, so the form cannot be used to guess the password of a session someone left open. The code goes
+    through ``second_factor_verify`` (row lock, once per time step, throttled, audited). Not atomic itself, so a
+    wrong try's throttle and audit rows stay even though the change is refused.
     """
     device = confirmed_device(user)
     if device is None:
         return Authorisation.NO_DEVICE
-    if not user.check_password(password):
-        audit_record(
-            actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong password at a two-step change"
-        )
-        return Authorisation.WRONG_PASSWORD
+    with transaction.atomic():
+        locked = _locked_device(user, device.pk, confirmed=True)
+        allowed, _info = locked.verify_is_allowed()
+        if not allowed:
+            return Authorisation.THROTTLED
+        if not user.check_password(password):
+            locked.throttle_increment()
+            audit_record(
+                actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong password at a two-step change"
+            )
+            return Authorisation.WRONG_PASSWORD
     result = second_factor_verify(user=user, device_id=device.pk, token=token)
     if result is Verification.THROTTLED:
         return Authorisation.THROTTLED

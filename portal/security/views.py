@@ -235,7 +235,8 @@ def otp_backup_codes(request):
     form = FactorChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and form.authorise(user):
         codes = twofactor.backup_codes_regenerate(user=user)
-        return render(request, "registration/otp_backup_codes.html", {"codes": codes, "next": _next_url(request)})
+        context = {"codes": codes, "next": _next_url(request), "regenerated": True}
+        return render(request, "registration/otp_backup_codes.html", context)
     return render(request, "registration/otp_backup_codes_new.html", {"form": form, "next": _next_url(request)})
 
 

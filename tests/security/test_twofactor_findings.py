@@ -264,6 +264,7 @@ def test_replacing_the_app_needs_password_and_code(require_2fa, derm_with_email,
         reverse("otp_enrol"), {"password": "not-it", "token": current_code(old, offset_steps=1)}
     )
     assert b"That password is not right. Nothing was changed." in wrong_password.content
+    AuthenticatorDevice.objects.filter(pk=old.pk).update(throttling_failure_count=0)  # a wrong password throttles
     wrong_code = client.post(reverse("otp_enrol"), {"password": TEST_PASSWORD, "token": "000000"})
     assert b"That code is not right. Nothing was changed." in wrong_code.content
     assert list(AuthenticatorDevice.objects.filter(user=derm).values_list("pk", flat=True)) == [old.pk]
@@ -309,6 +310,7 @@ def test_new_backup_codes_need_password_and_code(require_2fa, derm_with_email, d
     assert not backup_codes_in(form)
     refused = client.post(reverse("otp_backup_codes"), {"password": "nope", "token": current_code(device, 1)})
     assert b"That password is not right" in refused.content
+    AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     refused = client.post(reverse("otp_backup_codes"), {"password": TEST_PASSWORD, "token": ""})
     assert b"This field is required" in refused.content
     assert set(BackupCode.objects.filter(user=derm).values_list("code_hash", flat=True)) == hashes_before
@@ -454,3 +456,11 @@ def test_migration_encrypts_and_moves_plain_django_otp_devices(derm):
     )
     migration.decrypt_and_move_back(apps, None)
     assert TOTPDevice.objects.get(user=derm).bin_key == key
+
+
+def test_wrong_passwords_at_a_factor_change_are_throttled(require_2fa, derm):
+    client, device, _codes = _verified_client(derm)
+    client.post(reverse("otp_backup_codes"), {"password": "guess-1", "token": current_code(device, 1)})
+    throttled = client.post(reverse("otp_backup_codes"), {"password": TEST_PASSWORD, "token": current_code(device, 1)})
+    assert b"Too many wrong codes" in throttled.content
+    assert not backup_codes_in(throttled)
