@@ -109,8 +109,8 @@ def test_confirming_locks_the_pending_row(require_2fa, client, derm):
         assert client.post(reverse("otp_enrol"), {"token": current_code(device)}).status_code == 200
     reads = [q["sql"] for q in queries if 'FROM "portal_authenticatordevice"' in q["sql"]]
     assert reads
-    if connection.features.has_select_for_update:
-        assert "FOR UPDATE" in reads[0], reads
+    if connection.features.has_select_for_update:  # the page's plain read first, then the locked one that confirms
+        assert any("FOR UPDATE" in sql and "session_key_hash" in sql for sql in reads), reads
 
 
 def test_one_code_confirms_an_attempt_once(require_2fa, client, derm):
@@ -464,3 +464,40 @@ def test_wrong_passwords_at_a_factor_change_are_throttled(require_2fa, derm):
     throttled = client.post(reverse("otp_backup_codes"), {"password": TEST_PASSWORD, "token": current_code(device, 1)})
     assert b"Too many wrong codes" in throttled.content
     assert not backup_codes_in(throttled)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="real concurrent transactions need PostgreSQL (SQLite serialises them)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_four_simultaneous_confirmations_of_one_attempt_confirm_it_once():
+    import threading
+
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = make_user()
+    store = SessionStore()
+    store.create()
+    device = twofactor.enrolment_attempt_start(user=user, session=store)
+    store.save()
+    code = current_code(device)
+    barrier = threading.Barrier(4)
+    results = []
+
+    def confirm():
+        try:
+            session = SessionStore(session_key=store.session_key)
+            barrier.wait(timeout=10)
+            results.append(twofactor.totp_enrol_confirm(user=user, session=session, token=code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 4
+    assert sum(result is not None for result in results) == 1
+    assert AuthenticatorDevice.objects.filter(user=user, confirmed=True).count() == 1
+    assert BackupCode.objects.filter(user=user).count() == 10
