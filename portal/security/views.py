@@ -173,7 +173,9 @@ def otp_enrol(request):
     if device is None:
         return _enrol_unlock(request, replacing=replacing)
     form = EnrolForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not device.verify_is_allowed()[0]:
+        form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
+    elif request.method == "POST" and form.is_valid():
         confirmed = twofactor.totp_enrol_confirm(
             user=user, session=request.session, token=form.cleaned_data["token"].strip()
         )

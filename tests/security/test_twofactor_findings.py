@@ -501,3 +501,12 @@ def test_four_simultaneous_confirmations_of_one_attempt_confirm_it_once():
     assert sum(result is not None for result in results) == 1
     assert AuthenticatorDevice.objects.filter(user=user, confirmed=True).count() == 1
     assert BackupCode.objects.filter(user=user).count() == 10
+
+
+def test_wrong_confirmation_codes_are_throttled(require_2fa, client, derm):
+    password_login(client, derm)
+    device = start_enrolment(client, derm)
+    client.post(reverse("otp_enrol"), {"token": "000000"})
+    throttled = client.post(reverse("otp_enrol"), {"token": current_code(device)})
+    assert b"Too many wrong codes" in throttled.content
+    assert not AuthenticatorDevice.objects.filter(user=derm, confirmed=True).exists()
