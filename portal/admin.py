@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audit import audit_record
 from portal.models import AuditEvent, Clinic, User
+from portal.security import twofactor
 
 # Account fields whose old and new values go into the audit trail (never the password hash).
 _AUDITED_USER_FIELDS = (
@@ -36,13 +40,17 @@ def _superuser_only(request) -> bool:
 # Only superusers manage staff accounts and read the audit trail in /admin/.
 admin.site.has_permission = _superuser_only  # type: ignore[method-assign]
 
+# django-otp's TOTPDevice admin shows the plain secret as a QR code; the portal's AuthenticatorDevice replaced it.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "email", "clinic", "is_active", "is_superuser")
     list_filter = ("is_active", "is_superuser", "groups", "clinic")
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Clinic", {"fields": ("clinic",)}))
-    actions = ["deactivate_users", "reset_two_step"]
+    actions = ["deactivate_users", "reset_two_step", "issue_enrolment_code"]
 
     # Every account change made here is written to the audit trail with what changed (bulk changes too).
     def save_model(self, request, obj, form, change):
@@ -111,22 +119,36 @@ class StaffUserAdmin(UserAdmin):
                 changes={"is_active": {"from": "True", "to": "False"}},
             )
 
-    @admin.action(description="Reset two-step log-in of selected accounts (they set it up again at next log-in)")
+    @admin.action(
+        description="Reset two-step log-in of selected accounts (removes the app; shows a new enrolment code)",
+        permissions=["change"],
+    )
     def reset_two_step(self, request, queryset):
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        from portal.models import BackupCode
-
         for user in queryset:
-            TOTPDevice.objects.filter(user=user).delete()
-            BackupCode.objects.filter(user=user).delete()
-            audit_record(
-                actor=request.user,
-                action=AuditEvent.Action.CHANGE,
-                obj=user,
-                summary="Two-step log-in reset in admin",
-                changes={"second_factor": {"from": "(set up)", "to": "(removed)"}},
-            )
+            twofactor.second_factor_reset(actor=request.user, user=user)
+        return self._issue_codes(request, queryset, reset=True)
+
+    @admin.action(description="Issue enrolment code for two-step log-in (shown once)", permissions=["change"])
+    def issue_enrolment_code(self, request, queryset):
+        return self._issue_codes(request, queryset, reset=False)
+
+    def _issue_codes(self, request, queryset, *, reset: bool):
+        """Issue each selected user a one-time enrolment code and show the codes once, on a page that is not cached
+        (not in a message: messages are kept in the session until shown)."""
+        issued = []
+        for user in queryset.order_by("username"):
+            code, expires = twofactor.enrolment_code_issue(actor=request.user, user=user)
+            issued.append({"user": user, "code": code, "expires": expires})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Enrolment codes issued",
+            "issued": issued,
+            "reset": reset,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/portal/enrolment_codes_issued.html", context)
+        add_never_cache_headers(response)
+        return response
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)

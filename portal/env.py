@@ -6,6 +6,9 @@ Plain Python (no Django imports) so it can be tested table by table. Every bad v
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import importlib.util
 import ipaddress
 from collections.abc import Mapping
@@ -159,6 +162,51 @@ def parse_cache_url(url: str | None) -> dict:
     return {"BACKEND": _CACHE_BACKENDS[scheme], "LOCATION": location}
 
 
+# Demo and debug only: a fixed, published key so a demo database keeps working across restarts. Never secret.
+DEV_TOTP_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"jak-portal development TOTP key, not secret").digest()).decode(
+    "ascii"
+)
+
+
+def parse_fernet_keys(name: str, raw: str | None) -> list[str]:
+    """A comma-separated list of Fernet keys (url-safe base64 of 32 bytes), newest first; the first encrypts.
+
+    Values are never echoed in the error: they are secrets.
+    """
+    keys = parse_list(raw)
+    if not keys:
+        raise ConfigError(
+            f"{name} is empty; give one Fernet key (32 random bytes, url-safe base64), "
+            "e.g. from: python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'."
+        )
+    for position, key in enumerate(keys, start=1):
+        try:
+            decoded = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            decoded = b""
+        if len(decoded) != 32 or len(key) != 44:
+            raise ConfigError(
+                f"{name}: key {position} is not a Fernet key (44 characters of url-safe base64 encoding 32 bytes)."
+            )
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"{name} lists the same key twice.")
+    return keys
+
+
+def read_totp_keys(environ: Mapping[str, str], *, production: bool) -> list[str]:
+    """PORTAL_TOTP_KEY: required in production; demo and debug fall back to the fixed development key."""
+    raw = environ.get("PORTAL_TOTP_KEY")
+    if raw is None or not raw.strip():
+        if production:
+            raise ConfigError(
+                "PORTAL_TOTP_KEY is required when DJANGO_DEBUG and PORTAL_DEMO are off: it encrypts the "
+                "authenticator secrets in the database. Generate one with: python -c 'import base64, os; "
+                "print(base64.urlsafe_b64encode(os.urandom(32)).decode())' and keep it in your secret store."
+            )
+        return [DEV_TOTP_KEY]
+    return parse_fernet_keys("PORTAL_TOTP_KEY", raw)
+
+
 def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
     """Read every portal setting from ``environ``; raise ConfigError on the first bad value."""
     debug = parse_bool("DJANGO_DEBUG", environ.get("DJANGO_DEBUG"), default=False)
@@ -186,4 +234,5 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
         ),
         "bench": parse_bool("PORTAL_BENCH", environ.get("PORTAL_BENCH"), default=False),
         "trusted_proxies": parse_networks("PORTAL_TRUSTED_PROXIES", environ.get("PORTAL_TRUSTED_PROXIES")),
+        "totp_keys": read_totp_keys(environ, production=not (debug or demo)),
     }

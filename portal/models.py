@@ -8,6 +8,7 @@ from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 from portal import roles
 
@@ -88,7 +89,8 @@ class StaffManager(UserManager["User"]):
         )
 
 
-class User(AbstractUser):
+# django-manager-missing: the reverse of AuthenticatorDevice.user, whose field comes from django-otp's untyped Device.
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A member of clinic staff. What they may do comes from their role groups."""
 
     clinic = models.ForeignKey(
@@ -140,6 +142,10 @@ class AuditEvent(models.Model):
         OTP_ENROL = "otp_enrol", _("Second factor set up")
         OTP_VERIFIED = "otp_verified", _("Second factor passed")
         OTP_FAILED = "otp_failed", _("Second factor failed")
+        OTP_RESET = "otp_reset", _("Second factor reset")
+        BACKUP_CODES = "backup_codes", _("Backup codes replaced")
+        ENROL_CODE_ISSUED = "enrol_code_issued", _("Enrolment code issued")
+        ENROL_CODE_USED = "enrol_code_used", _("Enrolment code used")
 
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -184,6 +190,117 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"Backup code of {self.user_id} ({'used' if self.used_at else 'unused'})"
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator app (RFC 6238) whose shared secret is stored only encrypted (PORTAL_TOTP_KEY).
+
+    Replaces django-otp's TOTPDevice, which keeps the secret as plain hex. Verification is django-otp's TOTP with
+    the same replay protection (a code is accepted only for a time step after ``last_t``) and throttling. An
+    unconfirmed device is one enrolment attempt: ``session_key_hash`` ties it to the session that was shown its
+    secret, and only that session can confirm it.
+    """
+
+    encrypted_key: models.TextField[str, str] = models.TextField(_("secret (encrypted)"), editable=False)
+    step: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(_("time step (s)"), default=30)
+    t0: models.BigIntegerField[int, int] = models.BigIntegerField(_("start time"), default=0)
+    digits: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        _("digits"), choices=[(6, 6), (8, 8)], default=6
+    )
+    tolerance: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        _("tolerance (steps)"), default=1
+    )
+    drift: models.SmallIntegerField[int, int] = models.SmallIntegerField(_("drift (steps)"), default=0)
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(_("last accepted time step"), default=-1)
+    session_key_hash: models.CharField[str, str] = models.CharField(
+        _("enrolling session"), max_length=64, blank=True, editable=False
+    )
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    @property
+    def bin_key(self) -> bytes:
+        from portal.security import secretbox
+
+        return secretbox.decrypt(self.encrypted_key)
+
+    def set_secret(self, secret: bytes) -> None:
+        from portal.security import secretbox
+
+        self.encrypted_key = secretbox.encrypt(secret)
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        """django-otp's TOTP check; call it on a row locked with select_for_update (see portal.security.twofactor)."""
+        import time
+
+        from django_otp.oath import TOTP
+
+        allowed, _info = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            value = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = totp.verify(value, self.tolerance, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URL an authenticator app reads from the QR code."""
+        from base64 import b32encode
+        from urllib.parse import quote, urlencode
+
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        label = f"{issuer}:{self.user.get_username()}" if issuer else self.user.get_username()
+        params = {"secret": b32encode(self.bin_key), "algorithm": "SHA1", "digits": self.digits, "period": self.step}
+        url = f"otpauth://totp/{quote(label)}?{urlencode(params)}"
+        return url + (f"&issuer={quote(issuer)}" if issuer else "")
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code, issued by an administrator, without which an account with no authenticator cannot set one
+    up. Only a password hash is stored; the code is shown once, expires, and works once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="enrolment_codes"
+    )
+    code_hash = models.CharField(_("code hash"), max_length=256)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("issued"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "-created_at"]
+        verbose_name = _("enrolment code")
+        verbose_name_plural = _("enrolment codes")
+
+    def __str__(self) -> str:
+        return f"Enrolment code of {self.user_id} ({'used' if self.used_at else 'unused'})"
 
 
 class IdempotencyKey(models.Model):

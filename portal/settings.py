@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_totp",  # only for migration portal 0009, which moved its plain-text rows out
     "axes",
 ]
 if PORTAL_BENCH:
@@ -164,6 +164,11 @@ PORTAL_SESSION_WARNING_SECONDS = 13 * 60
 # variable, so it cannot be switched off by a deployment mistake; the test settings flip it.
 PORTAL_REQUIRE_2FA = PRODUCTION
 PORTAL_BACKUP_CODE_COUNT = 10
+# Fernet keys (PORTAL_TOTP_KEY, newest first) that encrypt the authenticator secrets in the database; the first
+# encrypts, all decrypt, so a key can be rotated (README "Accounts and security").
+PORTAL_TOTP_KEYS = ENV["totp_keys"]
+# An account without an authenticator enrols only with a one-time code an administrator issued; it expires.
+PORTAL_ENROLMENT_CODE_HOURS = 72
 OTP_TOTP_ISSUER = "JAK Portal"
 OTP_TOTP_THROTTLE_FACTOR = 1
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-step/", security_views.otp_verify, name="otp_verify"),
     path("accounts/two-step/setup/", security_views.otp_enrol, name="otp_enrol"),
+    path("accounts/two-step/backup-codes/", security_views.otp_backup_codes, name="otp_backup_codes"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789abcdef")
+os.environ.setdefault("PORTAL_TOTP_KEY", "dGVzdC1vbmx5IFRPVFAga2V5LCBub3QgZm9yIHByb2Q=")  # 32 bytes, tests only
 
 from portal.settings import *  # noqa: E402,F403
 

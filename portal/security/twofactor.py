@@ -1,35 +1,50 @@
-"""Second factor: TOTP devices (django-otp) and hashed one-time backup codes.
+"""Second factor: TOTP authenticator apps with encrypted secrets, hashed backup codes and enrolment codes.
 
-django-otp's own static tokens are stored in plain text, so backup codes live in ``BackupCode`` with only a
-Django password hash (Argon2 in production). Codes are shown once, at enrolment, and each works once.
+- ``AuthenticatorDevice`` keeps the TOTP secret encrypted with PORTAL_TOTP_KEY (``portal.security.secretbox``).
+- Backup codes and enrolment codes are stored only as Django password hashes (Argon2 in production); each is
+  shown once and works once.
+- Setting up an app is an *attempt*: a fresh secret, bound to the session that was shown it (its key in the
+  session, a hash of the session key on the row). Only that session can confirm it, under a row lock.
+- An account without a confirmed app starts an attempt only with an enrolment code an administrator issued
+  (``enrolment_code_issue``); an account with one only with its password and a current code
+  (``factor_change_authorise``). Every change of a factor is audited and emailed to the user.
 """
 
 from __future__ import annotations
 
 import base64
 import enum
+import hashlib
 import io
 import secrets
+from datetime import datetime, timedelta
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.utils import timezone
-from django_otp import devices_for_user
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audit import audit_record
-from portal.models import AuditEvent, BackupCode, User
+from portal.models import AuditEvent, AuthenticatorDevice, BackupCode, EnrolmentCode, User
+from portal.security.notify import FactorChange, notify_factor_change
 
 # No look-alike characters (0/o, 1/l/i): codes are read off paper.
 _CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _CODE_LENGTH = 10  # 10 characters from 31 = 49.5 bits, hashed like a password
+_ENROLMENT_CODE_LENGTH = 12  # 59 bits; read to the user out of band (phone, in person)
+_SECRET_BYTES = 20  # 160 bits, as RFC 4226 recommends
+PENDING_SESSION_KEY = "_portal_otp_pending_device"
 
 
 def has_confirmed_device(user: User) -> bool:
-    return any(True for _ in devices_for_user(user, confirmed=True))
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def confirmed_device(user: User) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
 
 def is_exempt(user: User) -> bool:
@@ -44,15 +59,84 @@ def needs_second_step(user: User) -> bool:
     return has_confirmed_device(user) or (bool(settings.PORTAL_REQUIRE_2FA) and not is_exempt(user))
 
 
-def pending_totp_device(user: User) -> TOTPDevice:
-    """The user's unconfirmed authenticator being set up (one at a time), created on first use."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+def _normalise(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+def _random_code(length: int, *, group: int) -> str:
+    """``length`` random characters in dash-separated groups: backup codes ``abcde-fghjk``, enrolment codes
+    ``abcd-efgh-jkmn``."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
+    return "-".join(raw[i : i + group] for i in range(0, length, group))
+
+
+def _session_hash(session: SessionBase) -> str:
+    if not session.session_key:
+        session.save()
+    return hashlib.sha256(str(session.session_key).encode("ascii")).hexdigest()
+
+
+# --- Enrolment attempts ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def enrolment_attempt_start(*, user: User, session: SessionBase) -> AuthenticatorDevice:
+    """A new, unconfirmed authenticator with a fresh secret, bound to ``session``; replaces this session's earlier
+    attempt. Call only after the enrolment code or the password and current code were checked."""
+    previous = session.get(PENDING_SESSION_KEY)
+    if previous:
+        AuthenticatorDevice.objects.filter(pk=previous, user=user, confirmed=False).delete()
+    device = AuthenticatorDevice(user=user, name="Authenticator app", confirmed=False)
+    device.set_secret(secrets.token_bytes(_SECRET_BYTES))
+    device.session_key_hash = _session_hash(session)
+    device.full_clean()
+    device.save()
+    session[PENDING_SESSION_KEY] = device.pk
     return device
 
 
-def qr_code_data_uri(device: TOTPDevice) -> str:
+def pending_device(*, user: User, session: SessionBase) -> AuthenticatorDevice | None:
+    """The attempt this session started and was shown, if it is still open. Another session's never."""
+    pk = session.get(PENDING_SESSION_KEY)
+    if not pk or not session.session_key:
+        return None
+    return AuthenticatorDevice.objects.filter(
+        pk=pk, user=user, confirmed=False, session_key_hash=_session_hash(session)
+    ).first()
+
+
+@transaction.atomic
+def totp_enrol_confirm(*, user: User, session: SessionBase, token: str) -> tuple[AuthenticatorDevice, list[str]] | None:
+    """Confirm this session's pending authenticator with a code from it; returns it and fresh backup codes, or None
+    if the code is wrong or the session has no open attempt.
+
+    The row is read under a lock (see ``_locked_device``), so one attempt is confirmed once. Confirming removes the
+    user's other authenticators (the replaced one, other sessions' attempts) and backup codes.
+    """
+    pk = session.get(PENDING_SESSION_KEY)
+    if not pk or not session.session_key:
+        return None
+    device = (
+        AuthenticatorDevice.objects.select_for_update()
+        .filter(pk=pk, user=user, confirmed=False, session_key_hash=_session_hash(session))
+        .first()
+    )
+    if device is None or not device.verify_token(token):  # verify_token throttles wrong codes itself
+        return None
+    replaced = AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk)
+    was_replacing = replaced.filter(confirmed=True).exists()
+    replaced.delete()
+    device.confirmed = True
+    device.session_key_hash = ""
+    device.save(update_fields=["confirmed", "session_key_hash"])
+    session.pop(PENDING_SESSION_KEY, None)
+    summary = "Authenticator app replaced" if was_replacing else "Authenticator app set up"
+    audit_record(actor=user, action=AuditEvent.Action.OTP_ENROL, obj=user, summary=summary)
+    notify_factor_change(user, FactorChange.REPLACED if was_replacing else FactorChange.ENROLLED)
+    return device, _backup_codes_replace(user=user)
+
+
+def qr_code_data_uri(device: AuthenticatorDevice) -> str:
     """The otpauth:// URL as an SVG QR code in a data: URI (allowed by the CSP's img-src data:)."""
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     buffer = io.BytesIO()
@@ -60,27 +144,93 @@ def qr_code_data_uri(device: TOTPDevice) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def manual_key(device: TOTPDevice) -> str:
+def manual_key(device: AuthenticatorDevice) -> str:
     """The shared secret in base32 groups of four, for typing into an app without a camera."""
     key = base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
     return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
-def _normalise(code: str) -> str:
-    return "".join(ch for ch in code.lower() if ch.isalnum())
-
-
-def _new_code() -> str:
-    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
+# --- Enrolment codes ---------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def backup_codes_replace(*, user: User) -> list[str]:
+def enrolment_code_issue(*, actor: User | None, user: User) -> tuple[str, datetime]:
+    """A new one-time enrolment code for ``user`` (earlier unused ones stop working); returns the plain code, to be
+    shown once and given to the user out of band, and when it expires. Only its hash is stored."""
+    EnrolmentCode.objects.filter(user=user, used_at__isnull=True).delete()
+    code = _random_code(_ENROLMENT_CODE_LENGTH, group=4)
+    expires = timezone.now() + timedelta(hours=settings.PORTAL_ENROLMENT_CODE_HOURS)
+    row = EnrolmentCode(
+        user=user,
+        code_hash=make_password(_normalise(code)),
+        issued_by=actor if actor is not None and actor.is_authenticated else None,
+        expires_at=expires,
+    )
+    row.full_clean()
+    row.save()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.ENROL_CODE_ISSUED,
+        obj=user,
+        summary="Enrolment code issued" + ("" if actor is not None else " (management command)"),
+        changes={"expires": expires.isoformat(timespec="minutes")},
+    )
+    notify_factor_change(user, FactorChange.ENROLMENT_CODE)
+    return code, expires
+
+
+@transaction.atomic
+def enrolment_code_redeem(*, user: User, code: str) -> bool:
+    """Spend ``user``'s unexpired, unused enrolment code if ``code`` matches it; audited either way."""
+    plain = _normalise(code)
+    now = timezone.now()
+    if len(plain) == _ENROLMENT_CODE_LENGTH:
+        for row in EnrolmentCode.objects.select_for_update().filter(
+            user=user, used_at__isnull=True, expires_at__gt=now
+        ):
+            if check_password(plain, row.code_hash):
+                row.used_at = now
+                row.save(update_fields=["used_at"])
+                audit_record(
+                    actor=user, action=AuditEvent.Action.ENROL_CODE_USED, obj=user, summary="Enrolment code used"
+                )
+                return True
+    audit_record(actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong or expired enrolment code")
+    return False
+
+
+@transaction.atomic
+def second_factor_reset(*, actor: User, user: User) -> None:
+    """Remove ``user``'s authenticators and backup codes (an administrator's action); audited and emailed."""
+    AuthenticatorDevice.objects.filter(user=user).delete()
+    BackupCode.objects.filter(user=user).delete()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.OTP_RESET,
+        obj=user,
+        summary="Two-step log-in reset in admin",
+        changes={"second_factor": {"from": "(set up)", "to": "(removed)"}},
+    )
+    notify_factor_change(user, FactorChange.RESET_BY_ADMIN)
+
+
+# --- Backup codes ------------------------------------------------------------------------------------------------
+
+
+def _backup_codes_replace(*, user: User) -> list[str]:
     """Replace the user's backup codes with new ones; the plain codes are returned once and never stored."""
     BackupCode.objects.filter(user=user).delete()
-    codes = [_new_code() for _ in range(settings.PORTAL_BACKUP_CODE_COUNT)]
+    codes = [_random_code(_CODE_LENGTH, group=5) for _ in range(settings.PORTAL_BACKUP_CODE_COUNT)]
     BackupCode.objects.bulk_create(BackupCode(user=user, code_hash=make_password(_normalise(c))) for c in codes)
+    return codes
+
+
+@transaction.atomic
+def backup_codes_regenerate(*, user: User) -> list[str]:
+    """New backup codes instead of the old ones; call only after ``factor_change_authorise``. Audited, emailed."""
+    codes = _backup_codes_replace(user=user)
+    audit_record(actor=user, action=AuditEvent.Action.BACKUP_CODES, obj=user, summary="Backup codes replaced")
+    notify_factor_change(user, FactorChange.BACKUP_CODES)
     return codes
 
 
@@ -98,6 +248,13 @@ def backup_code_use(*, user: User, code: str) -> bool:
     return False
 
 
+def unused_backup_code_count(user: User) -> int:
+    return BackupCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+# --- Checking codes ----------------------------------------------------------------------------------------------
+
+
 class Verification(enum.Enum):
     """What the second step made of a code."""
 
@@ -107,16 +264,16 @@ class Verification(enum.Enum):
     THROTTLED = "throttled"
 
 
-def _locked_device(user: User, device_id: int, *, confirmed: bool) -> TOTPDevice:
+def _locked_device(user: User, device_id: int, *, confirmed: bool) -> AuthenticatorDevice:
     """The device row, locked until the transaction ends.
 
-    Two requests with the same code must not both pass: django-otp accepts a code only for a time step after
-    ``last_t`` and updates ``last_t`` (and the throttle counters) on the instance it was given. Read without a
+    Two requests with the same code must not both pass: a code is accepted only for a time step after ``last_t``,
+    and ``verify_token`` updates ``last_t`` (and the throttle counters) on the instance it was given. Read without a
     lock, concurrent requests all see the old ``last_t`` and all accept. Locking the row makes the second
     request wait for the first to commit, then read the new ``last_t`` and refuse. (SQLite has no row locks;
     there the IMMEDIATE transactions of ATOMIC_REQUESTS serialise the requests instead.)
     """
-    return TOTPDevice.objects.select_for_update().get(pk=device_id, user=user, confirmed=confirmed)
+    return AuthenticatorDevice.objects.select_for_update().get(pk=device_id, user=user, confirmed=confirmed)
 
 
 @transaction.atomic
@@ -144,21 +301,54 @@ def second_factor_verify(*, user: User, device_id: int, token: str) -> Verificat
     return result
 
 
-@transaction.atomic
-def totp_enrol_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str] | None:
-    """Confirm a pending authenticator with a code from it; returns fresh backup codes, or None if wrong.
+class Authorisation(enum.Enum):
+    """What ``factor_change_authorise`` made of the password and code."""
 
-    ``device`` is re-read under a row lock (see ``_locked_device``) so one code confirms it once.
+    OK = "ok"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105  (an outcome name, not a password)
+    WRONG_CODE = "wrong_code"
+    THROTTLED = "throttled"
+    NO_DEVICE = "no_device"
+
+
+def factor_change_authorise(*, user: User, password: str, token: str) -> Authorisation:
+    """Replacing the app or the backup codes needs the password and a current code (or a backup code) together.
+
+    The password is checked first; a wrong one spends no code but counts towards the device's throttle, like a
+    wrong code, so the form cannot be used to guess the password of a session someone left open. The code goes
+    through ``second_factor_verify`` (row lock, once per time step, throttled, audited). Not atomic itself, so a
+    wrong try's throttle and audit rows stay even though the change is refused.
     """
-    device = _locked_device(user, device.pk, confirmed=False)
-    if not device.verify_token(token):
-        return None
-    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    audit_record(actor=user, action=AuditEvent.Action.OTP_ENROL, obj=user, summary="Authenticator app set up")
-    return backup_codes_replace(user=user)
+    device = confirmed_device(user)
+    if device is None:
+        return Authorisation.NO_DEVICE
+    with transaction.atomic():
+        locked = _locked_device(user, device.pk, confirmed=True)
+        allowed, _info = locked.verify_is_allowed()
+        if not allowed:
+            return Authorisation.THROTTLED
+        if not user.check_password(password):
+            locked.throttle_increment()
+            audit_record(
+                actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong password at a two-step change"
+            )
+            return Authorisation.WRONG_PASSWORD
+    result = second_factor_verify(user=user, device_id=device.pk, token=token)
+    if result is Verification.THROTTLED:
+        return Authorisation.THROTTLED
+    if result is Verification.WRONG:
+        return Authorisation.WRONG_CODE
+    return Authorisation.OK
 
 
-def unused_backup_code_count(user: User) -> int:
-    return BackupCode.objects.filter(user=user, used_at__isnull=True).count()
+@transaction.atomic
+def totp_keys_rotate() -> int:
+    """Re-encrypt every stored secret with the first PORTAL_TOTP_KEY; returns how many rows were rewritten."""
+    from portal.security import secretbox
+
+    count = 0
+    for device in AuthenticatorDevice.objects.select_for_update().order_by("pk"):
+        device.encrypted_key = secretbox.rotate(device.encrypted_key)
+        device.save(update_fields=["encrypted_key"])
+        count += 1
+    return count

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from django_otp import devices_for_user
 from django_otp import login as otp_login
 
 from portal.security import backends, devices, lockout, twofactor
@@ -74,6 +73,51 @@ class EnrolForm(forms.Form):
     )
 
 
+class EnrolmentCodeForm(forms.Form):
+    enrolment_code = forms.CharField(
+        label="Enrolment code",
+        max_length=40,
+        help_text="The one-time code an administrator gave you for setting up two-step log-in (e.g. abcd-efgh-jkmn).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True, "spellcheck": "false"}),
+    )
+
+
+class FactorChangeForm(forms.Form):
+    """Replacing the app or the backup codes: the password and a current code, in one form."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    token = forms.CharField(
+        label="Current code",
+        max_length=20,
+        help_text="The 6-digit code your current authenticator app shows, or one of your backup codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
+    )
+
+    _ERRORS = {
+        twofactor.Authorisation.WRONG_PASSWORD: ("password", "That password is not right. Nothing was changed."),
+        twofactor.Authorisation.WRONG_CODE: ("token", "That code is not right. Nothing was changed."),
+        twofactor.Authorisation.THROTTLED: ("token", "Too many wrong codes. Wait a little, then try again."),
+        twofactor.Authorisation.NO_DEVICE: (None, "There is no authenticator app to replace."),
+    }
+
+    def authorise(self, user) -> bool:
+        """Check the password and code (``is_valid`` first); adds the field error and returns False if refused."""
+        result = twofactor.factor_change_authorise(
+            user=user,
+            password=self.cleaned_data["password"],
+            token=self.cleaned_data["token"].strip().replace(" ", ""),
+        )
+        if result is twofactor.Authorisation.OK:
+            return True
+        field, message = self._ERRORS[result]
+        self.add_error(field, message)
+        return False
+
+
 def _next_url(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
@@ -88,10 +132,9 @@ def otp_verify(request):
     user = request.user
     if user.is_verified():
         return redirect(_next_url(request))
-    confirmed = list(devices_for_user(user, confirmed=True))
-    if not confirmed:
-        return redirect(f"{reverse('otp_enrol')}?{urlencode({'next': _next_url(request)})}")
-    device = confirmed[0]
+    device = twofactor.confirmed_device(user)
+    if device is None:
+        return _self_with_next(request, "otp_enrol")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip().replace(" ", "")
@@ -112,18 +155,32 @@ def otp_verify(request):
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
 
 
+def _self_with_next(request, name: str):
+    return redirect(f"{reverse(name)}?{urlencode({'next': _next_url(request)})}")
+
+
 @never_cache
 @require_get_post
 def otp_enrol(request):
-    """Set up an authenticator app: scan the QR code, type a code to confirm, then note the backup codes."""
+    """Set up an authenticator app. First unlock (an account without one: the enrolment code an administrator
+    issued; replacing one: the password and a current code), then scan the QR code of a fresh secret shown only to
+    this session, type a code to confirm, and note the backup codes."""
     user = request.user
-    if twofactor.has_confirmed_device(user) and not user.is_verified():
-        return redirect(f"{reverse('otp_verify')}?{urlencode({'next': _next_url(request)})}")
-    device = twofactor.pending_totp_device(user)
+    replacing = twofactor.has_confirmed_device(user)
+    if replacing and not user.is_verified():
+        return _self_with_next(request, "otp_verify")
+    device = twofactor.pending_device(user=user, session=request.session)
+    if device is None:
+        return _enrol_unlock(request, replacing=replacing)
     form = EnrolForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        codes = twofactor.totp_enrol_confirm(user=user, device=device, token=form.cleaned_data["token"].strip())
-        if codes is not None:
+    if request.method == "POST" and form.is_valid() and not device.verify_is_allowed()[0]:
+        form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
+    elif request.method == "POST" and form.is_valid():
+        confirmed = twofactor.totp_enrol_confirm(
+            user=user, session=request.session, token=form.cleaned_data["token"].strip()
+        )
+        if confirmed is not None:
+            device, codes = confirmed
             otp_login(request, device)
             request.session.cycle_key()
             response = render(
@@ -139,9 +196,50 @@ def otp_enrol(request):
         "qr_data_uri": twofactor.qr_code_data_uri(device),
         "manual_key": twofactor.manual_key(device),
         "next": _next_url(request),
-        "replacing": twofactor.has_confirmed_device(user),
+        "replacing": replacing,
     }
     return render(request, "registration/otp_enrol.html", context)
+
+
+def _enrol_unlock(request, *, replacing: bool):
+    """The step before a secret is shown; passing it starts a new enrolment attempt bound to this session."""
+    user = request.user
+    form: forms.Form
+    if replacing:
+        form = FactorChangeForm(request.POST or None)
+        passed = request.method == "POST" and form.is_valid() and form.authorise(user)
+    else:
+        form = EnrolmentCodeForm(request.POST or None)
+        passed = request.method == "POST" and form.is_valid()
+        if passed and not twofactor.enrolment_code_redeem(user=user, code=form.cleaned_data["enrolment_code"]):
+            form.add_error(
+                "enrolment_code",
+                "That enrolment code is not right, has expired or was used already. "
+                "Ask an administrator for a new one.",
+            )
+            passed = False
+    if passed:
+        twofactor.enrolment_attempt_start(user=user, session=request.session)
+        return _self_with_next(request, "otp_enrol")
+    context = {"form": form, "replacing": replacing, "next": _next_url(request)}
+    return render(request, "registration/otp_enrol_unlock.html", context)
+
+
+@never_cache
+@require_get_post
+def otp_backup_codes(request):
+    """New backup codes instead of the old ones, with the password and a current code; shown once."""
+    user = request.user
+    if not twofactor.has_confirmed_device(user):
+        return _self_with_next(request, "otp_enrol")
+    if not user.is_verified():  # under /accounts/two-step/, which SecondFactorMiddleware lets through
+        return _self_with_next(request, "otp_verify")
+    form = FactorChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and form.authorise(user):
+        codes = twofactor.backup_codes_regenerate(user=user)
+        context = {"codes": codes, "next": _next_url(request), "regenerated": True}
+        return render(request, "registration/otp_backup_codes.html", context)
+    return render(request, "registration/otp_backup_codes_new.html", {"form": form, "next": _next_url(request)})
 
 
 @require_POST

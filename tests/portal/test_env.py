@@ -5,10 +5,20 @@ from pathlib import Path
 
 import pytest
 
-from portal.env import ConfigError, parse_bool, parse_cache_url, parse_database_url, read_env
+from portal.env import (
+    DEV_TOTP_KEY,
+    ConfigError,
+    parse_bool,
+    parse_cache_url,
+    parse_database_url,
+    parse_fernet_keys,
+    read_env,
+)
 
 BASE = Path("/srv/jak")
 ROOT = Path(__file__).resolve().parents[2]
+KEY_A = "VGhpcnR5LXR3byBieXRlcyBvZiB0ZXN0IGtleSBBISE="  # base64 of 32 bytes
+KEY_B = "VGhpcnR5LXR3byBieXRlcyBvZiB0ZXN0IGtleSBCISE="
 
 
 @pytest.mark.parametrize(
@@ -89,7 +99,7 @@ def test_bad_database_url_never_echoes_the_password():
 
 
 def test_defaults():
-    env = read_env({"DJANGO_SECRET_KEY": "k" * 50}, base_dir=BASE)
+    env = read_env({"DJANGO_SECRET_KEY": "k" * 50, "PORTAL_TOTP_KEY": KEY_A}, base_dir=BASE)
     assert env["debug"] is False
     assert env["demo"] is False
     assert env["jurisdiction"] == "US"
@@ -153,6 +163,7 @@ def test_deploy_check_is_clean_with_production_settings():
         DJANGO_SECRET_KEY="x7" * 20 + "production-like-key-for-test",
         DJANGO_ALLOWED_HOSTS="portal.example.org",
         DATABASE_URL="sqlite:///:memory:",
+        PORTAL_TOTP_KEY=KEY_A,
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
@@ -214,3 +225,68 @@ def test_a_shared_cache_without_its_client_package_is_refused_at_start(url, pack
 def test_cache_defaults_to_local_memory():
     env = read_env({"PORTAL_DEMO": "1"}, base_dir=BASE)
     assert env["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (KEY_A, [KEY_A]),
+        (f" {KEY_A} ", [KEY_A]),
+        (f"{KEY_B},{KEY_A}", [KEY_B, KEY_A]),  # rotation: the new key first, the old one still decrypts
+        (f"{KEY_B}, {KEY_A},", [KEY_B, KEY_A]),
+    ],
+)
+def test_totp_keys_good(raw, expected):
+    assert parse_fernet_keys("PORTAL_TOTP_KEY", raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "is empty"),
+        (" , ", "is empty"),
+        ("not-a-key", "key 1 is not a Fernet key"),
+        (KEY_A[:-4], "key 1 is not a Fernet key"),  # too short
+        (f"{KEY_A},{KEY_A[:20]}!!!", "key 2 is not a Fernet key"),
+        ("é" * 44, "key 1 is not a Fernet key"),
+        (f"{KEY_A},{KEY_A}", "the same key twice"),
+    ],
+)
+def test_totp_keys_bad_never_echo_the_value(raw, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_fernet_keys("PORTAL_TOTP_KEY", raw)
+    assert "PORTAL_TOTP_KEY" in str(info.value)
+    if raw.strip(" ,"):
+        assert raw.strip(" ,")[:20] not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"PORTAL_DEMO": "1"}, [DEV_TOTP_KEY]),
+        ({"DJANGO_DEBUG": "1"}, [DEV_TOTP_KEY]),
+        ({"PORTAL_DEMO": "1", "PORTAL_TOTP_KEY": KEY_A}, [KEY_A]),
+        ({"DJANGO_SECRET_KEY": "k" * 50, "PORTAL_TOTP_KEY": KEY_A}, [KEY_A]),
+    ],
+)
+def test_totp_key_from_environment(environ, expected):
+    assert read_env(environ, base_dir=BASE)["totp_keys"] == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "   "])
+def test_production_refuses_to_start_without_a_totp_key(raw):
+    environ = {"DJANGO_SECRET_KEY": "k" * 50}
+    if raw is not None:
+        environ["PORTAL_TOTP_KEY"] = raw
+    with pytest.raises(ConfigError, match="PORTAL_TOTP_KEY is required when DJANGO_DEBUG and PORTAL_DEMO are off"):
+        read_env(environ, base_dir=BASE)
+
+
+def test_dev_totp_key_is_a_valid_fernet_key():
+    assert parse_fernet_keys("X", DEV_TOTP_KEY) == [DEV_TOTP_KEY]
+
+
+def test_missing_totp_key_stops_production_startup_with_a_clear_message():
+    result = _run_manage("check", DJANGO_SECRET_KEY="x7" * 30, DATABASE_URL="sqlite:///:memory:")
+    assert result.returncode != 0
+    assert "PORTAL_TOTP_KEY is required" in result.stderr

@@ -37,7 +37,8 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "login": (200, 302, 302, 302, 302),  # signed-in users go home
     "logout": (LOGIN, 405, 405, 405, 405),  # POST only
     "otp_verify": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
-    "otp_enrol": (LOGIN, 200, 200, 200, 200),
+    "otp_enrol": (LOGIN, 200, 200, 200, 200),  # the enrolment-code step
+    "otp_backup_codes": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
     "password_change": (LOGIN, 200, 200, 200, 200),
     "password_change_done": (LOGIN, 200, 200, 200, 200),
     "admin:index": (302, 302, 302, 302, 200),  # anonymous → admin log-in; staff without superuser too

@@ -246,16 +246,14 @@ def test_a_forged_or_foreign_cookie_is_ignored(client, settings):
 
 
 def test_the_cookie_is_set_only_after_the_second_step(require_2fa, client, derm):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from tests.security.conftest import current_code
+    from portal.models import AuthenticatorDevice
+    from tests.security.conftest import current_code, enrol_response
 
     response = client.post(reverse("login"), {"username": derm.username, "password": TEST_PASSWORD})
     assert response.status_code == 302
     assert devices.COOKIE_NAME not in response.cookies  # password only: not a complete log-in
-    client.get(reverse("otp_enrol"))
-    device = TOTPDevice.objects.get(user=derm, confirmed=False)
-    enrolled = client.post(reverse("otp_enrol"), {"token": current_code(device)})
+    enrolled = enrol_response(client, derm)
+    device = AuthenticatorDevice.objects.get(user=derm, confirmed=True)
     cookie = enrolled.cookies[devices.COOKIE_NAME]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Strict"

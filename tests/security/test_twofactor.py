@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.demo import DEMO_PASSWORD
-from portal.models import AuditEvent, BackupCode
+from portal.models import AuditEvent, AuthenticatorDevice, BackupCode
 from tests.factories import TEST_PASSWORD
-from tests.security.conftest import current_code
+from tests.security.conftest import backup_codes_in, current_code, enrol_response, start_enrolment
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +24,7 @@ def password_login(client, user, password=TEST_PASSWORD, next_url=""):
 
 
 def enrol(client, user) -> list[str]:
-    page = client.get(reverse("otp_enrol"))
-    assert page.status_code == 200
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
-    done = client.post(reverse("otp_enrol"), {"token": current_code(device)})
-    assert done.status_code == 200
-    return re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", done.content.decode())
+    return backup_codes_in(enrol_response(client, user))
 
 
 def test_password_only_session_reaches_no_patient_page(require_2fa, client, derm, canary_patient):
@@ -48,10 +40,11 @@ def test_password_only_session_reaches_no_patient_page(require_2fa, client, derm
 
 def test_enrolment_shows_qr_as_image_and_backup_codes_once_hashed(require_2fa, client, derm):
     password_login(client, derm)
+    device = start_enrolment(client, derm)
     page = client.get(reverse("otp_enrol"))
     assert b'src="data:image/svg+xml;base64,' in page.content
     assert b"<script>" not in page.content
-    codes = enrol(client, derm)
+    codes = backup_codes_in(client.post(reverse("otp_enrol"), {"token": current_code(device)}))
     assert len(codes) == 10
     stored = list(BackupCode.objects.filter(user=derm).values_list("code_hash", flat=True))
     assert len(stored) == 10
@@ -74,7 +67,7 @@ def test_enrolled_user_gets_otp_step_then_home(require_2fa, client, derm, canary
     wrong = client.post(step["Location"], {"token": "000000"})
     assert wrong.status_code == 200
     assert b"That code is not right" in wrong.content
-    device = TOTPDevice.objects.get(user=derm, confirmed=True)
+    device = AuthenticatorDevice.objects.get(user=derm, confirmed=True)
     device.throttling_failure_count = 0
     device.throttling_failure_timestamp = None
     device.save()
@@ -106,7 +99,7 @@ def test_wrong_codes_are_throttled(require_2fa, client, derm):
     client.post(reverse("logout"))
     password_login(client, derm)
     client.post(reverse("otp_verify"), {"token": "111111"})
-    device = TOTPDevice.objects.get(user=derm, confirmed=True)
+    device = AuthenticatorDevice.objects.get(user=derm, confirmed=True)
     blocked = client.post(reverse("otp_verify"), {"token": current_code(device, offset_steps=1)})
     assert b"Too many wrong codes" in blocked.content
     assert client.get(reverse("portal:home")).status_code == 302
@@ -161,13 +154,13 @@ def test_require_2fa_defaults_to_production():
         importlib.reload(portal_settings)
 
 
-def _enrolled_at_code_step(client, user) -> TOTPDevice:
+def _enrolled_at_code_step(client, user) -> AuthenticatorDevice:
     """``user`` has an authenticator and a fresh session that passed only the password step."""
     password_login(client, user)
     enrol(client, user)
     client.post(reverse("logout"))
     password_login(client, user)
-    return TOTPDevice.objects.get(user=user, confirmed=True)
+    return AuthenticatorDevice.objects.get(user=user, confirmed=True)
 
 
 def test_a_code_another_request_accepted_meanwhile_is_refused(require_2fa, client, derm):
@@ -187,13 +180,13 @@ def test_a_code_another_request_accepted_meanwhile_is_refused(require_2fa, clien
         if raced or not instance.confirmed:
             return
         raced.append(True)
-        assert TOTPDevice.objects.get(pk=instance.pk).verify_token(code)  # the other request wins
+        assert AuthenticatorDevice.objects.get(pk=instance.pk).verify_token(code)  # the other request wins
 
-    post_init.connect(concurrent_request_accepts, sender=TOTPDevice)
+    post_init.connect(concurrent_request_accepts, sender=AuthenticatorDevice)
     try:
         response = client.post(reverse("otp_verify"), {"token": code})
     finally:
-        post_init.disconnect(concurrent_request_accepts, sender=TOTPDevice)
+        post_init.disconnect(concurrent_request_accepts, sender=AuthenticatorDevice)
     assert raced
     assert response.status_code == 200
     assert b"That code is not right" in response.content
@@ -207,7 +200,7 @@ def test_code_check_locks_the_device_row(require_2fa, client, derm):
     device = _enrolled_at_code_step(client, derm)
     with CaptureQueriesContext(connection) as queries:
         assert client.post(reverse("otp_verify"), {"token": current_code(device, offset_steps=1)}).status_code == 302
-    device_reads = [q["sql"] for q in queries if 'FROM "otp_totp_totpdevice"' in q["sql"]]
+    device_reads = [q["sql"] for q in queries if 'FROM "portal_authenticatordevice"' in q["sql"]]
     assert device_reads
     if connection.features.has_select_for_update:  # PostgreSQL; SQLite serialises whole transactions instead
         assert any("FOR UPDATE" in sql for sql in device_reads), device_reads
@@ -227,7 +220,9 @@ def test_eight_simultaneous_checks_of_one_code_accept_it_once(require_2fa):
     from tests.factories import make_user
 
     user = make_user()
-    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    device = AuthenticatorDevice(user=user, name="app", confirmed=True)
+    device.set_secret(b"0123456789abcdefghij")
+    device.save()
     code = current_code(device)
     barrier = threading.Barrier(8)
     results = []
