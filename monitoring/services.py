@@ -18,7 +18,7 @@ from drugs import units
 from drugs.models import LabTest
 from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
-from monitoring import alerting
+from monitoring import alerting, reminders
 from monitoring.models import Alert, SymptomCheck
 from monitoring.recipients import recipient_for
 from patients import screening
@@ -28,6 +28,7 @@ from patients.services import screening_result_record
 from portal import errors
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
+from portal.outbox import email_enqueue
 from therapy import services
 from therapy.models import ScheduledItem, TreatmentCourse
 from therapy.schedule import BASELINE, check_name
@@ -421,8 +422,15 @@ def alert_act(*, actor: User, alert: Alert, action: str, data: dict, comment: st
 
 
 def alerts_escalate(*, older_than: dt.timedelta, now: dt.datetime | None = None) -> list[Alert]:
-    """Mark urgent alerts left open longer than ``older_than`` as escalated (once) and audit each one."""
+    """Mark urgent alerts left open longer than ``older_than`` as escalated (once), audit each one and queue its
+    email in the outbox, all in one transaction: an escalated alert always has its email queued, and the row lock
+    (plus the email's dedupe key) keeps simultaneous runs from escalating or emailing twice.
+
+    Each returned alert carries ``emailed_to``, the number of addresses its email was queued for (0: nobody has an
+    email address)."""
     now = now or timezone.now()
+    # With what ``recipients.current_recipient`` reads to say whom to tell now.
+    related = ("patient", "patient__clinic", "patient__dermatologist", "recipient")
     with transaction.atomic():
         due = list(
             Alert.objects.select_for_update()
@@ -437,16 +445,45 @@ def alerts_escalate(*, older_than: dt.timedelta, now: dt.datetime | None = None)
         for alert in due:
             alert.escalated_at = now
         Alert.objects.bulk_update(due, ["escalated_at"])
-        for alert in due:
+        escalated = list(Alert.objects.filter(pk__in=[a.pk for a in due]).select_related(*related))
+        escalated.sort(key=lambda a: (a.created_at, a.pk))
+        for alert in escalated:
+            to = reminders.escalation_recipients(alert)
+            alert.emailed_to = len(to)  # type: ignore[attr-defined]  # for the command's report
+            if to:
+                subject, body = reminders.escalation_email(alert, older_than=older_than)
+                email_enqueue(key=reminders.escalation_key(alert), to=to, subject=subject, body=body, now=now)
             audit_record(
                 actor=None,
                 action=AuditEvent.Action.CHANGE,
                 object_type="monitoring.alert",
                 object_id=str(alert.pk),
                 summary="Urgent alert escalated: unacknowledged",
-                changes={"alert": str(alert.public_id), "escalated_at": now.isoformat()},
+                changes={"alert": str(alert.public_id), "escalated_at": now.isoformat(), "emailed_to": len(to)},
             )
-    ids = [a.pk for a in due]
-    # With what ``recipients.current_recipient`` reads to say whom to tell now.
-    related = ("patient", "patient__clinic", "patient__dermatologist", "recipient")
-    return list(Alert.objects.filter(pk__in=ids).select_related(*related))
+    return escalated
+
+
+DIGEST_AUDIT_SUMMARY = "Reminder digest queued for {}"
+
+
+@transaction.atomic
+def reminder_digest_enqueue(*, digest: reminders.Digest) -> bool:
+    """Queue a clinic's digest for its day in the outbox, once (its key names the clinic and the day), with the
+    audit row. False when it was already queued, by an earlier run or a simultaneous one."""
+    _, created = email_enqueue(key=digest.key, to=digest.recipients, subject=digest.subject, body=digest.body)
+    if created:
+        audit_record(
+            actor=None,
+            action=AuditEvent.Action.CREATE,
+            object_type="portal.clinic",
+            object_id=str(digest.clinic_id),
+            summary=DIGEST_AUDIT_SUMMARY.format(digest.day.isoformat()),
+            changes={
+                "recipients": len(digest.recipients),
+                "overdue": digest.overdue,
+                "due": digest.due,
+                "email": digest.key,
+            },
+        )
+    return created

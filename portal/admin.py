@@ -5,7 +5,7 @@ from django.utils.cache import add_never_cache_headers
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audit import audit_record
-from portal.models import AuditEvent, Clinic, User
+from portal.models import AuditEvent, Clinic, OutboundEmail, User
 from portal.security import twofactor
 
 # Account fields whose old and new values go into the audit trail (never the password hash).
@@ -176,6 +176,26 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action", "object_type")
     search_fields = ("actor_username", "object_type", "object_id", "summary")
     date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The email outbox, read-only: what is waiting, what was sent, and what failed and why (exception class)."""
+
+    list_display = ("created_at", "dedupe_key", "status", "attempts", "next_attempt_at", "last_error", "sent_at")
+    list_filter = ("status",)
+    search_fields = ("dedupe_key",)
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -218,6 +218,11 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
             "(use a random value of at least 50 characters)."
         )
     database_url = environ.get("DATABASE_URL")
+    if database_url is None and not (debug or demo):
+        raise ConfigError(
+            "DATABASE_URL is required when DJANGO_DEBUG and PORTAL_DEMO are off "
+            "(e.g. postgres://user:password@db-host:5432/jak_portal); the SQLite default is for debug and demo only."
+        )
     if database_url is None:
         database = {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "var" / "portal.sqlite3"}
     else:
@@ -235,4 +240,148 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
         "bench": parse_bool("PORTAL_BENCH", environ.get("PORTAL_BENCH"), default=False),
         "trusted_proxies": parse_networks("PORTAL_TRUSTED_PROXIES", environ.get("PORTAL_TRUSTED_PROXIES")),
         "totp_keys": read_totp_keys(environ, production=not (debug or demo)),
+        # Outbound email (issue 18): the links in emails and the SMTP server.
+        "base_url": parse_base_url(environ.get("PORTAL_BASE_URL"), production=not (debug or demo)),
+        "email": parse_email_settings(environ),
+    }
+
+
+# --- Outbound email (issue 18): PORTAL_BASE_URL and the SMTP settings. -------------------------------------------
+
+DEMO_BASE_URL = "http://127.0.0.1:8000/"
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_HOSTS or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_base_url(raw: str | None, *, production: bool) -> str:
+    """PORTAL_BASE_URL, the address staff open the portal at, normalised to end in one slash.
+
+    ``https://portal.clinic.example`` or ``https://clinic.example/jak/`` (a path prefix when the portal is served
+    under one). Every link in an email is built on it. Required in production, where it must be https unless the
+    host is a loopback address; debug and demo default to http://127.0.0.1:8000/.
+    """
+    name = "PORTAL_BASE_URL"
+    if raw is None or not raw.strip():
+        if production:
+            raise ConfigError(
+                f"{name} is required when DJANGO_DEBUG and PORTAL_DEMO are off: the address staff open the portal "
+                "at, e.g. https://portal.clinic.example (links in emails are built on it)."
+            )
+        return DEMO_BASE_URL
+    value = raw.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise ConfigError(f"{name} could not be parsed ({exc}).") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ConfigError(
+            f"{name} must be an http:// or https:// URL, e.g. https://portal.clinic.example; got {raw!r}."
+        )
+    if not parts.hostname:
+        raise ConfigError(f"{name} needs a host name, e.g. https://portal.clinic.example; got {raw!r}.")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{name} must not contain a user name or password.")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ConfigError(f"{name} must be the portal's address only, without ?query or #fragment; got {raw!r}.")
+    if production and scheme != "https" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{name} must use https:// in production (unless its host is a loopback address); got {raw!r}."
+        )
+    segments = [s for s in parts.path.split("/") if s]
+    if any(s in (".", "..") for s in segments):
+        raise ConfigError(f"{name} path prefix must not contain . or .. segments; got {raw!r}.")
+    prefix = "/" + "".join(f"{s}/" for s in segments)
+    return f"{scheme}://{parts.netloc.lower()}{prefix}"
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``base_url`` (as parse_base_url returns it) plus a site path such as ``/monitoring/worklist/``.
+
+    A path that already starts with the base URL's prefix (reverse() inside a request served under it) is not
+    prefixed twice. Only site paths are accepted: a full URL or a protocol-relative ``//host`` raises ValueError.
+    """
+    if not path.startswith("/") or path.startswith("//"):
+        raise ValueError(f"expected a site path starting with one '/', got {path!r}")
+    parts = urlsplit(base_url)
+    prefix = parts.path or "/"
+    if prefix != "/" and (path + "/").startswith(prefix):
+        path = "/" + path[len(prefix) :]
+    return f"{parts.scheme}://{parts.netloc}{prefix}{path.lstrip('/')}"
+
+
+def _parse_int(name: str, raw: str, *, low: int, high: int) -> int:
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}; got {raw!r}.")
+    return int(value)
+
+
+def _parse_address(name: str, raw: str) -> str:
+    value = raw.strip()
+    # "JAK Portal <noreply@clinic.example>" or a bare address; no line breaks (header injection).
+    address = value.rsplit("<", 1)[-1].rstrip(">").strip() if value.endswith(">") else value
+    local, at, domain = address.partition("@")
+    if any(c in value for c in "\r\n") or not at or not local or "." not in domain or " " in address:
+        raise ConfigError(f"{name} must be an email address, e.g. JAK Portal <noreply@clinic.example>; got {raw!r}.")
+    return value
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def parse_email_settings(environ: Mapping[str, str]) -> dict:
+    """Django's EMAIL_* settings from the environment.
+
+    With EMAIL_HOST set the SMTP backend sends (unless DJANGO_EMAIL_BACKEND names another); without it emails are
+    printed on the console. EMAIL_USE_TLS (STARTTLS, port 587 by default) and EMAIL_USE_SSL (port 465) exclude each
+    other. EMAIL_HOST_PASSWORD is never part of an error message.
+    """
+    host = environ.get("EMAIL_HOST", "").strip()
+    use_tls = parse_bool("EMAIL_USE_TLS", environ.get("EMAIL_USE_TLS"), default=False)
+    use_ssl = parse_bool("EMAIL_USE_SSL", environ.get("EMAIL_USE_SSL"), default=False)
+    if use_tls and use_ssl:
+        raise ConfigError(
+            "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: use EMAIL_USE_TLS for STARTTLS (usually port 587) "
+            "or EMAIL_USE_SSL for implicit TLS (usually port 465)."
+        )
+    if any(c.isspace() or c in "/@" for c in host):
+        raise ConfigError(f"EMAIL_HOST must be a host name or IP address, e.g. smtp.clinic.example; got {host!r}.")
+    raw_port = environ.get("EMAIL_PORT", "")
+    if raw_port.strip():
+        port = _parse_int("EMAIL_PORT", raw_port, low=1, high=65535)
+    else:
+        port = 465 if use_ssl else 587 if use_tls else 25
+    raw_timeout = environ.get("EMAIL_TIMEOUT", "")
+    timeout = _parse_int("EMAIL_TIMEOUT", raw_timeout, low=1, high=600) if raw_timeout.strip() else 30
+    user = environ.get("EMAIL_HOST_USER", "").strip()
+    password = environ.get("EMAIL_HOST_PASSWORD", "")
+    if password and not user:
+        raise ConfigError("EMAIL_HOST_PASSWORD is set but EMAIL_HOST_USER is not; set both or neither.")
+    raw_from = environ.get("DEFAULT_FROM_EMAIL") or environ.get("DJANGO_DEFAULT_FROM_EMAIL")
+    from_name = "DEFAULT_FROM_EMAIL" if environ.get("DEFAULT_FROM_EMAIL") else "DJANGO_DEFAULT_FROM_EMAIL"
+    default_from = _parse_address(from_name, raw_from) if raw_from and raw_from.strip() else "jak-portal@localhost"
+    backend = environ.get("DJANGO_EMAIL_BACKEND", "").strip() or (SMTP_BACKEND if host else CONSOLE_BACKEND)
+    if backend == SMTP_BACKEND and not host:
+        raise ConfigError("DJANGO_EMAIL_BACKEND is the SMTP backend but EMAIL_HOST is not set.")
+    return {
+        "backend": backend,
+        "host": host or "localhost",
+        "port": port,
+        "user": user,
+        "password": password,
+        "use_tls": use_tls,
+        "use_ssl": use_ssl,
+        "timeout": timeout,
+        "default_from": default_from,
     }

@@ -321,3 +321,39 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class OutboundEmail(models.Model):
+    """An email waiting to be sent, sent, or given up on: the transactional outbox (portal/outbox.py).
+
+    A row is written in the same transaction as the change it reports, and its ``dedupe_key`` is unique, so an
+    email is queued once however many processes try. ``outbox_deliver`` sends due rows and retries failures with
+    backoff. ``last_error`` holds the exception class only (never a message that could carry patient data).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (gave up)")
+
+    dedupe_key = models.CharField(_("key"), max_length=200, unique=True)
+    recipients = models.JSONField(_("to"), default=list)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=100, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("queued"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbound emails")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="portal_outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dedupe_key} ({self.status})"

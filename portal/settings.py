@@ -260,7 +260,16 @@ ADMINS: list[tuple[str, str]] = []
 if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
-# Email (reminders and escalations from `manage.py send_reminders`). The console backend prints messages; set
-# DJANGO_EMAIL_BACKEND (e.g. django.core.mail.backends.smtp.EmailBackend with Django's EMAIL_HOST settings) to send.
-EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "jak-portal@localhost")
+# Email (README "Settings"): every email goes through the outbox (portal/outbox.py; `manage.py deliver_email`
+# sends it). With EMAIL_HOST set the SMTP backend sends; without it the console backend prints. The links in emails
+# are built on PORTAL_BASE_URL (portal.outbox.absolute_url).
+PORTAL_BASE_URL = ENV["base_url"]
+EMAIL_BACKEND = ENV["email"]["backend"]
+EMAIL_HOST = ENV["email"]["host"]
+EMAIL_PORT = ENV["email"]["port"]
+EMAIL_HOST_USER = ENV["email"]["user"]
+EMAIL_HOST_PASSWORD = ENV["email"]["password"]
+EMAIL_USE_TLS = ENV["email"]["use_tls"]
+EMAIL_USE_SSL = ENV["email"]["use_ssl"]
+EMAIL_TIMEOUT = ENV["email"]["timeout"]
+DEFAULT_FROM_EMAIL = ENV["email"]["default_from"]

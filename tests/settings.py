@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789abcdef")
 os.environ.setdefault("PORTAL_TOTP_KEY", "dGVzdC1vbmx5IFRPVFAga2V5LCBub3QgZm9yIHByb2Q=")  # 32 bytes, tests only
+# Production requires these two (issue 18); the tests run production settings on SQLite unless DATABASE_URL is set.
+os.environ.setdefault("DATABASE_URL", "sqlite:///var/portal.sqlite3")
+os.environ.setdefault("PORTAL_BASE_URL", "https://portal.test.invalid")
 
 from portal.settings import *  # noqa: E402,F403
 

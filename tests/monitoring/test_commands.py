@@ -1,16 +1,21 @@
-"""Management commands: reminders and escalation (idempotent, no patient names), and the demo seed."""
+"""Management commands: reminders and escalation (idempotent, no patient names, through the outbox), and the demo
+seed."""
 
 import datetime as dt
 import io
+import re
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from monitoring.models import Alert
 from patients.models import LabResult
-from portal.models import AuditEvent
+from portal.models import AuditEvent, OutboundEmail
 from tests.factories import TODAY, make_course, make_patient, make_scheduled_item, record_result
+from tests.mailbackends import FlakyBackend
 
 
 @pytest.fixture
@@ -40,7 +45,23 @@ def test_send_reminders_emails_nurses_and_escalates_once(overdue_and_urgent):
     overdue_and_urgent.refresh_from_db()
     assert overdue_and_urgent.escalated_at == first
     assert AuditEvent.objects.filter(summary__contains="escalated").count() == 1
+    assert AuditEvent.objects.filter(summary=f"Reminder digest queued for {TODAY.isoformat()}").count() == 1
     assert len(mail.outbox) == 2  # the second run sent neither the digest nor the escalation again
+    assert set(OutboundEmail.objects.values_list("dedupe_key", "status")) == {
+        (f"digest:{overdue_and_urgent.patient.clinic_id}:{TODAY.isoformat()}", "sent"),
+        (f"escalation:{overdue_and_urgent.pk}", "sent"),
+    }
+
+
+def test_every_link_in_the_emails_is_absolute(overdue_and_urgent, settings):
+    settings.PORTAL_BASE_URL = "https://portal.clinic.example/jak/"
+    call_command("send_reminders", stdout=io.StringIO())
+    bodies = {m.subject: m.body for m in mail.outbox}
+    assert "https://portal.clinic.example/jak/monitoring/worklist/\n" in bodies["JAK Portal: checks due and overdue"]
+    alert_url = "https://portal.clinic.example/jak" + overdue_and_urgent.get_absolute_url()
+    assert f"Open it in JAK Portal: {alert_url}\n" in bodies["JAK Portal: URGENT alert not acknowledged"]
+    for body in bodies.values():  # no relative link left anywhere
+        assert not re.search(r"(?<![\w/.:])/(monitoring|patients|therapy)/", body), body
 
 
 def test_digest_leaves_out_baseline_screening_the_record_satisfies(clinic, derm, nurse, catalogue):
@@ -53,26 +74,38 @@ def test_digest_leaves_out_baseline_screening_the_record_satisfies(clinic, derm,
     out = io.StringIO()
     call_command("send_reminders", "--dry-run", stdout=out)
     assert "1 overdue, 0 due today" in out.getvalue()
+    assert "Dry run" in out.getvalue()
+    assert not OutboundEmail.objects.exists()
+    assert mail.outbox == []
 
 
-def test_a_failed_digest_email_is_retried_next_run_and_does_not_stop_escalation(overdue_and_urgent, monkeypatch):
-    from monitoring.management.commands import send_reminders
-
-    real_send_mail = send_reminders.send_mail
-
-    def flaky(subject, *args, **kwargs):
-        if subject.endswith("due and overdue"):
-            raise OSError("SMTP down")
-        return real_send_mail(subject, *args, **kwargs)
-
-    monkeypatch.setattr(send_reminders, "send_mail", flaky)
+def test_a_failed_digest_email_is_retried_later_and_does_not_stop_escalation(overdue_and_urgent, settings):
+    settings.EMAIL_BACKEND = "tests.mailbackends.FlakyBackend"
+    FlakyBackend.failures = {"due and overdue": 1}
     err = io.StringIO()
     call_command("send_reminders", stdout=io.StringIO(), stderr=err)
-    assert "Email not sent" in err.getvalue()
+    assert "Email not sent, will retry: digest:" in err.getvalue()
     assert [m.subject for m in mail.outbox] == ["JAK Portal: URGENT alert not acknowledged"]
-    monkeypatch.setattr(send_reminders, "send_mail", real_send_mail)
-    call_command("send_reminders", stdout=io.StringIO())
-    assert [m.subject for m in mail.outbox][-1] == "JAK Portal: checks due and overdue"
+    digest = OutboundEmail.objects.get(dedupe_key__startswith="digest:")
+    assert (digest.status, digest.attempts, digest.last_error) == ("pending", 1, "ConnectionRefusedError")
+    # The next cron run (30 minutes later) is past the backoff: the digest is sent, once.
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=30)):
+        call_command("send_reminders", stdout=io.StringIO())
+    assert [m.subject for m in mail.outbox] == [
+        "JAK Portal: URGENT alert not acknowledged",
+        "JAK Portal: checks due and overdue",
+    ]
+    FlakyBackend.failures = {}
+
+
+def test_queue_only_then_deliver_email(overdue_and_urgent):
+    out = io.StringIO()
+    call_command("send_reminders", "--no-deliver", stdout=out)
+    assert mail.outbox == []
+    assert OutboundEmail.objects.filter(status="pending").count() == 2
+    call_command("deliver_email", stdout=out)
+    assert "Emails: 2 sent" in out.getvalue()
+    assert len(mail.outbox) == 2
 
 
 def test_recent_urgent_alert_is_not_escalated(overdue_and_urgent):

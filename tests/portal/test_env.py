@@ -99,8 +99,7 @@ def test_bad_database_url_never_echoes_the_password():
 
 
 def test_defaults():
-    env = read_env({"DJANGO_SECRET_KEY": "k" * 50, "PORTAL_TOTP_KEY": KEY_A}, base_dir=BASE)
-    assert env["debug"] is False
+    env = read_env({"DJANGO_SECRET_KEY": "k" * 50, "PORTAL_DEMO": "0", "DJANGO_DEBUG": "1"}, base_dir=BASE)
     assert env["demo"] is False
     assert env["jurisdiction"] == "US"
     assert env["allowed_hosts"] == []
@@ -163,6 +162,7 @@ def test_deploy_check_is_clean_with_production_settings():
         DJANGO_SECRET_KEY="x7" * 20 + "production-like-key-for-test",
         DJANGO_ALLOWED_HOSTS="portal.example.org",
         DATABASE_URL="sqlite:///:memory:",
+        PORTAL_BASE_URL="https://portal.example.org",
         PORTAL_TOTP_KEY=KEY_A,
     )
     assert result.returncode == 0, result.stderr + result.stdout
@@ -227,6 +227,197 @@ def test_cache_defaults_to_local_memory():
     assert env["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
+# --- Issue 18: DATABASE_URL required in production, PORTAL_BASE_URL, SMTP settings. ----------------------------
+
+# Imported here, not at the top, so this block merges cleanly with other work on this file.
+from portal.env import SMTP_BACKEND as SMTP  # noqa: E402
+from portal.env import join_url, parse_base_url, parse_email_settings  # noqa: E402
+
+PROD = {
+    "DJANGO_SECRET_KEY": "k" * 50,
+    "DATABASE_URL": "postgres://u:p@db/jak",
+    "PORTAL_BASE_URL": "https://p.example",
+    "PORTAL_TOTP_KEY": KEY_A,
+}
+
+
+def test_production_requires_database_url():
+    with pytest.raises(ConfigError, match="DATABASE_URL is required when DJANGO_DEBUG and PORTAL_DEMO are off"):
+        read_env({k: v for k, v in PROD.items() if k != "DATABASE_URL"}, base_dir=BASE)
+    assert read_env(PROD, base_dir=BASE)["database"]["ENGINE"] == "django.db.backends.postgresql"
+    for mode in ({"PORTAL_DEMO": "1"}, {"DJANGO_DEBUG": "1"}):
+        assert read_env(mode, base_dir=BASE)["database"]["NAME"] == BASE / "var" / "portal.sqlite3"
+
+
+def test_production_without_database_url_refuses_to_start():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_")) and k != "DATABASE_URL"}
+    env.update(
+        DJANGO_SECRET_KEY="x7" * 30,
+        DJANGO_ALLOWED_HOSTS="p.example",
+        PORTAL_BASE_URL="https://p.example",
+        PORTAL_TOTP_KEY=KEY_A,
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL is required when DJANGO_DEBUG and PORTAL_DEMO are off" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "production", "expected"),
+    [
+        (None, False, "http://127.0.0.1:8000/"),
+        ("", False, "http://127.0.0.1:8000/"),
+        ("https://portal.clinic.example", True, "https://portal.clinic.example/"),
+        ("https://Portal.Clinic.Example/", True, "https://portal.clinic.example/"),
+        ("https://clinic.example/jak", True, "https://clinic.example/jak/"),
+        ("https://clinic.example//jak//portal/", True, "https://clinic.example/jak/portal/"),
+        ("https://clinic.example:8443", True, "https://clinic.example:8443/"),
+        ("http://127.0.0.1:8000", True, "http://127.0.0.1:8000/"),  # loopback: http allowed in production
+        ("http://localhost:8000/", True, "http://localhost:8000/"),
+        ("http://[::1]:8000", True, "http://[::1]:8000/"),
+        ("http://portal.internal", False, "http://portal.internal/"),  # demo/debug: http anywhere
+        ("  https://p.example  ", True, "https://p.example/"),
+    ],
+)
+def test_base_url(raw, production, expected):
+    assert parse_base_url(raw, production=production) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "production", "message"),
+    [
+        (None, True, "PORTAL_BASE_URL is required"),
+        ("  ", True, "PORTAL_BASE_URL is required"),
+        ("http://portal.clinic.example", True, "PORTAL_BASE_URL must use https:// in production"),
+        ("ftp://portal.clinic.example", False, "must be an http:// or https:// URL"),
+        ("portal.clinic.example", False, "must be an http:// or https:// URL"),
+        ("https://", False, "needs a host name"),
+        ("https:///jak/", False, "needs a host name"),
+        ("https://p.example/?next=/", False, "without \\?query or #fragment"),
+        ("https://p.example/#top", False, "without \\?query or #fragment"),
+        ("https://p.example:99999/", False, "could not be parsed"),
+        ("https://user:TopSecretPw@p.example/", False, "must not contain a user name or password"),
+        ("https://p.example/a/../b", False, "must not contain . or .."),
+    ],
+)
+def test_bad_base_urls(raw, production, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_base_url(raw, production=production)
+    assert "TopSecretPw" not in str(info.value)
+
+
+def test_read_env_base_url():
+    assert read_env(PROD, base_dir=BASE)["base_url"] == "https://p.example/"
+    with pytest.raises(ConfigError, match="PORTAL_BASE_URL is required"):
+        read_env({k: v for k, v in PROD.items() if k != "PORTAL_BASE_URL"}, base_dir=BASE)
+    assert read_env({"PORTAL_DEMO": "1"}, base_dir=BASE)["base_url"] == "http://127.0.0.1:8000/"
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "expected"),
+    [
+        ("https://p.example/", "/monitoring/worklist/", "https://p.example/monitoring/worklist/"),
+        ("https://p.example/", "/", "https://p.example/"),
+        ("https://c.example/jak/", "/monitoring/alerts/x/", "https://c.example/jak/monitoring/alerts/x/"),
+        ("https://c.example/jak/", "/jak/monitoring/", "https://c.example/jak/monitoring/"),  # reverse() under it
+        ("https://c.example/jak/", "/jakarta/", "https://c.example/jak/jakarta/"),
+        ("http://127.0.0.1:8000/", "/a/?b=1", "http://127.0.0.1:8000/a/?b=1"),
+    ],
+)
+def test_join_url(base, path, expected):
+    assert join_url(base, path) == expected
+
+
+@pytest.mark.parametrize("path", ["monitoring/", "https://evil.example/", "//evil.example/x", ""])
+def test_join_url_refuses_anything_but_a_site_path(path):
+    with pytest.raises(ValueError, match="site path"):
+        join_url("https://p.example/", path)
+
+
+def test_email_defaults_print_to_the_console():
+    assert parse_email_settings({}) == {
+        "backend": "django.core.mail.backends.console.EmailBackend",
+        "host": "localhost",
+        "port": 25,
+        "user": "",
+        "password": "",
+        "use_tls": False,
+        "use_ssl": False,
+        "timeout": 30,
+        "default_from": "jak-portal@localhost",
+    }
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"EMAIL_HOST": "smtp.clinic.example"}, {"backend": SMTP, "host": "smtp.clinic.example", "port": 25}),
+        ({"EMAIL_HOST": "smtp.c.example", "EMAIL_USE_TLS": "1"}, {"backend": SMTP, "port": 587, "use_tls": True}),
+        ({"EMAIL_HOST": "smtp.c.example", "EMAIL_USE_SSL": "yes"}, {"port": 465, "use_ssl": True, "use_tls": False}),
+        ({"EMAIL_HOST": "smtp.c.example", "EMAIL_PORT": " 2525 "}, {"port": 2525}),
+        ({"EMAIL_HOST": "10.0.0.25", "EMAIL_TIMEOUT": "10"}, {"host": "10.0.0.25", "timeout": 10}),
+        (
+            {"EMAIL_HOST": "smtp.c.example", "EMAIL_HOST_USER": "jak", "EMAIL_HOST_PASSWORD": " s3cret "},
+            {"user": "jak", "password": " s3cret "},
+        ),
+        (
+            {"EMAIL_HOST": "smtp.c.example", "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+            {"backend": "django.core.mail.backends.locmem.EmailBackend"},
+        ),
+        (
+            {"DEFAULT_FROM_EMAIL": "JAK Portal <noreply@clinic.example>"},
+            {"default_from": "JAK Portal <noreply@clinic.example>"},
+        ),
+        ({"DJANGO_DEFAULT_FROM_EMAIL": "noreply@clinic.example"}, {"default_from": "noreply@clinic.example"}),
+        (
+            {"DEFAULT_FROM_EMAIL": "a@clinic.example", "DJANGO_DEFAULT_FROM_EMAIL": "b@clinic.example"},
+            {"default_from": "a@clinic.example"},
+        ),
+    ],
+)
+def test_email_settings(environ, expected):
+    got = parse_email_settings(environ)
+    assert {k: got[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on"),
+        ({"EMAIL_USE_TLS": "maybe"}, "EMAIL_USE_TLS must be one of"),
+        ({"EMAIL_USE_SSL": "2"}, "EMAIL_USE_SSL must be one of"),
+        ({"EMAIL_PORT": "smtp"}, "EMAIL_PORT must be a whole number from 1 to 65535"),
+        ({"EMAIL_PORT": "0"}, "EMAIL_PORT must be a whole number"),
+        ({"EMAIL_PORT": "70000"}, "EMAIL_PORT must be a whole number"),
+        ({"EMAIL_PORT": "-25"}, "EMAIL_PORT must be a whole number"),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT must be a whole number from 1 to 600"),
+        ({"EMAIL_TIMEOUT": "1.5"}, "EMAIL_TIMEOUT must be a whole number"),
+        ({"EMAIL_HOST": "smtp://smtp.c.example"}, "EMAIL_HOST must be a host name"),
+        ({"EMAIL_HOST": "smtp c.example"}, "EMAIL_HOST must be a host name"),
+        ({"EMAIL_HOST_PASSWORD": "TopSecretPw"}, "EMAIL_HOST_PASSWORD is set but EMAIL_HOST_USER is not"),
+        ({"DEFAULT_FROM_EMAIL": "nobody"}, "DEFAULT_FROM_EMAIL must be an email address"),
+        ({"DEFAULT_FROM_EMAIL": "a@b.example\nBcc: x@y.example"}, "DEFAULT_FROM_EMAIL must be an email address"),
+        ({"DJANGO_DEFAULT_FROM_EMAIL": "x@localhost"}, "DJANGO_DEFAULT_FROM_EMAIL must be an email address"),
+        ({"DJANGO_EMAIL_BACKEND": SMTP}, "EMAIL_HOST is not set"),
+    ],
+)
+def test_bad_email_settings_name_the_variable_and_never_the_password(environ, message):
+    environ = {"EMAIL_HOST_PASSWORD": "TopSecretPw", "EMAIL_HOST_USER": "jak", **environ}
+    if "is set but" in message:
+        del environ["EMAIL_HOST_USER"]
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_email_settings(environ)
+    assert "TopSecretPw" not in str(info.value)
+
+
+def test_read_env_email():
+    env = read_env({**PROD, "EMAIL_HOST": "smtp.c.example", "EMAIL_USE_TLS": "on"}, base_dir=BASE)
+    assert env["email"]["backend"] == SMTP
+    assert env["email"]["port"] == 587
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -266,7 +457,7 @@ def test_totp_keys_bad_never_echo_the_value(raw, message):
         ({"PORTAL_DEMO": "1"}, [DEV_TOTP_KEY]),
         ({"DJANGO_DEBUG": "1"}, [DEV_TOTP_KEY]),
         ({"PORTAL_DEMO": "1", "PORTAL_TOTP_KEY": KEY_A}, [KEY_A]),
-        ({"DJANGO_SECRET_KEY": "k" * 50, "PORTAL_TOTP_KEY": KEY_A}, [KEY_A]),
+        ({**PROD, "PORTAL_TOTP_KEY": KEY_A}, [KEY_A]),
     ],
 )
 def test_totp_key_from_environment(environ, expected):
@@ -275,7 +466,7 @@ def test_totp_key_from_environment(environ, expected):
 
 @pytest.mark.parametrize("raw", [None, "", "   "])
 def test_production_refuses_to_start_without_a_totp_key(raw):
-    environ = {"DJANGO_SECRET_KEY": "k" * 50}
+    environ = {k: v for k, v in PROD.items() if k != "PORTAL_TOTP_KEY"}
     if raw is not None:
         environ["PORTAL_TOTP_KEY"] = raw
     with pytest.raises(ConfigError, match="PORTAL_TOTP_KEY is required when DJANGO_DEBUG and PORTAL_DEMO are off"):
@@ -287,6 +478,11 @@ def test_dev_totp_key_is_a_valid_fernet_key():
 
 
 def test_missing_totp_key_stops_production_startup_with_a_clear_message():
-    result = _run_manage("check", DJANGO_SECRET_KEY="x7" * 30, DATABASE_URL="sqlite:///:memory:")
+    result = _run_manage(
+        "check",
+        DJANGO_SECRET_KEY="x7" * 30,
+        DATABASE_URL="sqlite:///:memory:",
+        PORTAL_BASE_URL="https://portal.example.org",
+    )
     assert result.returncode != 0
     assert "PORTAL_TOTP_KEY is required" in result.stderr

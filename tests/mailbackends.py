@@ -1,0 +1,25 @@
+"""An email backend for tests whose SMTP server is down for chosen subjects (settings.EMAIL_BACKEND points here)."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+
+class FlakyBackend(LocmemBackend):
+    """The test (locmem) backend, except that a message whose subject contains a key of ``failures`` raises
+    ConnectionRefusedError that many more times (-1: always). Reset ``failures`` in each test."""
+
+    failures: ClassVar[dict[str, int]] = {}
+    _lock = threading.Lock()
+
+    def send_messages(self, messages):
+        with self._lock:
+            for message in messages:
+                for part, left in self.failures.items():
+                    if part in message.subject and left != 0:
+                        self.failures[part] = left - 1
+                        raise ConnectionRefusedError("SMTP server down (test)")
+        return super().send_messages(messages)
