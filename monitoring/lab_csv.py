@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils import timezone
 
@@ -45,6 +45,8 @@ class Parsed:
     rows: list[ResultRow]
     errors: list[RowError]
     fatal: str = ""
+    # Rows whose result is already recorded (same patient, test, date and value): not an error, not imported again.
+    already_recorded: list[int] = field(default_factory=list)
 
 
 def _decode(raw: bytes) -> str | None:
@@ -118,6 +120,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
     rows: list[ResultRow] = []
     errors: list[RowError] = []
     seen: dict[tuple, int] = {}
+    already: list[int] = []
     for number, line in body:
         before = len(errors)
 
@@ -175,10 +178,10 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
         if key in seen:
             bad("record_number", f"Duplicate of row {seen[key]} (same patient, test, date and value).")
             continue
-        if key in existing:
-            bad("record_number", "Already recorded (same patient, test, date and value).")
-            continue
         seen[key] = number
+        if key in existing:
+            already.append(number)
+            continue
         rows.append(
             ResultRow(
                 patient=patient,
@@ -188,6 +191,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
                 coded_value=coded,
                 entered_value=cell(line, "value"),
                 entered_unit=unit_code,
+                source_row=number,
             )
         )
-    return Parsed(rows, errors)
+    return Parsed(rows, errors, already_recorded=already)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -68,6 +68,7 @@ class ResultRow:
     coded_value: str = ""
     entered_value: str = ""
     entered_unit: str = ""
+    source_row: int = 0  # the CSV line it came from (0: not from a file), to name it in the import summary
 
 
 def check_type_for(lab_test: LabTest) -> str:
@@ -205,26 +206,63 @@ def _alert(draft: alerting.AlertDraft, *, patient: Patient, course, lab_result=N
     )
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What ``lab_results_record`` stored, and the rows it did not store because the same result (patient, test,
+    collection date and value) was already recorded, by an earlier entry or by a simultaneous one."""
+
+    results: list[LabResult]
+    already_recorded: list[ResultRow]
+
+
+def _row_key(row: ResultRow) -> tuple:
+    return (row.patient.pk, row.lab_test.pk, row.collected_on, row.value is None, row.value or 0, row.coded_value)
+
+
+def _store(rows: list[ResultRow], actor: User) -> tuple[list[LabResult], list[ResultRow]]:
+    """Insert the rows; those the database refuses as duplicates (patients.LabResult's unique constraints) are
+    returned apart. All in one savepoint first (the usual case); if any row clashes, one savepoint per row, so the
+    others are still stored. Rows go in a fixed order, so two imports of overlapping files lock the same index
+    entries in the same order and wait for each other instead of deadlocking."""
+
+    def new(row: ResultRow) -> LabResult:
+        return LabResult(
+            patient=row.patient,
+            lab_test=row.lab_test,
+            collected_on=row.collected_on,
+            value=row.value,
+            coded_value=row.coded_value,
+            entered_value=row.entered_value[:40],
+            entered_unit=row.entered_unit[:30],
+            recorded_by=actor,
+        )
+
+    ordered = sorted(rows, key=_row_key)
+    try:
+        with transaction.atomic():
+            return LabResult.objects.bulk_create([new(row) for row in ordered]), []
+    except IntegrityError:
+        pass  # a simultaneous request stored some of them first (it had committed, or we waited for it to)
+    stored, already = [], []
+    for row in ordered:
+        try:
+            with transaction.atomic():
+                stored.append(LabResult.objects.bulk_create([new(row)])[0])
+        except IntegrityError:
+            already.append(row)
+    return stored, already
+
+
 @transaction.atomic
-def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "form") -> list[LabResult]:
-    """Store validated results, complete the matching checks, update screening records, interpret, audit."""
+def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "form") -> Recorded:
+    """Store validated results once, complete the matching checks, update screening records, interpret (alerts for
+    the stored results only), audit. A row already recorded is not stored again and raises no second alert: it is
+    returned in ``already_recorded`` for the page to say so."""
     if not rows:
         raise MonitoringError("Enter at least one result.")
-    results = LabResult.objects.bulk_create(
-        [
-            LabResult(
-                patient=row.patient,
-                lab_test=row.lab_test,
-                collected_on=row.collected_on,
-                value=row.value,
-                coded_value=row.coded_value,
-                entered_value=row.entered_value[:40],
-                entered_unit=row.entered_unit[:30],
-                recorded_by=actor,
-            )
-            for row in rows
-        ]
-    )
+    results, already = _store(rows, actor)
+    skipped = {id(row) for row in already}
+    rows = [row for row in rows if id(row) not in skipped]
     wanted: dict[int, dict[str, dt.date]] = defaultdict(dict)
     for row in rows:
         check_type = check_type_for(row.lab_test)
@@ -242,7 +280,7 @@ def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "for
                 note=f"From the lab result ({row.lab_test.short_name})",
             )
     completed = _complete_items(actor, wanted)
-    alerts = interpret_results(results)
+    alerts = interpret_results(results) if results else []
     by_patient: dict[int, list[ResultRow]] = defaultdict(list)
     for row in rows:
         by_patient[row.patient.pk].append(row)
@@ -264,9 +302,14 @@ def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "for
             action=AuditEvent.Action.CREATE,
             object_type="monitoring.labresult",
             summary=f"CSV import: {len(results)} results for {len(by_patient)} patients",
-            changes={"results": len(results), "checks_completed": completed, "alerts": len(alerts)},
+            changes={
+                "results": len(results),
+                "already_recorded": len(already),
+                "checks_completed": completed,
+                "alerts": len(alerts),
+            },
         )
-    return results
+    return Recorded(results, already)
 
 
 # --- Symptom checks -------------------------------------------------------------------------------------------------

@@ -100,9 +100,14 @@ def lab_entry(request, public_id):
     try:
         with idempotency.guard(request, scope=f"labs:{patient.public_id}") as submission:
             if request.method == "POST" and not submission.earlier and form.is_valid() and not submission.claim():
-                results = svc.lab_results_record(actor=request.user, rows=form.result_rows)
-                messages.success(request, f"{len(results)} result(s) saved and interpreted.")
-                _tell_alerts(request, sel.alerts_raised(lab_results=results))
+                recorded = svc.lab_results_record(actor=request.user, rows=form.result_rows)
+                if not recorded.results:  # the guard releases the claim: nothing was written
+                    raise svc.MonitoringError(ALREADY_RECORDED_FORM)
+                messages.success(request, f"{len(recorded.results)} result(s) saved and interpreted.")
+                if recorded.already_recorded:
+                    names = ", ".join(row.lab_test.short_name for row in recorded.already_recorded)
+                    messages.info(request, f"Already recorded, not saved again: {names} ({ALREADY_RECORDED_WHY}).")
+                _tell_alerts(request, sel.alerts_raised(lab_results=recorded.results))
                 saved_url = reverse("monitoring:lab_saved", args=[patient.public_id]) + f"?panel={panel}"
                 return redirect(submission.complete(saved_url))
     except svc.MonitoringError as exc:
@@ -147,29 +152,49 @@ def lab_saved(request, public_id):
     return render(request, "monitoring/lab_saved.html", {"patient": patient, "results": results, "unit_system": system})
 
 
+ALREADY_RECORDED_WHY = "same patient, test, collection date and value"
+ALREADY_RECORDED_FORM = f"These results are already recorded ({ALREADY_RECORDED_WHY}): nothing was saved again."
+
+
+def _already_recorded_text(rows: list[int], shown: int = 20) -> str:
+    listed = ", ".join(str(n) for n in rows[:shown]) + (f" and {len(rows) - shown} more" if len(rows) > shown else "")
+    return f"{len(rows)} row(s) already recorded ({ALREADY_RECORDED_WHY}), not imported again: row(s) {listed}."
+
+
 @permission_required(ADD_RESULTS, raise_exception=True)
 @require_get_post
 def lab_upload(request):
     form = LabCsvForm(request.POST or None, request.FILES or None)
     report = None
-    with idempotency.guard(request, scope="labs:upload") as submission:
-        if request.method == "POST" and not submission.earlier and form.is_valid():
-            if request.user.clinic_id is None:
-                raise PermissionDenied
-            raw = lab_csv.read_upload(form.cleaned_data["file"])
-            parsed = lab_csv.parse_csv(raw, clinic_id=request.user.clinic_id)
-            if parsed.fatal:
-                form.add_error("file", parsed.fatal)
-            elif parsed.errors:
-                report = parsed.errors
-                form.add_error(
-                    "file", f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again."
-                )
-            elif not submission.claim():
-                results = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
-                messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
-                _tell_alerts(request, sel.alerts_raised(lab_results=results))
-                return redirect(submission.complete(reverse("monitoring:lab_upload")))
+    try:
+        with idempotency.guard(request, scope="labs:upload") as submission:
+            if request.method == "POST" and not submission.earlier and form.is_valid():
+                if request.user.clinic_id is None:
+                    raise PermissionDenied
+                raw = lab_csv.read_upload(form.cleaned_data["file"])
+                parsed = lab_csv.parse_csv(raw, clinic_id=request.user.clinic_id)
+                if parsed.fatal:
+                    form.add_error("file", parsed.fatal)
+                elif parsed.errors:
+                    report = parsed.errors
+                    form.add_error(
+                        "file",
+                        f"Nothing was imported: {len(parsed.errors)} problem(s) below. Fix them and upload again.",
+                    )
+                elif not submission.claim():
+                    already = list(parsed.already_recorded)
+                    results: list = []
+                    if parsed.rows:
+                        recorded = svc.lab_results_record(actor=request.user, rows=parsed.rows, origin="csv")
+                        results = recorded.results
+                        already += [row.source_row for row in recorded.already_recorded]
+                    messages.success(request, f"Imported {len(results)} result(s); each was interpreted.")
+                    if already:
+                        messages.info(request, _already_recorded_text(sorted(already)))
+                    _tell_alerts(request, sel.alerts_raised(lab_results=results))
+                    return redirect(submission.complete(reverse("monitoring:lab_upload")))
+    except svc.MonitoringError as exc:
+        add_service_error(form, exc)
     if submission.earlier:
         messages.info(request, "This file was already sent; its results were imported once.")
         return redirect(submission.earlier)

@@ -484,6 +484,28 @@ class LabResult(models.Model):
         db_table = "monitoring_labresult"
         verbose_name = _("lab result")
         indexes = [models.Index(fields=["patient", "lab_test", "-collected_on"], name="monitoring_result_latest")]
+        # One result per patient, test, collection day and value (issue 18, F8: four simultaneous uploads of one CSV
+        # stored it three times, with three alerts). The record has the collection date, not the time, so this is
+        # what a duplicate can be told by: the same value (canonical unit, so 4.6 mmol/L typed once in mg/dL is the
+        # same value) of the same test on the same day. A repeat test that day with a different value is a new
+        # result and is stored. A repeat with exactly the same value is refused as "already recorded": it adds no
+        # information to the record or the trend, and stored twice it would read as a confirmation ("two
+        # consecutive counts below ...") and raise its alerts again. Coded results have no value; theirs is the
+        # coded value. NULLs never clash in a unique index, hence two partial constraints, not one.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "lab_test", "collected_on", "value"],
+                condition=models.Q(value__isnull=False),
+                name="patients_result_once_per_value",
+                violation_error_message="This result is already recorded (same patient, test, date and value).",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "lab_test", "collected_on", "coded_value"],
+                condition=models.Q(value__isnull=True),
+                name="patients_result_once_per_coded",
+                violation_error_message="This result is already recorded (same patient, test, date and result).",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lab_test.short_name} on {self.collected_on}"

@@ -104,4 +104,4 @@ def record_result(actor, patient, analyte, value, on=TODAY):
         entered_value=str(value),
         entered_unit=test.canonical_unit,
     )
-    return svc.lab_results_record(actor=actor, rows=[row])[0]
+    return svc.lab_results_record(actor=actor, rows=[row]).results[0]

@@ -46,7 +46,7 @@ def record(actor, patient, analyte, typed, unit=None, on=TODAY, coded=""):
         entered_value="" if coded else typed,
         entered_unit="" if coded else unit,
     )
-    return svc.lab_results_record(actor=actor, rows=[row])[0]
+    return svc.lab_results_record(actor=actor, rows=[row]).results[0]
 
 
 # --- The table ------------------------------------------------------------------------------------------------------

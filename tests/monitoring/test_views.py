@@ -617,7 +617,7 @@ def test_alert_and_saved_results_show_units_as_clinicians_write_them(client_as, 
         entered_value="45000",
         entered_unit="/mm3",
     )
-    result = svc.lab_results_record(actor=nurse, rows=[row])[0]
+    result = svc.lab_results_record(actor=nurse, rows=[row]).results[0]
     alert = Alert.objects.get(lab_result=result)
     page = client_as(derm).get(alert.get_absolute_url()).content.decode()
     assert "Platelets 45 ×10³/µL (entered as 45000 cells/mm³)" in page

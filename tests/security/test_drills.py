@@ -20,6 +20,8 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -247,3 +249,135 @@ def test_double_submitted_patient_form_writes_once(server, staff):
     assert [status for status, _ in results] == [302, 302]
     assert results[0][1] == results[1][1]
     assert Patient.objects.filter(record_number="DRILL-0001").count() == 1
+
+
+# --- Sustained load through a worker kill and a PostgreSQL restart -------------------------------------------------
+
+LOAD_SECONDS = 25  # the writers stop after this long, or after LOAD_MAX_REQUESTS each, whichever comes first
+LOAD_MAX_REQUESTS = 400
+KILL_AT, RESTART_AT = 6.0, 12.0  # seconds into the load
+
+
+class Write:
+    """One submitted write: what was sent (with its one-time token) and how the portal answered."""
+
+    def __init__(self, browser: Browser, kind: str, path: str, data: dict, key: str):
+        self.browser, self.kind, self.path, self.data, self.key = browser, kind, path, data, key
+        self.answer = ""  # "ack" (the portal confirmed it), or what went wrong: "503", "error: ..."
+        self.at = 0.0  # when it was sent
+
+    def send(self) -> str:
+        try:
+            status, headers, _ = self.browser.post(self.path, self.data)
+        except (OSError, http.client.HTTPException) as exc:
+            return f"error: {type(exc).__name__}"
+        location = headers.get("Location", "")
+        confirmed = "/risk/" if self.kind == "patient" else "/labs/saved/"
+        return "ack" if status == 302 and confirmed in location else str(status)
+
+
+def _writer(browser: Browser, kind: str, patient: Patient, n: int, end: float, writes: list[Write]) -> None:
+    for i in range(LOAD_MAX_REQUESTS):
+        if time.monotonic() > end:
+            return
+        token = str(uuid.uuid4())  # what the form page hands out (portal.idempotency.form_key)
+        if kind == "patient":
+            key = f"LOAD-{n}-{i:03d}"
+            data = {
+                "record_number": key,
+                "given_name": f"{CANARY}Load",
+                "family_name": CANARY,
+                "date_of_birth": "1970-01-01",
+                "sex_at_birth": "female",
+            }
+            path = "/patients/new/"
+        else:
+            key = f"{10 + n + i / 1000:.3f}"  # a distinct haemoglobin value per write: a new result, not a repeat
+            data = {"collected_on": "2026-01-05", "v_hb": key, "u_hb": "g/dL"}
+            path = f"{patient.get_absolute_url()}labs/new/?panel=cbc"
+        write = Write(browser, kind, path, {**data, "idempotency_key": token}, key)
+        write.at = time.monotonic()
+        write.answer = write.send()
+        writes.append(write)
+
+
+def _stored() -> tuple[list[str], list[str]]:
+    from patients.models import LabResult  # noqa: PLC0415  (only this drill reads lab results)
+
+    patients = list(Patient.objects.filter(record_number__startswith="LOAD-").values_list("record_number", flat=True))
+    values = [f"{v:.3f}" for v in LabResult.objects.filter(lab_test__analyte="hb").values_list("value", flat=True)]
+    return patients, values
+
+
+def test_acknowledged_writes_survive_a_killed_worker_and_a_postgresql_restart(server, staff):
+    """Four writers (two registering patients, two entering lab results, each write with its own form token) for
+    up to LOAD_SECONDS, while one gunicorn worker is killed and the PostgreSQL cluster restarted. Every write the
+    portal confirmed is stored exactly once, nothing is stored that was not sent, a failed write is stored at
+    most once, and resending a failed write with its token stores it at most once (exactly once in the end)."""
+    from django.core.management import call_command  # noqa: PLC0415
+
+    db = connection.settings_dict
+    if urlsplit(f"//{db['HOST'] or 'localhost'}").hostname not in ("127.0.0.1", "localhost", ""):
+        pytest.skip("the load drill restarts the local cluster only")
+    cluster = _cluster_for_port(str(db["PORT"] or "5432"))
+    if cluster is None:
+        pytest.skip("the load drill needs root and pg_ctlcluster for the cluster on DATABASE_URL's port")
+    call_command("load_catalogue", verbosity=0)
+    browsers = []
+    for user in (staff["derm"], staff["derm"], staff["nurses"][0], staff["nurses"][1]):
+        browser = Browser(server["port"])
+        browser.login(user.username)
+        browsers.append(browser)
+    kinds = ("patient", "patient", "lab", "lab")
+    writes: list[list[Write]] = [[] for _ in kinds]
+    start = time.monotonic()
+    end = start + LOAD_SECONDS
+    threads = [
+        threading.Thread(target=_writer, args=(browsers[n], kinds[n], staff["patient"], n, end, writes[n]))
+        for n in range(len(kinds))
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(KILL_AT)
+    found = subprocess.run(["pgrep", "-P", str(server["process"].pid)], capture_output=True, text=True, check=False)  # noqa: S607
+    os.kill(int(found.stdout.split()[0]), signal.SIGKILL)
+    time.sleep(max(0.0, start + RESTART_AT - time.monotonic()))
+    restarted = time.monotonic()
+    subprocess.run(["pg_ctlcluster", *cluster, "restart"], check=True, timeout=120)  # noqa: S607
+    for t in threads:
+        t.join(timeout=LOAD_SECONDS + 90)
+    assert not any(t.is_alive() for t in threads), "a writer did not stop"
+    connection.close()  # this process's connection did not survive the restart
+    sent = [w for per_writer in writes for w in per_writer]
+    acked = [w for w in sent if w.answer == "ack"]
+    failed = [w for w in sent if w.answer != "ack"]
+    answers = Counter(w.answer for w in sent)
+    print(f"load drill: {len(sent)} writes in {time.monotonic() - start:.0f} s: {dict(answers)}", file=sys.stderr)  # noqa: T201
+    assert acked, "no write was acknowledged"
+    assert any(w.at > restarted + 1 for w in acked), "the load had stopped before the restart: nothing was proven"
+
+    patients, values = _stored()
+    sent_keys = {(w.kind, w.key) for w in sent}
+    stored = [("patient", k) for k in patients] + [("lab", v) for v in values]
+    assert set(stored) <= sent_keys, "a row was stored that no write sent"
+    assert len(stored) == len(set(stored)), "a write was stored twice"
+    assert {(w.kind, w.key) for w in acked} <= set(stored), "an acknowledged write is missing"
+
+    # Resend every failed write with its own token, once the portal answers again: stored at most once, and
+    # confirmed now (the first try's commit is found by its token, or the write is done now).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if browsers[0].get("/healthz")[0] == 200:
+                break
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.5)
+    retried = [w.send() for w in failed]
+    connection.close()
+    patients, values = _stored()
+    stored = [("patient", k) for k in patients] + [("lab", v) for v in values]
+    assert len(stored) == len(set(stored)), "a resent write was stored twice"
+    assert set(stored) <= sent_keys
+    assert retried == ["ack"] * len(failed), retried
+    assert set(stored) == sent_keys

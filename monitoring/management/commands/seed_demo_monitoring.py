@@ -172,7 +172,7 @@ class Command(BaseCommand):
                     if analyte in tests
                 ]
                 if rows:
-                    count += len(svc.lab_results_record(actor=nurse, rows=rows, origin="demo"))
+                    count += len(svc.lab_results_record(actor=nurse, rows=rows, origin="demo").results)
                 if (patient_id, on) in checked:
                     svc.symptom_check_record(
                         actor=nurse, patient=patient, checked_on=on, symptoms=[], none_reported=True
