@@ -41,3 +41,4 @@ if settings.PORTAL_BENCH:
 
 handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"

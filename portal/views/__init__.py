@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -52,3 +54,21 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
+
+
+# Seconds a browser or load balancer should wait before retrying while the database is unreachable.
+DATABASE_RETRY_AFTER = 30
+
+
+def server_error(request):
+    """The error page for an uncaught exception. A lost database connection (a PostgreSQL restart or failover,
+    "database is locked" on SQLite) is a 503 "try again in a moment" with Retry-After, not a 500: nothing was saved
+    (ATOMIC_REQUESTS rolled it back) and the same request will work once the database is back. Rendered without
+    the request's context processors, which would query the database that just failed."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

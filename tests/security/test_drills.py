@@ -355,6 +355,8 @@ def test_acknowledged_writes_survive_a_killed_worker_and_a_postgresql_restart(se
     print(f"load drill: {len(sent)} writes in {time.monotonic() - start:.0f} s: {dict(answers)}", file=sys.stderr)  # noqa: T201
     assert acked, "no write was acknowledged"
     assert any(w.at > restarted + 1 for w in acked), "the load had stopped before the restart: nothing was proven"
+    # While the database is down the portal says "back in a moment" (503 with Retry-After), never a server error.
+    assert "500" not in answers, f"a write got a server error page instead of 503: {dict(answers)}"
 
     patients, values = _stored()
     sent_keys = {(w.kind, w.key) for w in sent}
