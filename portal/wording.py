@@ -36,6 +36,10 @@ class FieldWords:
 
 
 def sentence_case(text: str) -> str:
+    """The first letter capitalised, unless the first word is a name written with capitals inside (vIGA-AD, eGFR)."""
+    first = text.split(" ", 1)[0]
+    if any(c.isupper() for c in first[1:]):
+        return text
     return text[:1].upper() + text[1:]
 
 
