@@ -1,91 +1,11 @@
-"""The patient timeline: every kind of clinical event in words, newest first, one clinic's, in fixed queries."""
+"""The patient timeline: every kind of clinical event in words, newest first, one clinic's (the record is in
+conftest.py)."""
 
-import datetime as dt
-from decimal import Decimal
-
-import pytest
-from django.core.management import call_command
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
-from django.utils import timezone
-
-from monitoring.models import Alert, SymptomCheck
 from patients import selectors, services
-from patients.models import RiskProfile
 from portal import roles
 from portal.models import Clinic
-from tests.factories import TODAY, make_clinic, make_course, make_patient, make_user, record_result
-from therapy.models import CourseEvent, TreatmentCourse
-
-
-@pytest.fixture
-def catalogue(db):
-    call_command("load_catalogue", verbosity=0)
-
-
-def day(n: int) -> dt.date:
-    return TODAY - dt.timedelta(days=n)
-
-
-def course_events(course, derm):
-    for n, kind, before, after, reason, note in [
-        (40, CourseEvent.Kind.START, None, "200", "", ""),
-        (30, CourseEvent.Kind.DOSE_CHANGE, "200", "100", "decrease", "Nausea"),
-        (20, CourseEvent.Kind.INTERRUPTION, None, None, "platelets", "Platelets low"),
-        (15, CourseEvent.Kind.RESUMPTION, None, None, "", "Platelets recovered"),
-        (5, CourseEvent.Kind.STOP, None, None, "adverse_event", "Shingles"),
-    ]:
-        CourseEvent.objects.create(
-            course=course,
-            kind=kind,
-            on=day(n),
-            dose_before=Decimal(before) if before else None,
-            dose_after=Decimal(after) if after else None,
-            reason=reason,
-            note=note,
-            created_by=derm,
-        )
-
-
-@pytest.fixture
-def record(clinic, derm, nurse, catalogue):
-    """A patient with one event of each kind."""
-    patient = make_patient(clinic=clinic, dermatologist=derm, record_number="TL-001")
-    patient.created_at = timezone.now() - dt.timedelta(days=400)  # registered before everything else
-    patient.save(update_fields=["created_at"])
-    course = make_course(patient, derm)
-    course_events(course, derm)
-    record_result(nurse, patient, "platelets", "45", on=day(21))  # low, at an action level: an alert too
-    alert = Alert.objects.get(patient=patient)
-    Alert.objects.filter(pk=alert.pk).update(
-        status=Alert.Status.ACKNOWLEDGED,
-        acknowledged_at=timezone.now(),
-        acknowledged_by=derm,
-        action=Alert.Action.INTERRUPT,
-        comment="Paused until the recount",
-    )
-    SymptomCheck.objects.create(patient=patient, checked_on=day(6), symptoms=["fever", "cough"], recorded_by=nurse)
-    SymptomCheck.objects.create(patient=patient, checked_on=day(3), none_reported=True, recorded_by=nurse)
-    services.screening_result_record(
-        actor=derm, patient=patient, item="hbsag", performed_on=day(50), result="negative", note="Before starting"
-    )
-    services.assessment_record(actor=derm, patient=patient, assessed_on=day(45), data={"viga": 3, "itch_nrs": 7})
-    entry = services.medicine_add(
-        actor=derm, patient=patient, medicine=None, name="Ibuprofen", dose_text="400 mg", started_on=day(44)
-    )
-    services.medicine_stop(actor=derm, entry=entry, stopped_on=day(10))
-    profile = RiskProfile.objects.get(patient=patient)
-    services.risk_profile_update(
-        actor=derm, patient=patient, data={"tb_status": "negative", "diabetes": True}, row_version=profile.row_version
-    )
-    return patient
-
-
-def timeline_url(patient, page=None):
-    url = reverse("patients:timeline", args=[patient.public_id])
-    return f"{url}?page={page}" if page else url
-
+from tests.factories import make_clinic, make_patient, make_user, record_result
+from tests.patients.conftest import day, timeline_url
 
 EXPECTED = [
     "Abrocitinib started",
@@ -171,26 +91,6 @@ def test_another_patients_and_another_clinics_events_stay_out(client_as, clinic,
     assert "Hepatitis C antibody" not in client_as(derm).get(timeline_url(record)).content.decode()
     elsewhere = make_user(role=roles.DERMATOLOGIST, clinic=make_clinic("Elsewhere"))
     assert client_as(elsewhere).get(timeline_url(record)).status_code == 404
-
-
-def _queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx)
-
-
-def test_the_timeline_page_reads_in_a_fixed_number_of_queries(client_as, derm, nurse, record):
-    client = client_as(derm)
-    few = _queries(client, timeline_url(record))
-    course = TreatmentCourse.objects.get(patient=record)
-    for n in range(15):
-        record_result(nurse, record, "platelets", "45" if n % 2 else "250", on=day(60 + n))
-        SymptomCheck.objects.create(patient=record, checked_on=day(60 + n), symptoms=["fever"], recorded_by=nurse)
-        services.assessment_record(actor=derm, patient=record, assessed_on=day(60 + n), data={"viga": 2})
-        CourseEvent.objects.create(course=course, kind=CourseEvent.Kind.RESUMPTION, on=day(60 + n), created_by=derm)
-    assert _queries(client, timeline_url(record)) == few
-    assert _queries(client, timeline_url(record, page=2)) == few
 
 
 def test_the_timeline_page_pages(client_as, derm, record):
