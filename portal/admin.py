@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from portal.audit import audit_record
+from portal.audit import audit_record, describe_changes
 from portal.models import AuditEvent, Clinic, User
 
 # Account fields whose old and new values go into the audit trail (never the password hash).
@@ -154,6 +154,11 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action", "object_type")
     search_fields = ("actor_username", "object_type", "object_id", "summary")
     date_hierarchy = "at"
+    readonly_fields = ("what_changed",)
+
+    @admin.display(description="What changed (in words)")
+    def what_changed(self, obj: AuditEvent) -> str:
+        return "; ".join(describe_changes(obj.changes, obj.object_type)) or "—"
 
     def has_add_permission(self, request):
         return False

@@ -8,6 +8,7 @@ from django.urls import reverse
 from patients import services
 from patients.models import RiskProfile
 from portal.audit import describe_changes
+from portal.models import AuditEvent
 from tests.factories import make_patient
 
 
@@ -63,3 +64,11 @@ def test_the_audit_trail_reads_in_a_fixed_number_of_queries(client_as, clinic, d
     with CaptureQueriesContext(connection) as more:
         client.get(reverse("portal:audit"))
     assert len(more) == len(few)
+
+
+def test_the_admin_audit_page_shows_the_changes_in_words(client_as, clinic, derm, superuser):
+    patient = make_patient(clinic=clinic, dermatologist=derm)
+    _risk_change(derm, patient)
+    event = AuditEvent.objects.get(summary="Risk profile changed")
+    body = client_as(superuser).get(reverse("admin:portal_auditevent_change", args=[event.pk])).content.decode()
+    assert "Tuberculosis: Never tested → Negative" in body
