@@ -94,19 +94,21 @@ def record_label(object_type: str) -> str:
         return object_type.rpartition(".")[2].replace("_", " ").capitalize() or "—"
 
 
-def _record_numbers(model: type[models.Model], ids: set[str]) -> dict[str, str]:
-    """pk -> the patient record number the rows belong to (the only identifier the audit page shows)."""
+def _record_names(model: type[models.Model], ids: set[str]) -> dict[str, str]:
+    """pk -> how the audit page names the row: "record <number>" for a patient's rows (the only identifier of a
+    patient it shows), else the row's own name (a drug, an account)."""
     names = {f.name for f in model._meta.concrete_fields}
     path = "record_number" if "record_number" in names else "patient__record_number" if "patient" in names else ""
-    if not path:
-        return {}
     pks = [i for i in ids if i.isdigit()]
-    return {str(pk): number for pk, number in model._default_manager.filter(pk__in=pks).values_list("pk", path)}
+    rows = model._default_manager.filter(pk__in=pks)
+    if path:
+        return {str(pk): f"record {number}" for pk, number in rows.values_list("pk", path)}
+    return {str(row.pk): str(row) for row in rows}
 
 
 def describe_events(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Give each event ``record`` ("Patient, record CAN-0001") and ``change_lines`` (its changes in words): one
-    query per kind of record on the page, whatever the number of rows."""
+    """Give each event ``record`` ("Patient, record CAN-0001", "Drug, Abrocitinib") and ``change_lines`` (its
+    changes in words): one query per kind of record on the page, whatever the number of rows."""
     ids_by_type: dict[str, set[str]] = {}
     for event in events:
         if event.object_type and event.object_id:
@@ -114,12 +116,12 @@ def describe_events(events: list[AuditEvent]) -> list[AuditEvent]:
     numbers: dict[str, dict[str, str]] = {}
     for object_type, ids in ids_by_type.items():
         try:
-            numbers[object_type] = _record_numbers(apps.get_model(object_type), ids)
+            numbers[object_type] = _record_names(apps.get_model(object_type), ids)
         except (LookupError, ValueError):
             numbers[object_type] = {}
     for event in events:
         label = record_label(event.object_type) if event.object_type else ""
         number = numbers.get(event.object_type, {}).get(event.object_id)
-        event.record = f"{label}, record {number}" if number else label  # type: ignore[attr-defined]
+        event.record = f"{label}, {number}" if number else label  # type: ignore[attr-defined]
         event.change_lines = describe_changes(event.changes, event.object_type)  # type: ignore[attr-defined]
     return events

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from patients import services
 from patients.models import RiskProfile
-from portal.audit import describe_changes
+from portal.audit import audit_record, describe_changes
 from portal.models import AuditEvent
 from tests.factories import make_patient
 
@@ -72,3 +72,9 @@ def test_the_admin_audit_page_shows_the_changes_in_words(client_as, clinic, derm
     event = AuditEvent.objects.get(summary="Risk profile changed")
     body = client_as(superuser).get(reverse("admin:portal_auditevent_change", args=[event.pk])).content.decode()
     assert "Tuberculosis: Never tested → Negative" in body
+
+
+def test_the_audit_trail_names_a_record_without_a_patient_by_its_name(client_as, superuser):
+    audit_record(actor=superuser, action="change", obj=superuser, summary="Account changed")
+    body = client_as(superuser).get(reverse("portal:audit")).content.decode()
+    assert f"<td>Staff user, {superuser}</td>" in body
