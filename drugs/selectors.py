@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from drugs import label as L
 from drugs.models import (
@@ -17,11 +20,18 @@ from drugs.models import (
     DoseAdjustment,
     Drug,
     Interaction,
+    LabTest,
     LabThreshold,
     RegulatoryStatus,
     Source,
 )
-from drugs.sections import SECTIONS
+from drugs.sections import SECTIONS, SECTIONS_BY_KEY
+from drugs.snapshot import row_label
+from portal import wording
+from portal.audit import field_words
+from portal.wording import FieldWords
+
+HISTORY_PAGE_SIZE = 10
 
 
 def _terms(drug: Drug) -> list[str]:
@@ -158,7 +168,144 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
 
 
 def drug_versions(drug: Drug) -> QuerySet:
-    return drug.versions.select_related("created_by").order_by("-id")
+    """The drug's versions, newest first, each with ``drug_number``: 1, 2, 3 … in the order of the drug's own
+    history (the catalogue version number, its primary key, counts every drug's changes)."""
+    return (
+        drug.versions.select_related("created_by")
+        .annotate(drug_number=Window(RowNumber(), order_by=F("id").asc()))
+        .order_by("-id")
+    )
+
+
+def drug_version_number(version: CatalogueVersion) -> int:
+    """The version's number in its drug's history (one query)."""
+    drug_id = version.drug_id
+    if drug_id is None:  # a deleted drug's or a lab test's version: no drug history to count in
+        return 0
+    return CatalogueVersion.objects.filter(drug_id=drug_id, id__lte=version.id).count()
+
+
+# --- The history page in words: field labels, choice labels and units instead of the stored codes -------------------
+
+DOSE_UNIT = "<dose unit>"  # the drug's dose unit, passed with the lab tests (not an analyte)
+_ROW_KEYS = ("jurisdiction", "kind", "trigger", "component", "condition", "item", "check_type", "lab_test", "status")
+_ROW_DETAIL_KEYS = ("phase", "interacting_class", "dose", "first_week")
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    part: str  # the section's title ("Lab action thresholds")
+    row: str  # the row in words ("US · ANC · On treatment")
+    change: str  # "Changed", "Added", "Removed"
+    field: str  # the field's label, for a change
+    before: str
+    after: str
+
+
+def _lab_tests_by_analyte() -> dict[str, LabTest]:
+    return {t.analyte: t for t in LabTest.objects.with_unit_labels()}
+
+
+@functools.cache
+def _section_words(model) -> dict[str, FieldWords]:
+    return field_words(model)
+
+
+def _words_of(section_key: str, field: str, row: dict, tests: dict[str, LabTest]) -> FieldWords:
+    model = Drug if section_key == "drug" else SECTIONS_BY_KEY[section_key].model
+    words = _section_words(model).get(field, FieldWords(field.replace("_", " ")))
+    if model is LabThreshold and field == "value":
+        test = tests.get(str(row.get("lab_test")))
+        return FieldWords("action level", kind=wording.NUMBER, unit=test.unit_label if test else "")
+    if field == "dose" and words.kind == wording.NUMBER and DOSE_UNIT in tests:
+        return FieldWords(words.label, kind=wording.NUMBER, unit=str(tests[DOSE_UNIT]))
+    return words
+
+
+def _value_words(section_key: str, field: str, value: Any, row: dict, tests: dict[str, LabTest]) -> str:
+    if field == "lab_test" and str(value) in tests:
+        return tests[str(value)].short_name
+    return wording.value_text(value, _words_of(section_key, field, row, tests))
+
+
+def _row_words(section_key: str, row: dict, tests: dict[str, LabTest]) -> str:
+    """The row named as the history's ``row_label`` does, in words: "US · ANC · On treatment"."""
+    if not row:
+        return ""
+    parts = []
+    if row.get("jurisdiction"):
+        parts.append(_value_words(section_key, "jurisdiction", row["jurisdiction"], row, tests))
+    for key in _ROW_KEYS[1:]:
+        if row.get(key) not in (None, ""):
+            parts.append(_value_words(section_key, key, row[key], row, tests))
+            break
+    for key in _ROW_DETAIL_KEYS:
+        if row.get(key) not in (None, ""):
+            value = _value_words(section_key, key, row[key], row, tests)
+            parts.append(value if key == "phase" else f"{_words_of(section_key, key, row, tests).label} {value}")
+    return " · ".join(parts)
+
+
+def _values_words(section_key: str, row: dict, tests: dict[str, LabTest]) -> str:
+    return "; ".join(
+        f"{wording.sentence_case(_words_of(section_key, k, row, tests).label)}: "
+        f"{_value_words(section_key, k, v, row, tests)}"
+        for k, v in row.items()
+        if v not in (None, "")
+    )
+
+
+def _changed_row(version: CatalogueVersion, section_key: str, label: str) -> dict:
+    """The values of the row a change names, from the version's snapshot (the changes keep only its label)."""
+    for row in (version.snapshot or {}).get("sections", {}).get(section_key, {}).values():
+        if row_label(section_key, row) == label:
+            return row
+    return {}
+
+
+def history_rows(version: CatalogueVersion, tests: dict[str, LabTest]) -> list[HistoryRow]:
+    rows = []
+    for change in version.changes or []:
+        key = change.get("section", "drug")
+        part = "Drug" if key == "drug" else SECTIONS_BY_KEY[key].title if key in SECTIONS_BY_KEY else key
+        if change.get("change") == "changed":
+            values = _changed_row(version, key, change.get("row", "")) if key != "drug" else {}
+            field = change.get("field", "")
+            rows.append(
+                HistoryRow(
+                    part=part,
+                    row=_row_words(key, values, tests) or (change.get("row") or "—"),
+                    change="Changed",
+                    field=wording.sentence_case(_words_of(key, field, values, tests).label),
+                    before=_value_words(key, field, change.get("old"), values, tests),
+                    after=_value_words(key, field, change.get("new"), values, tests),
+                )
+            )
+        else:
+            values = change.get("values") or {}
+            shown = _values_words(key, values, tests)
+            added = change.get("change") == "added"
+            rows.append(
+                HistoryRow(
+                    part=part,
+                    row=_row_words(key, values, tests) if key != "drug" else "—",
+                    change="Added" if added else "Removed",
+                    field="",
+                    before="" if added else shown,
+                    after=shown if added else "",
+                )
+            )
+    return rows
+
+
+def drug_history(drug: Drug, page: int | str | None) -> Any:
+    """One page of the drug's history in words (3 queries: the count, the versions, the lab tests' units)."""
+    page_obj = Paginator(drug_versions(drug), HISTORY_PAGE_SIZE).get_page(page)
+    tests: dict[str, Any] = _lab_tests_by_analyte() if any(v.changes for v in page_obj) else {}
+    tests[DOSE_UNIT] = drug.dose_unit
+    for version in page_obj:
+        version.rows = history_rows(version, tests)
+    return page_obj
 
 
 URGENCY_ORDER = ("emergency", "same_day", "next_visit")

@@ -36,7 +36,7 @@ def drug_snapshot(drug) -> dict:
     return {"drug": {field: _plain(getattr(drug, field)) for field in DRUG_FIELDS}, "sections": sections}
 
 
-def _row_label(section_key: str, row: dict) -> str:
+def row_label(section_key: str, row: dict) -> str:
     parts = [str(row.get(key)) for key in ("jurisdiction",) if row.get(key)]
     for key in ("kind", "trigger", "component", "condition", "item", "check_type", "lab_test", "status", "term"):
         if row.get(key) not in (None, ""):
@@ -61,7 +61,7 @@ def diff_snapshots(before: dict, after: dict) -> list[dict]:
         for row_id, row in new_rows.items():
             if row_id not in old_rows:
                 changes.append(
-                    {"section": section.key, "row": _row_label(section.key, row), "change": "added", "values": row}
+                    {"section": section.key, "row": row_label(section.key, row), "change": "added", "values": row}
                 )
                 continue
             for field in section.fields:
@@ -70,7 +70,7 @@ def diff_snapshots(before: dict, after: dict) -> list[dict]:
                     changes.append(
                         {
                             "section": section.key,
-                            "row": _row_label(section.key, row),
+                            "row": row_label(section.key, row),
                             "change": "changed",
                             "field": field,
                             "old": old,
@@ -80,6 +80,6 @@ def diff_snapshots(before: dict, after: dict) -> list[dict]:
         for row_id, row in old_rows.items():
             if row_id not in new_rows:
                 changes.append(
-                    {"section": section.key, "row": _row_label(section.key, row), "change": "removed", "values": row}
+                    {"section": section.key, "row": row_label(section.key, row), "change": "removed", "values": row}
                 )
     return changes

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -62,8 +61,7 @@ def drug_detail(request, slug):
 @permission_required(VIEW, raise_exception=True)
 def drug_history(request, slug):
     drug = get_object_or_404(Drug, slug=slug)
-    paginator = Paginator(selectors.drug_versions(drug), 10)
-    page_obj = paginator.get_page(request.GET.get("page"))
+    page_obj = selectors.drug_history(drug, request.GET.get("page"))
     return render(request, "drugs/drug_history.html", {"drug": drug, "page_obj": page_obj})
 
 
@@ -79,7 +77,8 @@ def _save(request, drug, reason_form, apply):
     except services.CatalogueError as exc:
         add_service_error(reason_form, exc)
         return None
-    messages.success(request, f"Saved as catalogue version {version.number}.")
+    number = selectors.drug_version_number(version)
+    messages.success(request, f"Saved as version {number} of {drug} (catalogue version {version.number}).")
     return redirect("drugs:history", slug=drug.slug)
 
 

@@ -13,15 +13,28 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, Field, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
-from drugs.models import Medicine
-from patients import risk, scores, screening
+from drugs.models import LabThreshold, Medicine
+from patients import risk, scores, screening, timeline
 from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
-from patients.models import Assessment, ConcomitantMedicine, LabResult, Patient, RiskProfile, ScreeningResult
-from portal.audit import describe_changes
+from patients.models import (
+    Assessment,
+    ConcomitantMedicine,
+    LabResult,
+    Patient,
+    ResultFlag,
+    RiskProfile,
+    ScreeningResult,
+)
+from patients.timeline import TimelineEvent
+from portal.audit import describe_changes, field_words
+from portal.clinics import unit_system_of
+from portal.formats import decimal_text
 from portal.models import AuditEvent
 from portal.web import ListPage, page_of
+from portal.wording import FieldWords
 
 PAGE_SIZE = 25
 HISTORY_LIMIT = 50
@@ -281,43 +294,130 @@ def score_responses(assessments: list[Assessment]) -> list[scores.Response]:
     )
 
 
-def timeline(
-    patient: Patient,
-    medicines: list[ConcomitantMedicine],
-    results: list[ScreeningResult],
-    assessments: list[Assessment],
-) -> list[dict]:
-    events: list[dict[str, Any]] = [{"on": patient.created_at.date(), "what": "Registered", "detail": ""}]
-    for a in assessments:
-        parts = [
-            f"{label} {value}"
-            for label, value in (
-                ("EASI", a.easi),
-                ("vIGA", a.viga),
-                ("itch", a.itch_nrs),
-                ("POEM", a.poem),
-                ("DLQI", a.dlqi),
-                ("SCORAD", a.scorad),
-            )
-            if value is not None
-        ]
-        events.append({"on": a.assessed_on, "what": "Severity assessment", "detail": ", ".join(parts)})
-    for r in results:
-        events.append({"on": r.performed_on, "what": r.get_item_display(), "detail": r.get_result_display()})
-    for m in medicines:
-        if m.started_on:
-            events.append({"on": m.started_on, "what": "Medicine started", "detail": str(m)})
-        if m.stopped_on:
-            events.append({"on": m.stopped_on, "what": "Medicine stopped", "detail": str(m)})
-    events.sort(key=lambda e: e["on"], reverse=True)
+# --- The timeline: this app's events (the registry and the other apps' events are in patients.timeline) ---------------
+
+RISK_PROFILE_CHANGED = "Risk profile changed"  # the summary of risk_profile_update's audit row
+TIMELINE_ON_PAGE = 20  # the patient page shows the newest ones; the timeline page shows all, paged
+TIMELINE_PAGE_SIZE = 50
+_SCORES = (("EASI", "easi"), ("vIGA-AD", "viga"), ("itch NRS", "itch_nrs"), ("POEM", "poem"), ("DLQI", "dlqi"))
+
+
+def _local(at: dt.datetime) -> dt.date:
+    return timezone.localtime(at).date()
+
+
+def _value_text(value: Any) -> str:
+    return decimal_text(value) if isinstance(value, Decimal) else str(value)
+
+
+def _assessment_events(patient: Patient) -> list[TimelineEvent]:
+    events = []
+    for a in patient.assessments.all():
+        parts = [f"{label} {_value_text(getattr(a, name))}" for label, name in _SCORES if getattr(a, name) is not None]
+        if a.scorad is not None:
+            parts.append(f"SCORAD {_value_text(a.scorad)}")
+        events.append(
+            TimelineEvent(on=a.assessed_on, kind="assessment", title="Severity assessment", detail=", ".join(parts))
+        )
     return events
+
+
+def _screening_events(patient: Patient) -> list[TimelineEvent]:
+    return [
+        TimelineEvent(
+            on=r.performed_on,
+            kind="screening",
+            title=f"{r.get_item_display()}: {r.get_result_display()}",
+            detail=r.note,
+            at=r.recorded_at,
+        )
+        for r in patient.screening_results.all()
+    ]
+
+
+def _medicine_events(patient: Patient) -> list[TimelineEvent]:
+    url = reverse("patients:medicines", args=[patient.public_id])
+    events = []
+    for m in patient.medicines.select_related("medicine"):
+        if m.started_on:
+            events.append(TimelineEvent(on=m.started_on, kind="medicine", title=f"Medicine started: {m}", url=url))
+        if m.stopped_on:
+            events.append(TimelineEvent(on=m.stopped_on, kind="medicine", title=f"Medicine stopped: {m}", url=url))
+    return events
+
+
+def _lab_events(patient: Patient, unit_system: str) -> list[TimelineEvent]:
+    """Each result in the clinic's display unit, with its reference flag and any action level reached."""
+    events = []
+    results = patient.lab_results.select_related("lab_test").prefetch_related("lab_test__units")
+    for r in results.order_by("collected_on", "id"):
+        flag = r.get_flag_display() if r.flag and r.flag not in (ResultFlag.CODED, ResultFlag.NO_RANGE) else ""
+        title = f"{r.lab_test.short_name} {r.display_text(unit_system)}" + (f" ({flag.lower()})" if flag else "")
+        detail = ""
+        if r.action:
+            action = LabThreshold.Action(r.action).label if r.action in LabThreshold.Action.values else r.action
+            detail = f"Action level reached: {action}"
+        events.append(TimelineEvent(on=r.collected_on, kind="lab", title=title, detail=detail, at=r.recorded_at))
+    return events
+
+
+def _risk_events(patient: Patient) -> list[TimelineEvent]:
+    rows = AuditEvent.objects.filter(
+        object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk), summary=RISK_PROFILE_CHANGED
+    ).order_by("at", "id")
+    return [
+        TimelineEvent(
+            on=_local(e.at),
+            kind="risk",
+            title="Risk profile changed",
+            detail="; ".join(describe_changes(e.changes, PATIENT_OBJECT_TYPE)),
+            at=e.at,
+        )
+        for e in rows
+    ]
+
+
+def record_timeline_events(patient: Patient, user) -> list[TimelineEvent]:
+    """The record's own events: registration, results, screening, assessments, medicines, risk-profile changes
+    (7 queries, 6 once the user's unit system is known, whatever the size of the record)."""
+    return [
+        TimelineEvent(on=_local(patient.created_at), kind="record", title="Registered", at=patient.created_at),
+        *_assessment_events(patient),
+        *_screening_events(patient),
+        *_medicine_events(patient),
+        *_lab_events(patient, unit_system_of(user)),
+        *_risk_events(patient),
+    ]
+
+
+def patient_timeline(patient: Patient, user) -> list[TimelineEvent]:
+    """Every clinical event of the patient from every app, newest first (``patients.timeline``)."""
+    return timeline.events_for(patient, user)
+
+
+def timeline_page(patient: Patient, user, page: int) -> ListPage:
+    events = patient_timeline(patient, user)
+    start = (max(page, 1) - 1) * TIMELINE_PAGE_SIZE
+    rows = events[start : start + TIMELINE_PAGE_SIZE + 1]
+    return ListPage(rows=rows[:TIMELINE_PAGE_SIZE], number=max(page, 1), has_next=len(rows) > TIMELINE_PAGE_SIZE)
+
+
+def patient_change_words() -> dict[str, FieldWords]:
+    """The keys the patient's audit rows hold besides the patient's own fields: the risk profile's and an
+    assessment's fields, and the screening items a screening record names."""
+    outcomes = {str(code): str(label) for code, label in ScreeningResult.Outcome.choices}
+    words = {**field_words(Assessment), **field_words(RiskProfile)}
+    words.update({str(code): FieldWords(str(label), outcomes) for code, label in ScreeningResult.Item.choices})
+    words["medicine"] = FieldWords("medicine")
+    words["easi_weights"] = FieldWords("EASI weights")
+    return words
 
 
 def patient_history(patient: Patient) -> list[AuditEvent]:
     """The record's last views and changes, each with ``change_lines`` to show."""
     events = list(AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT])
     for event in events:
-        event.change_lines = describe_changes(event.changes)  # type: ignore[attr-defined]  # for the template
+        event.change_lines = describe_changes(event.changes, PATIENT_OBJECT_TYPE)  # type: ignore[attr-defined]  # for the template
     return events
 
 
@@ -344,7 +444,6 @@ def patient_detail(patient: Patient, *, today: dt.date, with_history: bool) -> d
         "missing_screening": screening.missing(checklist),
         "assessments": assessments[:20],
         "responses": score_responses(assessments),
-        "timeline": timeline(patient, medicines, results, assessments)[:50],
         "history": patient_history(patient) if with_history else None,
         "risk_items": risk_profile_items(_profile(patient)),
     }

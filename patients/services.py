@@ -17,7 +17,7 @@ from django.utils import timezone
 from drugs.models import Medicine
 from patients import risk, scores
 from patients.models import Assessment, ConcomitantMedicine, Patient, RiskProfile, ScreeningResult
-from patients.selectors import PATIENT_OBJECT_TYPE
+from patients.selectors import PATIENT_OBJECT_TYPE, RISK_PROFILE_CHANGED
 from portal.audit import audit_record
 from portal.errors import StaleEditError
 from portal.models import AuditEvent, Clinic, User
@@ -140,9 +140,7 @@ def risk_profile_update(*, actor: User, patient: Patient, data: dict[str, Any], 
     profile.updated_by = actor
     profile.updated_at = now
     profile.save(update_fields=[*changes, "item_meta", "row_version", "updated_by", "updated_at"])
-    _audit(
-        actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, summary="Risk profile changed", changes=changes
-    )
+    _audit(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, summary=RISK_PROFILE_CHANGED, changes=changes)
     return profile
 
 

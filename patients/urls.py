@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.patient_list, name="list"),
     path("new/", views.patient_create, name="create"),
     path("<uuid:public_id>/", views.patient_detail, name="detail"),
+    path("<uuid:public_id>/timeline/", views.patient_timeline, name="timeline"),
     path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),
     path("<uuid:public_id>/risk/", views.risk_profile_edit, name="risk"),
     path("<uuid:public_id>/medicines/", views.medicines, name="medicines"),

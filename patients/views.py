@@ -183,10 +183,25 @@ def patient_detail(request, public_id):
     context = selectors.patient_detail(
         patient, today=timezone.localdate(), with_history=user.has_perm("patients.view_patient_history")
     )
-    context.update(patient=patient, can=_abilities(user))
+    events = selectors.patient_timeline(patient, user)
+    context.update(
+        patient=patient,
+        can=_abilities(user),
+        timeline=events[: selectors.TIMELINE_ON_PAGE],
+        timeline_more=len(events) > selectors.TIMELINE_ON_PAGE,
+    )
     panel_templates, panel_context = panels.panels_for(patient, user)
     context.update(panel_context, panels=panel_templates)
     return render(request, "patients/patient_detail.html", context)
+
+
+@permission_required("patients.view_patient", raise_exception=True)
+@require_GET
+def patient_timeline(request, public_id):
+    """Every clinical event of the patient, newest first, a page at a time."""
+    patient = get_patient_for_request(request, public_id)
+    page = selectors.timeline_page(patient, request.user, query_int(request.GET.get("page"), 1))
+    return render(request, "patients/timeline.html", {"patient": patient, "page_obj": page, "events": page.rows})
 
 
 @permission_required("patients.change_patient", raise_exception=True)

@@ -4,7 +4,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.audit import audit_record
+from portal.audit import audit_record, describe_changes
 from portal.models import AuditEvent, Clinic, OutboundEmail, User
 from portal.security import twofactor
 
@@ -176,6 +176,11 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action", "object_type")
     search_fields = ("actor_username", "object_type", "object_id", "summary")
     date_hierarchy = "at"
+    readonly_fields = ("what_changed",)
+
+    @admin.display(description="What changed (in words)")
+    def what_changed(self, obj: AuditEvent) -> str:
+        return "; ".join(describe_changes(obj.changes, obj.object_type)) or "—"
 
     def has_add_permission(self, request):
         return False

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 
+from portal import wording
 from portal.models import AuditEvent, User
+from portal.wording import FieldWords
 
 
 def audit_record(
@@ -34,20 +40,88 @@ def audit_record(
     )
 
 
-def describe_changes(changes: dict[str, Any]) -> list[str]:
-    """Readable lines for an audit event's changes: "dose: 100 → 200" for a [before, after] pair (what edits store)
-    and "alerts: 1" for a single value (what creations note)."""
+# --- Changes in words: the models' labels and choices for ``portal.wording`` -----------------------------------------
 
-    def show(value: Any) -> str:
-        return "—" if value is None or value == "" else str(value)
+_EXTRA_WORDS: dict[str, list[Callable[[], dict[str, FieldWords]]]] = {}
 
-    lines = []
-    for field, value in (changes or {}).items():
-        label = str(field).replace("_", " ")
-        if isinstance(value, list | tuple) and len(value) == 2:
-            lines.append(f"{label}: {show(value[0])} → {show(value[1])}")
-        elif isinstance(value, list | tuple):
-            lines.append(f"{label}: {', '.join(show(v) for v in value) or '—'}")
-        else:
-            lines.append(f"{label}: {show(value)}")
-    return lines
+
+def register_field_words(object_type: str, words: Callable[[], dict[str, FieldWords]]) -> None:
+    """Add words for keys an app stores on another object type's audit rows (the patient's rows hold risk-profile,
+    assessment and screening keys too). Called from ``AppConfig.ready()``."""
+    _EXTRA_WORDS.setdefault(object_type, []).append(words)
+    _words_for.cache_clear()
+
+
+def field_words(model: type[models.Model]) -> dict[str, FieldWords]:
+    """Each concrete field's label, choice labels and kind, from its ``verbose_name`` and ``choices``."""
+    words = {}
+    for f in model._meta.concrete_fields:
+        kind = wording.TEXT
+        if isinstance(f, models.BooleanField):
+            kind = wording.YES_NO
+        elif isinstance(f, models.DateField) and not isinstance(f, models.DateTimeField):
+            kind = wording.DATE
+        elif isinstance(f, models.DecimalField | models.IntegerField | models.FloatField):
+            kind = wording.NUMBER
+        choices = {str(code): str(label) for code, label in f.flatchoices} if f.choices else {}
+        words[f.name] = FieldWords(label=str(f.verbose_name), choices=choices, kind=kind)
+        if f.is_relation:
+            words[f.attname] = words[f.name]
+    return words
+
+
+@functools.cache
+def _words_for(object_type: str) -> dict[str, FieldWords]:
+    words: dict[str, FieldWords] = {}
+    with contextlib.suppress(LookupError, ValueError):
+        words.update(field_words(apps.get_model(object_type)))
+    for extra in _EXTRA_WORDS.get(object_type, []):
+        words.update(extra())
+    return words
+
+
+def describe_changes(changes: dict[str, Any] | None, object_type: str = "") -> list[str]:
+    """An audit event's changes as sentences: field labels, choice labels, Yes/No, dates as the portal shows them,
+    and no ids ("Hepatitis B: Never tested → Negative")."""
+    return wording.change_lines(changes, _words_for(object_type) if object_type else {})
+
+
+def record_label(object_type: str) -> str:
+    """What kind of record an audit row is about, in words ("Patient", "Treatment course")."""
+    try:
+        return wording.sentence_case(str(apps.get_model(object_type)._meta.verbose_name))
+    except (LookupError, ValueError):
+        return object_type.rpartition(".")[2].replace("_", " ").capitalize() or "—"
+
+
+def _record_names(model: type[models.Model], ids: set[str]) -> dict[str, str]:
+    """pk -> how the audit page names the row: "record <number>" for a patient's rows (the only identifier of a
+    patient it shows), else the row's own name (a drug, an account)."""
+    names = {f.name for f in model._meta.concrete_fields}
+    path = "record_number" if "record_number" in names else "patient__record_number" if "patient" in names else ""
+    pks = [i for i in ids if i.isdigit()]
+    rows = model._default_manager.filter(pk__in=pks)
+    if path:
+        return {str(pk): f"record {number}" for pk, number in rows.values_list("pk", path)}
+    return {str(row.pk): str(row) for row in rows}
+
+
+def describe_events(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Give each event ``record`` ("Patient, record CAN-0001", "Drug, Abrocitinib") and ``change_lines`` (its
+    changes in words): one query per kind of record on the page, whatever the number of rows."""
+    ids_by_type: dict[str, set[str]] = {}
+    for event in events:
+        if event.object_type and event.object_id:
+            ids_by_type.setdefault(event.object_type, set()).add(event.object_id)
+    numbers: dict[str, dict[str, str]] = {}
+    for object_type, ids in ids_by_type.items():
+        try:
+            numbers[object_type] = _record_names(apps.get_model(object_type), ids)
+        except (LookupError, ValueError):
+            numbers[object_type] = {}
+    for event in events:
+        label = record_label(event.object_type) if event.object_type else ""
+        number = numbers.get(event.object_type, {}).get(event.object_id)
+        event.record = f"{label}, {number}" if number else label  # type: ignore[attr-defined]
+        event.change_lines = describe_changes(event.changes, event.object_type)  # type: ignore[attr-defined]
+    return events

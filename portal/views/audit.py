@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from portal.audit import describe_events
 from portal.models import AuditEvent
 from portal.web import page_of, query_int
 
@@ -77,7 +78,7 @@ def audit_list(request):
         "portal/audit_list.html",
         {
             "form": form,
-            "events": page.rows,
+            "events": describe_events(page.rows),
             "page_obj": page,
             "query": query + "&" if query else "",
             "filtered": bool(filters),

@@ -46,6 +46,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "patients:list": (LOGIN, 200, 200, 403, 200),  # superuser: no clinic, so an empty list
     "patients:create": (LOGIN, 200, 403, 403, 403),  # superuser: no clinic to register into
     "patients:detail": (LOGIN, 200, 200, 403, 404),  # superuser: not of their clinic
+    "patients:timeline": (LOGIN, 200, 200, 403, 404),
     "patients:edit": (LOGIN, 200, 403, 403, 404),
     "patients:risk": (LOGIN, 200, 403, 403, 404),
     "patients:medicines": (LOGIN, 200, 200, 403, 404),
@@ -272,6 +273,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "patients:list": (LOGIN, 302, 302, 403, 302),  # the search: kept in the session, redirected to ?s=
     "patients:create": (LOGIN, 200, 403, 403, 403),
     "patients:detail": (LOGIN, 405, 405, 403, 405),
+    "patients:timeline": (LOGIN, 405, 405, 403, 405),
     "patients:edit": (LOGIN, 302, 403, 403, 404),
     "patients:risk": (LOGIN, 302, 403, 403, 404),
     "patients:medicines": (LOGIN, 200, 403, 403, 404),

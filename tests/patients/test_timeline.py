@@ -1,0 +1,104 @@
+"""The patient timeline: every kind of clinical event in words, newest first, one clinic's (the record is in
+conftest.py)."""
+
+from patients import selectors, services
+from portal import roles
+from portal.models import Clinic
+from tests.factories import make_clinic, make_patient, make_user, record_result
+from tests.patients.conftest import day, timeline_url
+
+EXPECTED = [
+    "Abrocitinib started",
+    "200 mg",
+    "Abrocitinib dose changed",
+    "200 → 100 mg. Nausea",
+    "Abrocitinib paused",
+    "Platelets low",
+    "Abrocitinib resumed",
+    "Abrocitinib stopped",
+    "Adverse event. Shingles",
+    "Alert raised:",
+    "Alert acknowledged:",
+    "Course interrupted. Paused until the recount",
+    "Symptom check: Fever, Cough",
+    "Symptom check: none of the warning signs",
+    "Hepatitis B surface antigen: Negative",
+    "Severity assessment",
+    "vIGA-AD 3, itch NRS 7",
+    "Medicine started: Ibuprofen",
+    "Medicine stopped: Ibuprofen",
+    "Risk profile changed",
+    "Tuberculosis: Never tested → Negative",
+    "Diabetes: No → Yes",
+    "Registered",
+]
+
+
+def test_every_kind_of_event_is_on_the_timeline_page_in_words(client_as, derm, record):
+    body = client_as(derm).get(timeline_url(record)).content.decode()
+    for words in EXPECTED:
+        assert words in body, words
+    assert "(low)" in body
+    assert "Action level reached" in body
+    for code in ("never_tested", "adverse_event", "dose_change", "interruption", "hbsag"):
+        assert code not in body.replace('href="', "")
+
+
+def test_the_patient_page_shows_the_newest_events_and_links_the_full_timeline(client_as, derm, record):
+    for n in range(selectors.TIMELINE_ON_PAGE):
+        services.assessment_record(actor=derm, patient=record, assessed_on=day(100 + n), data={"viga": 1})
+    body = client_as(derm).get(record.get_absolute_url()).content.decode()
+    assert "Abrocitinib stopped" in body
+    assert "Show the full timeline" in body  # more than TIMELINE_ON_PAGE events
+    assert (
+        "Registered" not in body.split('id="timeline-heading"')[1].split("</section>")[0]
+    )  # the oldest: on the full page
+
+
+def test_events_are_newest_first(derm, record):
+    events = selectors.patient_timeline(record, derm)
+    assert [e.on for e in events] == sorted((e.on for e in events), reverse=True)
+    titles = [e.title for e in events]
+    assert (
+        titles.index("Abrocitinib stopped") < titles.index("Abrocitinib resumed") < titles.index("Abrocitinib started")
+    )
+    assert {e.kind for e in events} == {
+        "record",
+        "therapy",
+        "lab",
+        "alert",
+        "symptoms",
+        "screening",
+        "assessment",
+        "medicine",
+        "risk",
+    }
+
+
+def test_results_show_in_the_clinic_display_unit(client_as, clinic, derm, nurse, record):
+    record_result(nurse, record, "total_cholesterol", "200", on=day(2))
+    assert "mg/dL" in client_as(derm).get(timeline_url(record)).content.decode()
+    Clinic.objects.filter(pk=clinic.pk).update(unit_system="SI")
+    si_derm = type(derm).objects.get(pk=derm.pk)
+    body = client_as(si_derm).get(timeline_url(record)).content.decode()
+    assert "mmol/L" in body
+    assert "mg/dL" not in body
+
+
+def test_another_patients_and_another_clinics_events_stay_out(client_as, clinic, derm, record):
+    other = make_patient(clinic=clinic, dermatologist=derm, record_number="TL-002")
+    services.screening_result_record(actor=derm, patient=other, item="hcv", performed_on=day(1), result="positive")
+    assert "Hepatitis C antibody" not in client_as(derm).get(timeline_url(record)).content.decode()
+    elsewhere = make_user(role=roles.DERMATOLOGIST, clinic=make_clinic("Elsewhere"))
+    assert client_as(elsewhere).get(timeline_url(record)).status_code == 404
+
+
+def test_the_timeline_page_pages(client_as, derm, record):
+    for n in range(selectors.TIMELINE_PAGE_SIZE):
+        services.assessment_record(actor=derm, patient=record, assessed_on=day(100 + n), data={"viga": 1})
+    client = client_as(derm)
+    first = client.get(timeline_url(record)).content.decode()
+    assert "page=2" in first
+    second = client.get(timeline_url(record, page=2)).content.decode()
+    assert "Registered" in second
+    assert "Registered" not in first
