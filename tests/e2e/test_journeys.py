@@ -105,6 +105,7 @@ def test_dermatologist_registers_a_patient_and_starts_therapy(session):
 
 def test_pages_work_at_tablet_width(tablet):
     page = tablet.login("demo-derm")
+    page.click("button.navbar-toggler")  # below 1200 px the links are in the menu
     page.click("nav >> text=Patients")
     assert "/patients/" in page.url
     tablet.check_accessibility("patient-list-tablet")
