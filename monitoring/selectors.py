@@ -182,9 +182,11 @@ def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> Li
 
     Three queries whatever the data size: the page's patients, their checks, and nothing per row (risk flags are
     computed from the risk profile fetched with the checks, by ``patients.selectors.patient_badges``)."""
-    qs = worklist_checks(user=user, today=today, **filters)
     if user.clinic_id is None:
-        return ListPage(number=1, rows=[], has_next=False)
+        empty = ListPage(number=1, rows=[], has_next=False)
+        empty.groups = []  # type: ignore[attr-defined]
+        return empty
+    qs = worklist_checks(user=user, today=today, **filters)
     patients = (
         qs.order_by()
         .values("patient_id")
