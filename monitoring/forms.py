@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.utils import timezone
 
 from drugs import units
 from drugs.models import LabTest
 from monitoring import alerting
+from monitoring.models import RecallContact
 from monitoring.services import ResultRow
 from patients.dates import result_date_error
 from portal.forms import DateInput
@@ -238,3 +241,36 @@ class ResumeAckForm(ResumeForm):
 
 class DoseAckForm(DoseChangeForm):
     comment = _comment_field()
+
+
+MAX_SELECTED = 500  # checks or patients ticked in one bulk action (a page holds 25 patients)
+
+
+def _uuids(values: list[str]) -> list[uuid.UUID]:
+    """The well-formed ids among those posted (others are no row of ours: dropped, as the service drops others')."""
+    ids = []
+    for value in values[:MAX_SELECTED]:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return ids
+
+
+class RecallForm(forms.Form):
+    """The worklist's bulk action: the ticked checks (``item``) and patients (``patient``: all their listed checks)
+    recalled or sent a letter, on a date (today when empty)."""
+
+    kind = forms.ChoiceField(choices=RecallContact.Kind.choices)
+    contacted_on = forms.DateField(label="Date", required=False, widget=DateInput(), help_text="Empty: today")
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.item_ids = _uuids(data.getlist("item")) if data is not None else []
+        self.patient_ids = _uuids(data.getlist("patient")) if data is not None else []
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.item_ids and not self.patient_ids:
+            raise forms.ValidationError("Tick at least one check or patient first.")
+        return cleaned

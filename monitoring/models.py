@@ -116,3 +116,31 @@ class Alert(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("monitoring:alert", args=[self.public_id])
+
+
+class RecallContact(models.Model):
+    """One contact about a due or overdue check: the patient recalled (phoned, messaged) or a letter sent.
+
+    A history, not a flag: each contact is its own row with who recorded it and when, so the worklist can show the
+    latest and the audit trail each one. Written only by ``services.recall_contacts_record``."""
+
+    class Kind(models.TextChoices):
+        RECALLED = "recalled", _("Recalled")
+        LETTER = "letter", _("Letter sent")
+
+    item = models.ForeignKey("therapy.ScheduledItem", on_delete=models.CASCADE, related_name="recall_contacts")
+    kind = models.CharField(_("contact"), max_length=10, choices=Kind)
+    contacted_on = models.DateField(_("date"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-contacted_on", "-id"]
+        verbose_name = _("recall contact")
+        indexes = [models.Index(fields=["item", "kind", "contacted_on"], name="monitoring_recall_item_kind")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["recalled", "letter"]), name="monitoring_recall_kind_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.contacted_on}"

@@ -16,6 +16,8 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -34,12 +36,12 @@ from django.utils import timezone
 from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold
 from monitoring import alerting, charts, recipients
-from monitoring.models import Alert, SymptomCheck
+from monitoring.models import Alert, RecallContact, SymptomCheck
 from monitoring.services import SCREENING_CHECK
 from patients import risk, screening
 from patients.facts import OpenAlert
 from patients.models import Assessment, LabResult, Patient
-from patients.selectors import badge_q, get_patient_for_request, record_patient_view
+from patients.selectors import badge_q, get_patient_for_request, patient_badges, record_patient_view
 from portal.clinics import unit_system_of
 from portal.formats import decimal_text as fmt_decimal
 from portal.models import User
@@ -49,6 +51,7 @@ from therapy.schedule import BASELINE, CHECK_NAMES, check_name
 from therapy.selectors import SCREENING_CHECKS, open_checks
 
 PAGE_SIZE = 50
+PATIENTS_PER_PAGE = 25  # worklist: patient groups a page
 WINDOWS = {
     "": "Overdue, today and the next 30 days",
     "overdue": "Overdue",
@@ -105,7 +108,10 @@ def worklist_filters(user: User) -> dict:
     }
 
 
-def worklist_page(
+WORKLIST_FILTERS = ("window", "dermatologist_id", "drug_id", "check_type")
+
+
+def worklist_checks(
     *,
     user: User,
     today: dt.date,
@@ -113,13 +119,12 @@ def worklist_page(
     dermatologist_id: int | None = None,
     drug_id: int | None = None,
     check_type: str = "",
-    page: int = 1,
     checks: QuerySet[ScheduledItem] | None = None,
-) -> ListPage:
-    """Open checks of the user's clinic: overdue first (longest overdue, then highest risk), today, then upcoming.
+) -> QuerySet[ScheduledItem]:
+    """The open checks the worklist lists with these filters (the page, the bulk actions and the CSV export).
     Baseline screening the record satisfies by now is not listed (``clinic_checks``)."""
     if user.clinic_id is None:
-        return ListPage(number=1, rows=[], has_next=False)
+        return ScheduledItem.objects.none()
     qs = clinic_checks(user) if checks is None else checks
     if window == "overdue":
         qs = qs.filter(due_date__lt=today)
@@ -137,30 +142,119 @@ def worklist_page(
         qs = qs.filter(course__drug_id=drug_id)
     if check_type:
         qs = qs.filter(check_type=check_type)
-    qs = (
-        qs.annotate(risk=_risk_score(today))
-        .select_related("patient", "patient__dermatologist", "course", "course__drug")
-        .order_by("due_date", "-risk", "id")
+    return qs
+
+
+def _last_contact(kind: str) -> Subquery:
+    latest = RecallContact.objects.filter(item_id=OuterRef("pk"), kind=kind).order_by("-contacted_on", "-id")
+    return Subquery(latest.values("contacted_on")[:1])
+
+
+def _with_row_data(qs: QuerySet[ScheduledItem]) -> QuerySet[ScheduledItem]:
+    """What each row shows: patient (with the risk profile its flags are computed from), course, last contacts."""
+    return qs.select_related(
+        "patient", "patient__dermatologist", "patient__risk_profile", "course", "course__drug"
+    ).annotate(
+        last_recalled=_last_contact(RecallContact.Kind.RECALLED), last_letter=_last_contact(RecallContact.Kind.LETTER)
     )
-    listed = page_of(qs, page, PAGE_SIZE)
-    rows = []
-    for item in listed.rows:
-        url, label = action_url(item)
-        days = (today - item.due_date).days
-        rows.append(
-            {
-                "item": item,
-                "check": check_name(item.check_type),
-                "bucket": "overdue" if days > 0 else "today" if days == 0 else "upcoming",
-                "days_overdue": max(days, 0),
-                "days_until": max(-days, 0),
-                "risk": item.risk,
-                "action_url": url,
-                "action_label": label,
-            }
-        )
-    listed.rows = rows
+
+
+def _row(item: ScheduledItem, today: dt.date) -> dict:
+    url, label = action_url(item)
+    days = (today - item.due_date).days
+    return {
+        "item": item,
+        "check": check_name(item.check_type),
+        "bucket": "overdue" if days > 0 else "today" if days == 0 else "upcoming",
+        "days_overdue": max(days, 0),
+        "days_until": max(-days, 0),
+        "action_url": url,
+        "action_label": label,
+        "last_recalled": item.last_recalled,  # type: ignore[attr-defined]  # annotated in _with_row_data
+        "last_letter": item.last_letter,  # type: ignore[attr-defined]
+    }
+
+
+def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> ListPage:
+    """The worklist grouped by patient, PATIENTS_PER_PAGE patients a page (a patient is never split across
+    pages): the patient whose oldest open check is most overdue first (then the most risk flags), each patient's
+    checks by due date. ``rows`` lists every check of the page in that order, ``groups`` the patients with theirs.
+
+    Three queries whatever the data size: the page's patients, their checks, and nothing per row (risk flags are
+    computed from the risk profile fetched with the checks, by ``patients.selectors.patient_badges``)."""
+    if user.clinic_id is None:
+        empty = ListPage(number=1, rows=[], has_next=False)
+        empty.groups = []  # type: ignore[attr-defined]
+        return empty
+    qs = worklist_checks(user=user, today=today, **filters)
+    patients = (
+        qs.order_by()
+        .values("patient_id")
+        .annotate(first_due=Min("due_date"), risk=Max(_risk_score(today)))
+        .order_by("first_due", "-risk", "patient_id")
+    )
+    listed = page_of(patients.values_list("patient_id", flat=True), page, PATIENTS_PER_PAGE)
+    order = {patient_id: n for n, patient_id in enumerate(listed.rows)}
+    items = _with_row_data(qs.filter(patient_id__in=order)).order_by("due_date", "id")
+    groups: dict[int, dict] = {}
+    for item in items:
+        group = groups.get(item.patient_id)
+        if group is None:
+            patient = item.patient
+            badges = patient_badges(patient, today)
+            group = groups[item.patient_id] = {"patient": patient, "badges": badges, "risk": len(badges), "rows": []}
+        group["rows"].append(_row(item, today))
+    ordered = sorted(groups.values(), key=lambda g: order[g["patient"].pk])
+    listed.groups = ordered  # type: ignore[attr-defined]  # ListPage carries the grouping for the template
+    listed.rows = [row for group in ordered for row in group["rows"]]
     return listed
+
+
+def worklist_item_ids(*, user: User, today: dt.date, patient_ids: Iterable, **filters) -> set:
+    """The public ids of the checks the filtered worklist lists for these patients (a ticked patient row)."""
+    qs = worklist_checks(user=user, today=today, **filters).filter(patient__public_id__in=list(patient_ids))
+    return set(qs.values_list("public_id", flat=True))
+
+
+EXPORT_COLUMNS = (
+    "record_number",
+    "patient",
+    "check",
+    "due_date",
+    "days_overdue",
+    "risk_flags",
+    "last_recalled",
+    "last_letter_sent",
+)
+
+
+def worklist_export_rows(*, user: User, today: dt.date, **filters) -> Iterable[list[str]]:
+    """Every check of the filtered worklist (all pages), in the page's order, as text cells for the CSV export.
+
+    One query: the group order (the patient's first due date and risk flags) comes from window functions."""
+    qs = worklist_checks(user=user, today=today, **filters)
+    qs = (
+        _with_row_data(qs)
+        .annotate(
+            first_due=Window(Min("due_date"), partition_by=[F("patient_id")]),
+            risk=Window(Max(_risk_score(today)), partition_by=[F("patient_id")]),
+        )
+        .order_by("first_due", "-risk", "patient_id", "due_date", "id")
+    )
+    for item in qs.iterator(chunk_size=1000):
+        patient = item.patient
+        flags = "; ".join(b.label for b in patient_badges(patient, today))
+        recalled, letter = item.last_recalled, item.last_letter  # type: ignore[attr-defined]
+        yield [
+            patient.record_number,
+            f"{patient.family_name}, {patient.given_name}",
+            check_name(item.check_type),
+            item.due_date.isoformat(),
+            str(max((today - item.due_date).days, 0)),
+            flags,
+            recalled.isoformat() if recalled else "",
+            letter.isoformat() if letter else "",
+        ]
 
 
 def clinic_checks(user: User) -> QuerySet[ScheduledItem]:

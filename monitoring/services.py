@@ -19,7 +19,7 @@ from drugs.models import LabTest
 from drugs.selectors import drug_label
 from drugs.services import current_catalogue_version
 from monitoring import alerting, reminders
-from monitoring.models import Alert, SymptomCheck
+from monitoring.models import Alert, RecallContact, SymptomCheck
 from monitoring.recipients import recipient_for
 from patients import screening
 from patients.dates import result_date_error
@@ -530,3 +530,71 @@ def reminder_digest_enqueue(*, digest: reminders.Digest) -> bool:
             },
         )
     return created
+
+
+# --- Recalls and letters from the worklist ---------------------------------------------------------------------------
+
+RECALL_MAX_DAYS_BACK = 366  # a contact recorded late is fine; a date over a year back is a typing slip
+
+
+@dataclass(frozen=True)
+class RecallOutcome:
+    """What a bulk recall or letter did: the contacts stored, and how many selected checks were left out."""
+
+    recorded: list[RecallContact]
+    ignored: int
+
+
+@transaction.atomic
+def recall_contacts_record(
+    *, actor: User, item_ids: Iterable, kind: str, contacted_on: dt.date | None = None
+) -> RecallOutcome:
+    """Record that these checks' patients were recalled (or sent a letter) on ``contacted_on`` (default today):
+    one contact and one audit row per check. Checks of another clinic, closed checks and unknown ids are left out
+    (counted in ``ignored``), never an error, so one stale row does not refuse the nurse's whole selection."""
+    if kind not in RecallContact.Kind.values:
+        raise MonitoringError("Choose what was done: recalled or letter sent.", "kind")
+    today = timezone.localdate()
+    contacted_on = contacted_on or today
+    if contacted_on > today:
+        raise MonitoringError("The date cannot be in the future.", "contacted_on")
+    if contacted_on < today - dt.timedelta(days=RECALL_MAX_DAYS_BACK):
+        raise MonitoringError("The date is more than a year ago: check it.", "contacted_on")
+    wanted = {str(i) for i in item_ids}
+    if actor.clinic_id is None or not wanted:
+        return RecallOutcome(recorded=[], ignored=len(wanted))
+    items = list(
+        ScheduledItem.objects.select_for_update()
+        .filter(public_id__in=wanted, patient__clinic_id=actor.clinic_id, status=ScheduledItem.Status.OPEN)
+        .order_by("id")
+    )
+    contacts = [RecallContact(item=i, kind=kind, contacted_on=contacted_on, recorded_by=actor) for i in items]
+    for contact in contacts:
+        contact.full_clean(exclude=["item", "recorded_by"])
+    RecallContact.objects.bulk_create(contacts)
+    label = RecallContact.Kind(kind).label
+    for item in items:
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CHANGE,
+            object_type="patients.patient",
+            object_id=str(item.patient_id),
+            summary=f"{label}: {item.check_type} due {item.due_date}",
+            changes={"item": str(item.public_id), "contact": kind, "contacted_on": contacted_on.isoformat()},
+        )
+    return RecallOutcome(recorded=contacts, ignored=len(wanted) - len(items))
+
+
+@transaction.atomic
+def worklist_export_record(*, actor: User, filters: dict, rows: int) -> AuditEvent:
+    """Audit one download of the worklist as CSV: the filters and how many rows, never whose (no names)."""
+    shown = {k: v for k, v in filters.items() if v not in ("", None)}
+    described = ", ".join(f"{k}={v}" for k, v in sorted(shown.items())) or "none"
+    return audit_record(
+        actor=actor,
+        action=AuditEvent.Action.VIEW,
+        object_type="monitoring.worklist",
+        object_id=str(actor.clinic_id or ""),
+        summary=f"Worklist exported as CSV: {rows} check(s); filters: {described}",
+        changes={"filters": shown, "rows": rows},
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,13 +29,14 @@ from monitoring.forms import (
     ItemDoneForm,
     LabCsvForm,
     LabPanelForm,
+    RecallForm,
     ResumeAckForm,
     StopAckForm,
     SymptomCheckForm,
 )
-from monitoring.models import Alert
+from monitoring.models import Alert, RecallContact
 from patients.selectors import get_patient_for_request
-from portal import idempotency
+from portal import csv_export, idempotency
 from portal.clinics import unit_system_of
 from portal.web import add_service_error, query_int, require_get_post
 from therapy import services as therapy_services
@@ -49,40 +50,124 @@ ADD_SYMPTOMS = "monitoring.add_symptomcheck"
 VIEW_ALERTS = "monitoring.view_alert"
 CHANGE_ALERTS = "monitoring.change_alert"
 CHANGE_COURSE = "therapy.change_treatmentcourse"
+ADD_RECALLS = "monitoring.add_recallcontact"
+
+
+def _worklist_filters(request) -> dict[str, Any]:
+    """The worklist's filters from the query string (the page, its bulk actions and its export read the same)."""
+    window = request.GET.get("window", "")
+    check_type = request.GET.get("check", "")
+    return {
+        "window": window if window in sel.WINDOWS else "",
+        "dermatologist_id": query_int(request.GET.get("dermatologist")),
+        "drug_id": query_int(request.GET.get("drug")),
+        "check_type": check_type if check_type in sel.CHECK_NAMES else "",
+    }
+
+
+def _worklist_query(request, *, keep_page: bool = False) -> str:
+    query = request.GET.copy()
+    if not keep_page:
+        query.pop("page", None)
+    return query.urlencode()
 
 
 @permission_required(VIEW_ITEMS, raise_exception=True)
 @require_http_methods(["GET"])
 def worklist(request):
     today = timezone.localdate()
-    window = request.GET.get("window", "")
-    window = window if window in sel.WINDOWS else ""
-    check_type = request.GET.get("check", "")
-    filters: dict[str, Any] = {
-        "window": window,
-        "dermatologist_id": query_int(request.GET.get("dermatologist")),
-        "drug_id": query_int(request.GET.get("drug")),
-        "check_type": check_type if check_type in sel.CHECK_NAMES else "",
-    }
+    filters = _worklist_filters(request)
     checks = sel.clinic_checks(request.user) if request.user.clinic_id is not None else None
     page = sel.worklist_page(
         user=request.user, today=today, page=query_int(request.GET.get("page"), 1), checks=checks, **filters
     )
-    query = request.GET.copy()
-    query.pop("page", None)
+    query = _worklist_query(request)
     return render(
         request,
         "monitoring/worklist.html",
         {
             "page": page,
             "page_obj": page,
-            "page_query": f"{query.urlencode()}&" if query else "",
+            "page_query": f"{query}&" if query else "",
+            "filter_query": query,
+            "page_and_filter_query": _worklist_query(request, keep_page=True),
             "filters": filters,
             "choices": sel.worklist_filters(request.user),
             "today": today,
             "counts": sel.worklist_counts(request.user, today, checks),
+            "recall_kinds": RecallContact.Kind.choices,
+            "idempotency_key": idempotency.form_key(request),
         },
     )
+
+
+RECALL_VERBS = {RecallContact.Kind.RECALLED: "marked recalled", RecallContact.Kind.LETTER: "marked letter sent"}
+
+
+@require_POST
+@permission_required(VIEW_ITEMS, raise_exception=True)
+@permission_required(ADD_RECALLS, raise_exception=True)
+def worklist_contacts(request):
+    """Bulk "Mark recalled" / "Letter sent" on the ticked checks and patients, then back to the same worklist page.
+
+    The filters come in the query string, as on the page: a ticked patient stands for the checks of theirs that
+    the worklist lists with those filters. Other clinics' and closed checks are left out, with a message."""
+    back = reverse("monitoring:worklist")
+    if query := _worklist_query(request, keep_page=True):
+        back = f"{back}?{query}"
+    form = RecallForm(request.POST)
+    try:
+        with idempotency.guard(request, scope="worklist:contacts") as submission:
+            if not submission.earlier and form.is_valid() and not submission.claim():
+                item_ids = set(form.item_ids)
+                if form.patient_ids:
+                    item_ids |= sel.worklist_item_ids(
+                        user=request.user,
+                        today=timezone.localdate(),
+                        patient_ids=form.patient_ids,
+                        **_worklist_filters(request),
+                    )
+                outcome = svc.recall_contacts_record(
+                    actor=request.user,
+                    item_ids=item_ids,
+                    kind=form.cleaned_data["kind"],
+                    contacted_on=form.cleaned_data["contacted_on"],
+                )
+                done = len(outcome.recorded)
+                verb = RECALL_VERBS[form.cleaned_data["kind"]]
+                messages.success(request, f"{done} check{'' if done == 1 else 's'} {verb}.")
+                if outcome.ignored:
+                    messages.warning(
+                        request,
+                        f"{outcome.ignored} selected check(s) left out: no longer open, or not your clinic's.",
+                    )
+                return redirect(submission.complete(back))
+    except svc.MonitoringError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    if submission.earlier:
+        messages.info(request, "This was already sent; the contacts were recorded once.")
+        return redirect(submission.earlier)
+    for errors in form.errors.values():
+        messages.error(request, " ".join(str(e) for e in errors))
+    return redirect(back)
+
+
+@permission_required(VIEW_ITEMS, raise_exception=True)
+@require_http_methods(["GET"])
+def worklist_export(request):
+    """The filtered worklist, every page, as CSV (comma or semicolon as the clinic's unit system has it); audited."""
+    filters = _worklist_filters(request)
+    today = timezone.localdate()
+    rows = list(sel.worklist_export_rows(user=request.user, today=today, **filters))
+    svc.worklist_export_record(actor=request.user, filters=filters, rows=len(rows))
+    delimiter = csv_export.delimiter_for(unit_system_of(request.user))
+    # A byte-order mark first: Excel then reads the file as UTF-8 (names with accents).
+    body = "\ufeff" + "".join(csv_export.csv_lines(sel.EXPORT_COLUMNS, rows, delimiter=delimiter))
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="worklist-{today.isoformat()}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _panel(request) -> str:

@@ -40,6 +40,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "monitoring.add_symptomcheck",
         "monitoring.view_alert",
         "monitoring.change_alert",
+        "monitoring.view_recallcontact",
+        "monitoring.add_recallcontact",  # worklist: mark checks recalled or a letter sent
     ),
     NURSE: (
         "drugs.view_drug",
@@ -59,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "monitoring.view_symptomcheck",
         "monitoring.add_symptomcheck",
         "monitoring.view_alert",  # read only: whether the dermatologist has acted; acknowledging stays theirs
+        "monitoring.view_recallcontact",
+        "monitoring.add_recallcontact",  # worklist: mark checks recalled or a letter sent
     ),
     CATALOGUE_ADMIN: (
         "drugs.view_drug",

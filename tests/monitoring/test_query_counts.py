@@ -97,3 +97,24 @@ def test_results_table_and_history_stay_constant_past_their_first_page(name, cli
     _grow_results(nurse, on_abro.patient, 2, 60)
     assert _queries(client, url) == few
     assert _queries(client, url + "?page=2") == few
+
+
+@pytest.mark.parametrize("url", [reverse("monitoring:worklist"), reverse("monitoring:worklist_export")])
+def test_grouped_worklist_and_export_query_counts_do_not_grow(url, client_as, nurse, clinic, derm, catalogue):
+    """More patients (with risk flags), more checks each, and recall/letter history: the same number of queries."""
+    from monitoring.services import recall_contacts_record
+
+    client = client_as(nurse)
+
+    def add(patients, checks):
+        for n in range(patients):
+            risk = {"smoking_status": "current", "dvt_history": bool(n % 2)}
+            course = make_course(make_patient(clinic=clinic, dermatologist=derm, risk=risk), derm)
+            items = [make_scheduled_item(course, due=TODAY - dt.timedelta(days=d)) for d in range(checks)]
+            for kind in ("recalled", "letter"):
+                recall_contacts_record(actor=nurse, item_ids=[i.public_id for i in items], kind=kind)
+
+    add(2, 1)
+    few = _queries(client, url)
+    add(20, 4)
+    assert _queries(client, url) == few

@@ -45,7 +45,7 @@ def _queries(client, url):
 # --- Worklist -------------------------------------------------------------------------------------------------------
 
 
-def test_worklist_orders_overdue_by_days_then_risk_then_today_then_upcoming(client_as, nurse, clinic, derm, catalogue):
+def test_worklist_groups_by_patient_most_overdue_first_then_risk(client_as, nurse, clinic, derm, catalogue):
     low = make_course(make_patient(clinic=clinic, dermatologist=derm, record_number="LOW"), derm)
     high = make_course(
         make_patient(
@@ -56,20 +56,32 @@ def test_worklist_orders_overdue_by_days_then_risk_then_today_then_upcoming(clie
         ),
         derm,
     )
+    plain = make_course(make_patient(clinic=clinic, dermatologist=derm, record_number="PLAIN"), derm)
     make_scheduled_item(low, due=TODAY + dt.timedelta(days=3))
     make_scheduled_item(low, due=TODAY)
     make_scheduled_item(low, due=TODAY - dt.timedelta(days=2))
     make_scheduled_item(high, due=TODAY - dt.timedelta(days=2))
+    make_scheduled_item(plain, due=TODAY - dt.timedelta(days=2))
     make_scheduled_item(low, due=TODAY - dt.timedelta(days=10))
-    rows = client_as(nurse).get(WORKLIST).context["page"].rows
-    order = [(r["item"].patient.record_number, r["bucket"], r["days_overdue"]) for r in rows]
+    page = client_as(nurse).get(WORKLIST).context["page"]
+    assert [g["patient"].record_number for g in page.groups] == ["LOW", "HIGH", "PLAIN"]
+    order = [(r["item"].patient.record_number, r["bucket"], r["days_overdue"]) for r in page.rows]
     assert order == [
         ("LOW", "overdue", 10),
-        ("HIGH", "overdue", 2),
         ("LOW", "overdue", 2),
         ("LOW", "today", 0),
         ("LOW", "upcoming", 0),
+        ("HIGH", "overdue", 2),
+        ("PLAIN", "overdue", 2),
     ]
+
+
+def test_worklist_shows_each_patients_risk_flags_with_the_badge_partial(client_as, nurse, clinic, derm, catalogue):
+    course = make_course(make_patient(clinic=clinic, record_number="FLAG", risk={"smoking_status": "current"}), derm)
+    make_scheduled_item(course)
+    response = client_as(nurse).get(WORKLIST)
+    assert [b.code for b in response.context["page"].groups[0]["badges"]] == ["SMOKER_ANY", "EU_LAST_RESORT"]
+    assert "Risk: Current or past smoker" in response.content.decode()
 
 
 def test_worklist_links_each_check_to_its_action(client_as, nurse, on_abro):
@@ -100,14 +112,19 @@ def test_worklist_filters_by_drug_check_and_dermatologist(client_as, nurse, on_a
     assert len(client.get(WORKLIST, {"dermatologist": derm.pk}).context["page"].rows) == 1
 
 
-def test_worklist_paginates_without_count(client_as, nurse, on_abro):
-    for i in range(51):
-        make_scheduled_item(on_abro, due=TODAY - dt.timedelta(days=i))
+def test_worklist_paginates_by_patient_never_splitting_one(client_as, nurse, on_abro, clinic, derm):
+    for i in range(30):
+        make_scheduled_item(on_abro, due=TODAY - dt.timedelta(days=40 + i))  # the most overdue patient
+    for i in range(sel.PATIENTS_PER_PAGE):
+        make_scheduled_item(make_course(make_patient(clinic=clinic), derm), due=TODAY - dt.timedelta(days=i))
     client = client_as(nurse)
     first = client.get(WORKLIST).context["page"]
-    assert len(first.rows) == 50
+    assert len(first.groups) == sel.PATIENTS_PER_PAGE
+    assert len(first.groups[0]["rows"]) == 30
     assert first.has_next
-    assert len(client.get(WORKLIST, {"page": 2}).context["page"].rows) == 1
+    second = client.get(WORKLIST, {"page": 2}).context["page"]
+    assert len(second.groups) == 1
+    assert not second.has_next
 
 
 def test_worklist_query_count_does_not_grow(client_as, nurse, clinic, derm, catalogue):

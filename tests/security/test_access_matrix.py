@@ -74,6 +74,8 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "therapy:stop": (LOGIN, 405, 405, 405, 405),
     # monitoring
     "monitoring:worklist": (LOGIN, 200, 200, 403, 200),  # superuser: no clinic, so an empty list
+    "monitoring:worklist_contacts": (LOGIN, 405, 405, 405, 405),  # POST only (the worklist's bulk actions)
+    "monitoring:worklist_export": (LOGIN, 200, 200, 403, 200),  # CSV; superuser: no clinic, only the header
     "monitoring:item_done": (LOGIN, 200, 200, 403, 404),
     "monitoring:lab_upload": (LOGIN, 200, 200, 403, 200),
     "monitoring:alerts": (LOGIN, 200, 200, 403, 200),  # nurses read their clinic's alerts; they do not act
@@ -298,6 +300,8 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "therapy:resume": (LOGIN, 200, 403, 403, 404),
     "therapy:stop": (LOGIN, 200, 403, 403, 404),
     "monitoring:worklist": (LOGIN, 405, 405, 403, 405),
+    "monitoring:worklist_contacts": (LOGIN, 302, 302, 403, 302),  # nothing ticked: back to the worklist
+    "monitoring:worklist_export": (LOGIN, 405, 405, 403, 405),
     "monitoring:item_done": (LOGIN, 302, 302, 403, 404),
     "monitoring:lab_upload": (LOGIN, 200, 200, 403, 200),
     "monitoring:alerts": (LOGIN, 405, 405, 403, 405),
@@ -315,6 +319,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
 FORM_ON = {
     **{f"therapy:{n}": "therapy:course" for n in ("dose", "interrupt", "resume", "stop")},
     "monitoring:alert_ack": "monitoring:alert",
+    "monitoring:worklist_contacts": "monitoring:worklist",
     "monitoring:alert_act": "monitoring:alert",
     "patients:medicine_stop": "patients:medicines",
     "drugs:delete": "drugs:detail",
