@@ -646,7 +646,7 @@ def test_alert_and_saved_results_show_units_as_clinicians_write_them(client_as, 
 def test_patient_history_reads_lab_entries_plainly(client_as, nurse, derm, on_abro):
     record_result(nurse, on_abro.patient, "platelets", "45")
     page = client_as(derm).get(on_abro.patient.get_absolute_url()).content.decode()
-    assert "tests: Platelets; alerts: 1" in page
+    assert "Tests: Platelets; Alerts: 1" in page
 
 
 def test_a_result_taken_before_the_first_dose_raises_no_on_treatment_alert(nurse, on_abro):
