@@ -270,6 +270,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "logout": (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out, to the log-in page
     "otp_verify": (LOGIN, 302, 302, 302, 302),
     "otp_enrol": (LOGIN, 200, 200, 200, 200),  # wrong code: the form again
+    "otp_backup_codes": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment, no codes made
     "password_change": (LOGIN, 200, 200, 200, 200),  # no old password: the form again
     "password_change_done": (LOGIN, 405, 405, 405, 405),
     "patients:list": (LOGIN, 302, 302, 403, 302),  # the search: kept in the session, redirected to ?s=
