@@ -68,6 +68,8 @@ if PORTAL_BENCH:
     INSTALLED_APPS.append("bench")  # manage.py bench_data
 
 MIDDLEWARE = [
+    # Health probes first: answered before the HTTPS redirect and the ALLOWED_HOSTS check (portal/health.py).
+    "portal.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,6 +217,9 @@ CONTENT_SECURITY_POLICY = {
 }
 if PRODUCTION:
     SECURE_SSL_REDIRECT = True
+    # Load balancers probe the health paths over plain HTTP. HealthProbeMiddleware already answers them before
+    # SecurityMiddleware; the exemption keeps that true if the middleware order ever changes.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31_536_000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
