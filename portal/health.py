@@ -82,6 +82,7 @@ class HealthProbeMiddleware:
             return self.get_response(request)
         from portal import views
 
+        request.health_probe = name  # for the access log and the metrics, which run outside the URL resolver
         response = views.healthz_live(request) if name == "healthz_live" else views.healthz_ready(request)
         for header, value in PROBE_HEADERS.items():
             response.headers.setdefault(header, value)

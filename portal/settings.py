@@ -68,7 +68,9 @@ if PORTAL_BENCH:
     INSTALLED_APPS.append("bench")  # manage.py bench_data
 
 MIDDLEWARE = [
-    # Health probes first: answered before the HTTPS redirect and the ALLOWED_HOSTS check (portal/health.py).
+    # The request id first, so every log line of the request carries it (portal/requestlog.py).
+    "portal.requestlog.RequestIdMiddleware",
+    # Health probes next: answered before the HTTPS redirect and the ALLOWED_HOSTS check (portal/health.py).
     "portal.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -247,12 +249,25 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Patient data never goes to logs: no request bodies, and error mails are off.
+# Patient data never goes to logs: no request bodies, and error mails are off. PORTAL_LOG_FORMAT picks one JSON
+# object a line (python-json-logger; the production default) or plain text; every record carries the request id
+# (portal/requestlog.py), and portal.access writes one line per request (README "Logs").
+PORTAL_LOG_FORMAT = ENV["log_format"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.requestlog.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": PORTAL_LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
