@@ -70,6 +70,8 @@ if PORTAL_BENCH:
 MIDDLEWARE = [
     # The request id first, so every log line of the request carries it (portal/requestlog.py).
     "portal.requestlog.RequestIdMiddleware",
+    # Prometheus: times every request; answers an allowed /metrics scrape before the HTTPS redirect (portal/metrics.py).
+    "portal.metrics.MetricsMiddleware",
     # Health probes next: answered before the HTTPS redirect and the ALLOWED_HOSTS check (portal/health.py).
     "portal.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -253,6 +255,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # object a line (python-json-logger; the production default) or plain text; every record carries the request id
 # (portal/requestlog.py), and portal.access writes one line per request (README "Logs").
 PORTAL_LOG_FORMAT = ENV["log_format"]
+# /metrics: readable with this bearer token, or from a loopback address (portal/metrics.py, README "Metrics").
+PORTAL_METRICS_TOKEN = ENV["metrics_token"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

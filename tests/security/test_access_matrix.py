@@ -36,6 +36,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "healthz": (200, 200, 200, 200, 200),  # readiness under its first address
     "healthz_live": (200, 200, 200, 200, 200),
     "healthz_ready": (200, 200, 200, 200, 200),
+    "metrics": (200, 200, 200, 200, 200),  # the test client is a loopback address; others: tests/portal/test_metrics.py
     "login": (200, 302, 302, 302, 302),  # signed-in users go home
     "logout": (LOGIN, 405, 405, 405, 405),  # POST only
     "otp_verify": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
@@ -236,7 +237,7 @@ def test_access_matrix(name, matrix_objects, role_clients):
     assert answers == dict(zip(ROLES, POLICY[name], strict=True)), (name, list(answers.values()))
 
 
-NOT_BEHIND_THE_SECOND_FACTOR = {"healthz", "healthz_live", "healthz_ready", "login", "logout", "admin:index"}
+NOT_BEHIND_THE_SECOND_FACTOR = {"healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"}
 
 
 @pytest.mark.django_db
@@ -271,6 +272,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "healthz": (405, 405, 405, 405, 405),
     "healthz_live": (405, 405, 405, 405, 405),
     "healthz_ready": (405, 405, 405, 405, 405),
+    "metrics": (405, 405, 405, 405, 405),  # loopback; from elsewhere a POST is 404 like a GET
     "login": (200, 302, 302, 302, 302),
     "logout": (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out, to the log-in page
     "otp_verify": (LOGIN, 302, 302, 302, 302),
