@@ -78,7 +78,9 @@ class HealthProbeMiddleware:
 
     def __call__(self, request):
         name = _probe_paths().get(request.path)
-        if name is None:
+        # Early only as a probe asks: without a query string. Anything else takes the ordinary way, through the
+        # input guard (a NUL in the query is a 400) and the host check.
+        if name is None or request.META.get("QUERY_STRING"):
             return self.get_response(request)
         from portal import views
 

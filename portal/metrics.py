@@ -187,7 +187,8 @@ class MetricsMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        if request.path == _metrics_path() and may_read_metrics(request):
+        # Early only for a plain scrape (no query string); anything else goes through the input guard as usual.
+        if request.path == _metrics_path() and not request.META.get("QUERY_STRING") and may_read_metrics(request):
             from portal.views import metrics
 
             request.health_probe = "metrics"  # no access-log line for each scrape either
