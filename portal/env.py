@@ -243,6 +243,9 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
         # Outbound email (issue 18): the links in emails and the SMTP server.
         "base_url": parse_base_url(environ.get("PORTAL_BASE_URL"), production=not (debug or demo)),
         "email": parse_email_settings(environ),
+        # Operations (issue 17): log format and the metrics endpoint's token.
+        "log_format": parse_log_format(environ.get("PORTAL_LOG_FORMAT"), production=not (debug or demo)),
+        "metrics_token": parse_metrics_token(environ.get("PORTAL_METRICS_TOKEN")),
     }
 
 
@@ -385,3 +388,34 @@ def parse_email_settings(environ: Mapping[str, str]) -> dict:
         "timeout": timeout,
         "default_from": default_from,
     }
+
+
+# --- Operations (issue 17): log format, metrics token. ------------------------------------------------------------
+
+LOG_FORMATS = ("json", "plain")
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def parse_log_format(raw: str | None, *, production: bool) -> str:
+    """PORTAL_LOG_FORMAT: ``json`` (one JSON object a line, for a log collector) or ``plain`` (for a terminal).
+    Defaults to json in production and plain in debug and demo."""
+    if raw is None or not raw.strip():
+        return "json" if production else "plain"
+    value = raw.strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"PORTAL_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}; got {raw!r}.")
+    return value
+
+
+def parse_metrics_token(raw: str | None) -> str:
+    """PORTAL_METRICS_TOKEN: the bearer token a Prometheus server sends to read /metrics from another machine.
+    Empty: only loopback clients may read it. The token itself is never part of an error message."""
+    if raw is None or not raw.strip():
+        return ""
+    value = raw.strip()
+    if len(value) < METRICS_TOKEN_MIN_LENGTH or not value.isascii() or any(c.isspace() for c in value):
+        raise ConfigError(
+            f"PORTAL_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} printable ASCII characters without "
+            "spaces (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
+    return value

@@ -68,6 +68,12 @@ if PORTAL_BENCH:
     INSTALLED_APPS.append("bench")  # manage.py bench_data
 
 MIDDLEWARE = [
+    # The request id first, so every log line of the request carries it (portal/requestlog.py).
+    "portal.requestlog.RequestIdMiddleware",
+    # Prometheus: times every request; answers an allowed /metrics scrape before the HTTPS redirect (portal/metrics.py).
+    "portal.metrics.MetricsMiddleware",
+    # Health probes next: answered before the HTTPS redirect and the ALLOWED_HOSTS check (portal/health.py).
+    "portal.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,6 +221,9 @@ CONTENT_SECURITY_POLICY = {
 }
 if PRODUCTION:
     SECURE_SSL_REDIRECT = True
+    # Load balancers probe the health paths over plain HTTP. HealthProbeMiddleware already answers them before
+    # SecurityMiddleware; the exemption keeps that true if the middleware order ever changes.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31_536_000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -242,12 +251,27 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Patient data never goes to logs: no request bodies, and error mails are off.
+# Patient data never goes to logs: no request bodies, and error mails are off. PORTAL_LOG_FORMAT picks one JSON
+# object a line (python-json-logger; the production default) or plain text; every record carries the request id
+# (portal/requestlog.py), and portal.access writes one line per request (README "Logs").
+PORTAL_LOG_FORMAT = ENV["log_format"]
+# /metrics: readable with this bearer token, or from a loopback address (portal/metrics.py, README "Metrics").
+PORTAL_METRICS_TOKEN = ENV["metrics_token"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.requestlog.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": PORTAL_LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},

@@ -21,7 +21,11 @@ portal_patterns = (
 urlpatterns = [
     path("", include(portal_patterns)),
     path("patients/", include("patients.urls")),
-    path("healthz", views.healthz, name="healthz"),
+    # Health probes (portal/health.py): liveness, readiness, and /healthz, readiness under its first address.
+    path("healthz", views.healthz_ready, name="healthz"),
+    path("healthz/live", views.healthz_live, name="healthz_live"),
+    path("healthz/ready", views.healthz_ready, name="healthz_ready"),
+    path("metrics", views.metrics, name="metrics"),  # Prometheus: token or loopback only (portal/metrics.py)
     path("drugs/", include("drugs.urls")),
     path("", include("therapy.urls")),  # /patients/<id>/therapy/start/ and /therapy/<id>/...
     path("", include("monitoring.urls")),  # /patients/<id>/labs/..., /monitoring/...

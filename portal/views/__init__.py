@@ -4,14 +4,17 @@ import logging
 import sys
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from portal import roles
+from portal import health, roles
+from portal import metrics as portal_metrics
 from portal.home import sections_for
 
 logger = logging.getLogger(__name__)
@@ -30,16 +33,35 @@ def home(request):
 @login_not_required
 @require_GET
 @never_cache
-def healthz(request):
-    """Liveness and database check for load balancers: one real round trip to the database."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        logger.warning("healthz: database check failed")
-        return JsonResponse({"status": "error", "database": "error"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+def healthz_live(request):
+    """Liveness: the process answers. No database access at all (portal/health.py)."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz_ready(request):
+    """Readiness (also served at /healthz): one database round trip and every migration applied; 503 otherwise,
+    naming the check that failed."""
+    checks = health.readiness()
+    failed = [name for name, state in checks.items() if state != "ok"]
+    if failed:
+        return JsonResponse({"status": "error", **checks, "failed": failed}, status=503)
+    return JsonResponse({"status": "ok", **checks})
+
+
+@csrf_exempt
+@login_not_required
+def metrics(request):
+    """Prometheus metrics (portal/metrics.py) for a bearer token or a loopback client. Anyone else gets the ordinary
+    404 page, before any other check (method, CSRF, log-in), so the answer is that of an address that does not
+    exist."""
+    if not portal_metrics.may_read_metrics(request):
+        raise Http404
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return HttpResponse(portal_metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 @require_GET

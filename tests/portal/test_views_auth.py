@@ -5,7 +5,7 @@ from portal.models import AuditEvent
 from tests.factories import TEST_PASSWORD, make_user
 from tests.urlwalk import all_urls
 
-PUBLIC = {"login", "healthz"}
+PUBLIC = {"login", "healthz", "healthz_live", "healthz_ready", "metrics"}  # metrics: loopback (test client)
 
 
 @pytest.mark.django_db

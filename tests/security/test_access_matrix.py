@@ -33,7 +33,10 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "portal:unlock": (LOGIN, 403, 403, 403, 200),
     "portal:clinic_settings": (LOGIN, 403, 403, 200, 200),
     "portal:keepalive": (LOGIN, 405, 405, 405, 405),
-    "healthz": (200, 200, 200, 200, 200),
+    "healthz": (200, 200, 200, 200, 200),  # readiness under its first address
+    "healthz_live": (200, 200, 200, 200, 200),
+    "healthz_ready": (200, 200, 200, 200, 200),
+    "metrics": (200, 200, 200, 200, 200),  # the test client is a loopback address; others: tests/portal/test_metrics.py
     "login": (200, 302, 302, 302, 302),  # signed-in users go home
     "logout": (LOGIN, 405, 405, 405, 405),  # POST only
     "otp_verify": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
@@ -236,8 +239,11 @@ def test_access_matrix(name, matrix_objects, role_clients):
     assert answers == dict(zip(ROLES, POLICY[name], strict=True)), (name, list(answers.values()))
 
 
+NOT_BEHIND_THE_SECOND_FACTOR = {"healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"}
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(n for n in POLICY if n not in {"healthz", "login", "logout", "admin:index"}))
+@pytest.mark.parametrize("name", sorted(set(POLICY) - NOT_BEHIND_THE_SECOND_FACTOR))
 def test_password_only_session_in_production_reaches_nothing_but_enrolment(name, settings, matrix_objects, derm):
     """With 2FA required, a session that passed only the password is sent to enrolment from every page."""
     settings.PORTAL_REQUIRE_2FA = True
@@ -266,6 +272,9 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "portal:clinic_settings": (LOGIN, 403, 403, 200, 200),
     "portal:keepalive": (LOGIN, 302, 302, 302, 302),  # renews the session, back to the page
     "healthz": (405, 405, 405, 405, 405),
+    "healthz_live": (405, 405, 405, 405, 405),
+    "healthz_ready": (405, 405, 405, 405, 405),
+    "metrics": (405, 405, 405, 405, 405),  # loopback; from elsewhere a POST is 404 like a GET
     "login": (200, 302, 302, 302, 302),
     "logout": (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out, to the log-in page
     "otp_verify": (LOGIN, 302, 302, 302, 302),
