@@ -21,6 +21,14 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRED = os.environ.get("E2E_REQUIRED") == "1"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 SHOTS = os.environ.get("E2E_SCREENSHOTS", "")
+# Every page is checked at both widths: a tablet held upright (the nurses' iPad Air) and a laptop.
+AXE_WIDTHS = (820, 1366)
+# The layout settles on the next frame after a resize; then axe runs on what the user would see.
+AXE_RUN = (
+    "async () => { await new Promise(r => requestAnimationFrame(() => r()));"
+    " return await axe.run(document, {runOnly: {type: 'tag', values: "
+    "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}); }"
+)
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the fixtures are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -92,25 +100,38 @@ class Session:
         return self.page
 
     def check_accessibility(self, name: str):
-        """Run axe-core (WCAG 2.1 A/AA rules) on the current page; keep serious and critical violations."""
-        self.page.add_script_tag(content=AXE.read_text())
-        result = self.page.evaluate(
-            "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
-        )
-        bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-        for violation in bad:
-            self.violations.append(
-                {
-                    "page": name,
-                    "id": violation["id"],
-                    "impact": violation["impact"],
-                    "nodes": [n["target"] for n in violation["nodes"][:3]],
-                }
-            )
+        """Run axe-core (WCAG 2.1 A/AA rules) on the current page at each of AXE_WIDTHS (a tablet held upright, a
+        laptop), then restore the viewport; keep serious and critical violations, with the widths they occur at."""
+        page = self.page
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.add_script_tag(content=AXE.read_text())
+        original = page.viewport_size
+        found: dict[str, dict] = {}
+        try:
+            for width in AXE_WIDTHS:
+                page.set_viewport_size({"width": width, "height": original["height"] if original else 900})
+                result = page.evaluate(AXE_RUN)
+                for violation in result["violations"]:
+                    if violation["impact"] not in ("serious", "critical"):
+                        continue
+                    entry = found.setdefault(
+                        violation["id"],
+                        {
+                            "page": name,
+                            "id": violation["id"],
+                            "impact": violation["impact"],
+                            "widths": [],
+                            "nodes": [n["target"] for n in violation["nodes"][:3]],
+                        },
+                    )
+                    entry["widths"].append(width)
+        finally:
+            if original:
+                page.set_viewport_size(original)
+        self.violations.extend(found.values())
         if SHOTS:
             Path(SHOTS).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
+            page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
 
     def assert_accessible(self):
         assert not self.violations, json.dumps(self.violations, indent=1)
