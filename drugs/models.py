@@ -305,6 +305,52 @@ class Drug(models.Model):
         return reverse("drugs:detail", args=[self.slug])
 
 
+class DrugCode(models.Model):
+    """A terminology code for a drug (RxNorm for US systems, ATC for European ones), sent in FHIR exports and matched
+    in CDS Hooks orders. Catalogue data, edited by the catalogue admin; a code nobody has checked against its source
+    yet is marked unverified and shown so."""
+
+    class System(models.TextChoices):
+        RXNORM = "rxnorm", "RxNorm"
+        ATC = "atc", "ATC (WHO)"
+
+    # The canonical FHIR system URI of each terminology.
+    SYSTEM_URIS = {
+        System.RXNORM: "http://www.nlm.nih.gov/research/umls/rxnorm",
+        System.ATC: "http://www.whocc.no/atc",
+    }
+
+    drug = models.ForeignKey("Drug", on_delete=models.CASCADE, related_name="codes", verbose_name=_("drug"))
+    system = models.CharField(_("code system"), max_length=10, choices=System)
+    code = models.CharField(_("code"), max_length=20)
+    display = models.CharField(_("display name"), max_length=120, blank=True)
+    verified = models.BooleanField(
+        _("checked against the source"),
+        default=False,
+        help_text=_("Tick only after checking the code in RxNav (RxNorm) or the WHO ATC index."),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["drug__generic_name", "system"]
+        verbose_name = _("drug code")
+        constraints = [
+            models.UniqueConstraint(fields=["system", "code"], name="drug_code_unique_in_system"),
+            models.UniqueConstraint(fields=["drug", "system"], name="drug_code_one_per_system"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_system_display()} {self.code}"
+
+    @property
+    def system_uri(self) -> str:
+        return self.SYSTEM_URIS[self.System(self.system)]
+
+
 class Fact(models.Model):
     """Fields every label fact shares."""
 

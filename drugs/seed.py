@@ -29,6 +29,7 @@ class SeedReport:
     medicines_created: int = 0
     drugs_created: list[str] = field(default_factory=list)
     drugs_kept: list[str] = field(default_factory=list)
+    codes_created: int = 0
 
 
 class SeedError(Exception):
@@ -122,4 +123,23 @@ def load_seed(data: dict, *, actor=None) -> SeedReport:
             drug=drug, drug_name=drug.generic_name, created_by=actor, reason=SEED_REASON, snapshot=drug_snapshot(drug)
         )
         report.drugs_created.append(slug)
+    report.codes_created = load_drug_codes(data)
     return report
+
+
+def load_drug_codes(data: dict) -> int:
+    """The seed's drug codes, each only where its drug has no code of that system yet (an admin's edit stays).
+    Also run by migration drugs 0008 for installs whose drugs were loaded before codes existed."""
+    created = 0
+    for index, row in enumerate(data.get("drug_codes", [])):
+        row = dict(row)
+        drug = m.Drug.objects.filter(slug=row.pop("drug")).first()
+        if drug is None or m.DrugCode.objects.filter(drug=drug, system=row["system"]).exists():
+            continue
+        if m.DrugCode.objects.filter(system=row["system"], code=row["code"]).exists():
+            continue
+        code = m.DrugCode(drug=drug, verified=False, **row)
+        _clean(code, f"drug code {index}")
+        code.save()
+        created += 1
+    return created

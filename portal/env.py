@@ -246,6 +246,19 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
         # Operations (issue 17): log format and the metrics endpoint's token.
         "log_format": parse_log_format(environ.get("PORTAL_LOG_FORMAT"), production=not (debug or demo)),
         "metrics_token": parse_metrics_token(environ.get("PORTAL_METRICS_TOKEN")),
+        # Interfaces (issue 19): the largest request body and the requests a token may send a minute.
+        "interface_max_bytes": _parse_int(
+            "PORTAL_INTERFACE_MAX_BYTES",
+            environ.get("PORTAL_INTERFACE_MAX_BYTES", "1048576"),
+            low=1024,
+            high=50_000_000,
+        ),
+        "interface_rate_per_minute": _parse_int(
+            "PORTAL_INTERFACE_RATE_PER_MINUTE",
+            environ.get("PORTAL_INTERFACE_RATE_PER_MINUTE", "600"),
+            low=1,
+            high=100_000,
+        ),
     }
 
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "patients",
     "therapy",
     "monitoring",
+    "interfaces",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -257,6 +258,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 PORTAL_LOG_FORMAT = ENV["log_format"]
 # /metrics: readable with this bearer token, or from a loopback address (portal/metrics.py, README "Metrics").
 PORTAL_METRICS_TOKEN = ENV["metrics_token"]
+# Interfaces (interfaces/, README "Interfaces"): body size limit and requests per token (or address) a minute.
+PORTAL_INTERFACE_MAX_BYTES = ENV["interface_max_bytes"]
+PORTAL_INTERFACE_RATE_PER_MINUTE = ENV["interface_rate_per_minute"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -37,6 +37,7 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),
+    path("", include("interfaces.urls")),  # HL7 v2 lab feed, FHIR R4, CDS Hooks (bearer tokens)
 ]
 
 if settings.PORTAL_BENCH:
