@@ -40,15 +40,22 @@ from monitoring.models import Alert, RecallContact, SymptomCheck
 from monitoring.services import SCREENING_CHECK
 from patients import risk, screening
 from patients.facts import OpenAlert
-from patients.models import Assessment, LabResult, Patient
-from patients.selectors import badge_q, get_patient_for_request, patient_badges, record_patient_view
+from patients.models import LabResult, Patient
+from patients.selectors import (
+    badge_q,
+    get_patient_for_request,
+    patient_assessments,
+    patient_badges,
+    record_patient_view,
+)
 from portal.clinics import unit_system_of
 from portal.formats import decimal_text as fmt_decimal
+from portal.memo import rows_once
 from portal.models import User
 from portal.web import ListPage, page_of
 from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
 from therapy.schedule import BASELINE, CHECK_NAMES, check_name
-from therapy.selectors import SCREENING_CHECKS, open_checks
+from therapy.selectors import SCREENING_CHECKS, open_checks, patient_course_events
 
 PAGE_SIZE = 50
 PATIENTS_PER_PAGE = 25  # worklist: patient groups a page
@@ -62,6 +69,25 @@ WINDOWS = {
 LAB_PANELS = {"cbc", "lipids", "liver", "kidney", "cpk"}
 SCREENING_PANEL_CHECKS = set(SCREENING_CHECK.values())
 SYMPTOM_CHECKS = {"infection_check"}
+
+
+def patient_alerts(patient: Patient) -> list[Alert]:
+    """Every alert of the patient with who it went to and who acknowledged it (read once per request: the
+    monitoring panel and the timeline)."""
+    return rows_once(
+        patient,
+        "alerts",
+        lambda: Alert.objects.filter(patient=patient).select_related(
+            "acknowledged_by", "recipient", "patient__dermatologist"
+        ),
+    )
+
+
+def patient_symptom_checks(patient: Patient) -> list[SymptomCheck]:
+    """The patient's symptom checks, newest first (read once per request: the monitoring panel and the timeline)."""
+    return rows_once(
+        patient, "symptom_checks", lambda: SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")
+    )
 
 
 def _risk_score(today: dt.date) -> Coalesce:
@@ -459,7 +485,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     )
     tests = LabTest.objects.with_unit_labels().in_bulk({r["lab_test_id"] for r in results})
     courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
-    events = list(CourseEvent.objects.filter(course__patient=patient).select_related("course__drug").order_by("on"))
+    events = patient_course_events(patient)
     chart_events = [
         charts.Event(on=e.on, label=f"{e.course.drug} {EVENT_LABEL.get(e.kind, e.kind)}", kind=e.kind) for e in events
     ]
@@ -534,7 +560,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                 "count": rows[0]["in_all"],
             }
         )
-    assessments = list(Assessment.objects.filter(patient=patient).order_by("assessed_on", "id")[:TREND_LIMIT])
+    assessments = sorted(patient_assessments(patient), key=lambda a: (a.assessed_on, a.pk))[:TREND_LIMIT]
     score_charts = []
     for field, title, targets in SCORES:
         points = [
@@ -556,14 +582,12 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                 "unit": "points",
             }
         )
-    alerts = list(
-        Alert.objects.filter(patient=patient)
-        .select_related("acknowledged_by", "recipient", "patient__dermatologist")
-        .order_by("status", "severity", "-id")[:10]
-    )
+    # Open alerts first (most severe, newest first), then acknowledged ones: the panel shows ten, and an open alert
+    # must never be pushed off it by older acknowledged ones.
+    alerts = sorted(patient_alerts(patient), key=lambda a: (a.status != Alert.Status.OPEN, a.severity, -a.pk))[:10]
     for alert in alerts:
         alert.sent_to = recipient_text(alert)  # type: ignore[attr-defined]  # for the template
-    checks = list(SymptomCheck.objects.filter(patient=patient).select_related("recorded_by")[:5])
+    checks = patient_symptom_checks(patient)[:5]
     for check in checks:
         check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
     return {

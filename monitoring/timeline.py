@@ -6,14 +6,14 @@ from __future__ import annotations
 from django.utils import timezone
 
 from monitoring.alerting import SYMPTOM_LABELS
-from monitoring.models import Alert, SymptomCheck
+from monitoring.selectors import patient_alerts, patient_symptom_checks
 from patients.models import Patient
 from patients.timeline import TimelineEvent
 
 
 def _alert_events(patient: Patient) -> list[TimelineEvent]:
     events = []
-    for alert in Alert.objects.filter(patient=patient).order_by("created_at", "id"):
+    for alert in patient_alerts(patient):
         url = alert.get_absolute_url()
         events.append(
             TimelineEvent(
@@ -42,7 +42,7 @@ def _alert_events(patient: Patient) -> list[TimelineEvent]:
 
 def _symptom_events(patient: Patient) -> list[TimelineEvent]:
     events = []
-    for check in SymptomCheck.objects.filter(patient=patient).order_by("checked_on", "id"):
+    for check in patient_symptom_checks(patient):
         reported = [SYMPTOM_LABELS.get(code, code.replace("_", " ")) for code in check.symptoms or []]
         title = "Symptom check: " + (", ".join(reported) if reported else "none of the warning signs")
         events.append(

@@ -32,6 +32,7 @@ from patients.timeline import TimelineEvent
 from portal.audit import describe_changes, field_words
 from portal.clinics import unit_system_of
 from portal.formats import decimal_text
+from portal.memo import rows_once
 from portal.models import AuditEvent
 from portal.web import ListPage, page_of
 from portal.wording import FieldWords
@@ -312,7 +313,7 @@ def _value_text(value: Any) -> str:
 
 def _assessment_events(patient: Patient) -> list[TimelineEvent]:
     events = []
-    for a in patient.assessments.all():
+    for a in patient_assessments(patient):
         parts = [f"{label} {_value_text(getattr(a, name))}" for label, name in _SCORES if getattr(a, name) is not None]
         if a.scorad is not None:
             parts.append(f"SCORAD {_value_text(a.scorad)}")
@@ -331,14 +332,14 @@ def _screening_events(patient: Patient) -> list[TimelineEvent]:
             detail=r.note,
             at=r.recorded_at,
         )
-        for r in patient.screening_results.all()
+        for r in patient_screening_results(patient)
     ]
 
 
 def _medicine_events(patient: Patient) -> list[TimelineEvent]:
     url = reverse("patients:medicines", args=[patient.public_id])
     events = []
-    for m in patient.medicines.select_related("medicine"):
+    for m in patient_medicines(patient):
         if m.started_on:
             events.append(TimelineEvent(on=m.started_on, kind="medicine", title=f"Medicine started: {m}", url=url))
         if m.stopped_on:
@@ -422,17 +423,29 @@ def patient_history(patient: Patient) -> list[AuditEvent]:
 
 
 def patient_medicines(patient: Patient) -> list[ConcomitantMedicine]:
-    return list(
-        patient.medicines.select_related("medicine").prefetch_related(
+    return rows_once(
+        patient,
+        "medicines",
+        lambda: patient.medicines.select_related("medicine").prefetch_related(
             Prefetch("medicine__classes", to_attr="class_list")
-        )
+        ),
     )
+
+
+def patient_screening_results(patient: Patient) -> list[ScreeningResult]:
+    """The record's screening results, newest first (read once per request: the page and the timeline share it)."""
+    return rows_once(patient, "screening", lambda: patient.screening_results.select_related("recorded_by"))
+
+
+def patient_assessments(patient: Patient) -> list[Assessment]:
+    """The record's severity assessments, newest first (read once per request: the page, trends and timeline)."""
+    return rows_once(patient, "assessments", lambda: patient.assessments.select_related("recorded_by"))
 
 
 def patient_detail(patient: Patient, *, today: dt.date, with_history: bool) -> dict[str, Any]:
     medicines = patient_medicines(patient)
-    results = list(patient.screening_results.select_related("recorded_by"))
-    assessments = list(patient.assessments.select_related("recorded_by"))
+    results = patient_screening_results(patient)
+    assessments = patient_assessments(patient)
     checklist = screening_checklist(patient, screening_status(patient, records=results), today)
     return {
         "age": risk.age_on(patient.date_of_birth, today),

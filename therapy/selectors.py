@@ -18,9 +18,10 @@ from patients import risk, screening
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import LabResult, Patient
 from patients.selectors import get_patient_for_user, patient_facts, record_patient_view, screening_statuses
+from portal.memo import rows_once
 from portal.models import Clinic
 from therapy import letters
-from therapy.models import SafetyFinding, ScheduledItem, TreatmentCourse
+from therapy.models import CourseEvent, SafetyFinding, ScheduledItem, TreatmentCourse
 from therapy.schedule import BASELINE, check_name
 
 
@@ -161,6 +162,16 @@ def course_page(course: TreatmentCourse) -> dict:
         "schedule": schedule,
         "open_items": [i for i in schedule if i.status == ScheduledItem.Status.OPEN and i.pk not in by_record],
     }
+
+
+def patient_course_events(patient: Patient) -> list[CourseEvent]:
+    """Every course event of the patient, oldest first, with its course and drug (read once per request: the
+    timeline and the trend charts' event markers share it)."""
+    return rows_once(
+        patient,
+        "course_events",
+        lambda: CourseEvent.objects.filter(course__patient=patient).select_related("course__drug").order_by("on", "id"),
+    )
 
 
 def patient_therapy(patient, user=None) -> dict:

@@ -7,6 +7,7 @@ from patients.models import Patient
 from patients.timeline import TimelineEvent
 from portal.formats import decimal_text
 from therapy.models import CourseEvent, TreatmentCourse
+from therapy.selectors import patient_course_events
 
 
 def _dose(value, unit: str) -> str:
@@ -33,9 +34,8 @@ def _words(event: CourseEvent) -> tuple[str, str]:
 
 def course_timeline_events(patient: Patient, user) -> list[TimelineEvent]:
     """Every course event of the patient (one query)."""
-    events = CourseEvent.objects.filter(course__patient=patient).select_related("course__drug").order_by("on", "id")
     shown = []
-    for event in events:
+    for event in patient_course_events(patient):
         title, detail = _words(event)
         shown.append(
             TimelineEvent(

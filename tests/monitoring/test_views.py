@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from monitoring import lab_csv
 from monitoring import selectors as sel
@@ -714,3 +715,31 @@ def test_alert_of_a_prescriber_who_left_reaches_the_clinics_dermatologists(clien
     home = client_as(colleague).get("/").content.decode()
     assert "no active dermatologist on this patient" in home
     assert alert.get_absolute_url() in home
+
+
+def test_patient_page_lists_open_alerts_before_acknowledged_ones(client_as, derm, on_abro):
+    """The panel shows ten alerts: an open one must not be pushed off by older acknowledged ones."""
+    patient = on_abro.patient
+
+    def alert(title, status, severity=Alert.Severity.ROUTINE):
+        return Alert.objects.create(
+            patient=patient,
+            course=on_abro,
+            recipient=derm,
+            kind=Alert.Kind.LAB_ACTION,
+            severity=severity,
+            title=title,
+            reason="test",
+            advice="test",
+            status=status,
+            acknowledged_at=None if status == Alert.Status.OPEN else timezone.now(),
+            acknowledged_by=None if status == Alert.Status.OPEN else derm,
+        )
+
+    alert("Open same-day", Alert.Status.OPEN, Alert.Severity.SAME_DAY)
+    for n in range(12):
+        alert(f"Old acknowledged {n}", Alert.Status.ACKNOWLEDGED, Alert.Severity.URGENT)
+    alert("Open urgent", Alert.Status.OPEN, Alert.Severity.URGENT)
+    shown = [a.title for a in sel.patient_monitoring(patient)["patient_alerts"]]
+    assert shown[:2] == ["Open urgent", "Open same-day"]
+    assert len(shown) == 10

@@ -134,11 +134,10 @@ def test_detail_query_count_does_not_grow(client_as, derm, patient, django_asser
     with django_assert_num_queries(few):
         client.get(url("detail", patient))
     # the record itself (with the lab results the screening checklist counts), the therapy section (courses, their
-    # open checks) and the monitoring section (results, courses, events, assessments for trends, alerts, symptom
-    # checks, the clinic's unit system for the trends) and the timeline (the record's assessments, screening,
-    # medicines, results with their units, risk-profile audit rows; course events; alerts, symptom checks): fixed,
-    # whatever the data
-    assert few <= 34
+    # open checks), the monitoring section (results, courses, the clinic's unit system for the trends) and the
+    # timeline (results with their units, risk-profile audit rows): fixed, whatever the data. Assessments,
+    # screening, medicines, course events, alerts and symptom checks are read once and shared (portal/memo.py).
+    assert few <= 26
 
 
 # --- detail and access log -----------------------------------------------------------------------------------------
