@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from portal import roles
 from tests.factories import CANARY, make_clinic, make_user
 
 _LOG_CAPTURE: dict[str, Path] = {}
+
+# Property tests: CI runs the same examples every time (a red run is reproducible, never a lucky draw), a developer's
+# run explores new ones. Either way a failure prints the blob that replays it (@reproduce_failure). HYPOTHESIS_PROFILE
+# picks one explicitly. Loaded here, before the test modules build their own settings on top of the profile.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 def pytest_report_header(config):
