@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from drugs import selectors, services
 from drugs.forms import DrugForm, LabTestForm, ReasonForm, lab_unit_formset, section_formset
@@ -19,6 +19,7 @@ CHANGE_LAB = "drugs.change_labtest"
 
 
 @permission_required(VIEW, raise_exception=True)
+@require_safe  # a read page: a POST is refused (405), never answered as if it were a GET
 def drug_list(request):
     jurisdiction = settings.PORTAL_JURISDICTION
     query = request.GET.get("q", "")[:100]
@@ -44,6 +45,7 @@ def drug_list(request):
 
 
 @permission_required(VIEW, raise_exception=True)
+@require_safe  # a read page: a POST is refused (405), never answered as if it were a GET
 def drug_detail(request, slug):
     jurisdiction = request.GET.get("j", settings.PORTAL_JURISDICTION)
     if jurisdiction not in ("US", "EU", "all"):
@@ -59,6 +61,7 @@ def drug_detail(request, slug):
 
 
 @permission_required(VIEW, raise_exception=True)
+@require_safe  # a read page: a POST is refused (405), never answered as if it were a GET
 def drug_history(request, slug):
     drug = get_object_or_404(Drug, slug=slug)
     page_obj = selectors.drug_history(drug, request.GET.get("page"))
@@ -140,6 +143,7 @@ def drug_delete(request, slug):
 
 
 @permission_required(VIEW, raise_exception=True)
+@require_safe  # a read page: a POST is refused (405), never answered as if it were a GET
 def lab_test_list(request):
     lab_tests = LabTest.objects.with_unit_labels().order_by("panel", "display_order", "name")
     return render(
@@ -185,6 +189,7 @@ def lab_test_edit(request, analyte):
 
 
 @permission_required(VIEW, raise_exception=True)
+@require_safe  # a read page: a POST is refused (405), never answered as if it were a GET
 def drug_handout(request, slug):
     data = selectors.handout(slug=slug, jurisdiction=settings.PORTAL_JURISDICTION)
     if data is None:

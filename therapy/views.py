@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from drugs.selectors import drug_label
 from patients.selectors import get_patient_for_request
@@ -114,6 +114,7 @@ def _course_context(request, course, **bound):
 
 
 @permission_required(VIEW, raise_exception=True)
+@require_safe  # a read page: a POST is refused (405)
 def course_detail(request, public_id):
     course = selectors.get_course_for_request(request, public_id)
     return render(request, "therapy/course_detail.html", _course_context(request, course))

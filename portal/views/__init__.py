@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from portal import health, roles
@@ -20,6 +20,7 @@ from portal.home import sections_for
 logger = logging.getLogger(__name__)
 
 
+@require_safe  # a read page: a POST is refused (405)
 def home(request):
     user = request.user
     role_cards = [{"name": name, "description": roles.ROLE_DESCRIPTIONS[name]} for name in user.role_names]

@@ -266,7 +266,7 @@ def test_password_only_session_in_production_reaches_nothing_but_enrolment(name,
 # savepoint that is rolled back, so every role starts from the same records. A refusal (403, 404, 405, or the
 # log-in page) must change nothing: see ``fingerprint``.
 POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
-    "portal:home": (LOGIN, 200, 200, 200, 200),  # a read page that renders the same for a POST; nothing is written
+    "portal:home": (LOGIN, 405, 405, 405, 405),  # read pages refuse a POST; nothing is written
     "portal:audit": (LOGIN, 403, 403, 403, 405),
     "portal:unlock": (LOGIN, 403, 403, 403, 400),  # superuser: the empty username is refused
     "portal:clinic_settings": (LOGIN, 403, 403, 200, 200),
@@ -292,17 +292,17 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "patients:medicine_stop": (LOGIN, 302, 403, 403, 404),
     "patients:screening": (LOGIN, 200, 200, 403, 404),
     "patients:assessment_create": (LOGIN, 200, 200, 403, 404),
-    "drugs:list": (LOGIN, 200, 200, 200, 200),  # read pages; nothing is written
-    "drugs:lab_tests": (LOGIN, 200, 200, 200, 200),
+    "drugs:list": (LOGIN, 405, 405, 405, 405),  # read pages refuse a POST; nothing is written
+    "drugs:lab_tests": (LOGIN, 405, 405, 405, 405),
     "drugs:lab_test_edit": (LOGIN, 403, 403, 200, 200),
-    "drugs:detail": (LOGIN, 200, 200, 200, 200),
+    "drugs:detail": (LOGIN, 405, 405, 405, 405),
     "drugs:edit": (LOGIN, 403, 403, 200, 200),
     "drugs:edit_section": (LOGIN, 403, 403, 200, 200),
-    "drugs:history": (LOGIN, 200, 200, 200, 200),
+    "drugs:history": (LOGIN, 405, 405, 405, 405),
     "drugs:delete": (LOGIN, 403, 403, 302, 302),
-    "drugs:handout": (LOGIN, 200, 200, 200, 200),
+    "drugs:handout": (LOGIN, 405, 405, 405, 405),
     "therapy:start": (LOGIN, 200, 403, 403, 404),
-    "therapy:course": (LOGIN, 200, 200, 403, 404),
+    "therapy:course": (LOGIN, 405, 405, 403, 405),
     "therapy:handout": (LOGIN, 405, 405, 403, 405),
     "therapy:gp_letter": (LOGIN, 405, 405, 403, 405),
     "therapy:dose": (LOGIN, 200, 403, 403, 404),
