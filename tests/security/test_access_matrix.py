@@ -90,6 +90,10 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 200, 200, 403, 404),  # read-only, printable
     "monitoring:lab_history": (LOGIN, 200, 200, 403, 404),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    # FHIR R4 export: the capabilities are public; a record needs a bearer token or a session that passed the
+    # second factor (these force_login sessions have not: the verified cases are in tests/interfaces/test_fhir_auth.py)
+    "fhir:metadata": (200, 200, 200, 200, 200),
+    "fhir:patient_everything": (401, 401, 401, 401, 401),
 }
 
 # URLs whose public_id names another object than the patient.
@@ -323,6 +327,8 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 405, 405, 403, 405),
     "monitoring:lab_history": (LOGIN, 405, 405, 403, 405),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    "fhir:metadata": (405, 405, 405, 405, 405),  # read-only
+    "fhir:patient_everything": (405, 405, 405, 405, 405),
 }
 
 # POST-only URLs: the page whose form posts to them.
