@@ -10,7 +10,8 @@ import uuid
 
 from django.db.models import Prefetch
 
-from drugs.models import DrugCode, LabTest
+from drugs.models import LabTest
+from drugs.selectors import drug_codes_for
 from interfaces.fhir import mapping
 from monitoring.models import Alert
 from patients.models import LabResult, Patient
@@ -30,11 +31,10 @@ def patient_for_clinic(clinic: Clinic, public_id: str) -> Patient | None:
 
 
 def _courses(patient: Patient) -> list[mapping.CourseData]:
-    courses = (
+    courses = list(
         TreatmentCourse.objects.filter(patient=patient)
         .select_related("drug", "prescriber")
         .prefetch_related(
-            Prefetch("drug__codes", queryset=DrugCode.objects.order_by("system")),
             Prefetch(
                 "events",
                 queryset=CourseEvent.objects.filter(kind=CourseEvent.Kind.DOSE_CHANGE).order_by("on", "id"),
@@ -43,6 +43,7 @@ def _courses(patient: Patient) -> list[mapping.CourseData]:
         )
         .order_by("start_date", "id")
     )
+    codes = drug_codes_for({c.drug_id for c in courses})
     return [
         mapping.CourseData(
             public_id=str(c.public_id),
@@ -50,7 +51,7 @@ def _courses(patient: Patient) -> list[mapping.CourseData]:
             drug_slug=c.drug.slug,
             codings=tuple(
                 mapping.DrugCoding(system=code.system, code=code.code, display=code.display, verified=code.verified)
-                for code in c.drug.codes.all()
+                for code in codes[c.drug_id].values()
             ),
             route=c.drug.route,
             status=c.status,

@@ -63,6 +63,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "drugs:detail": (LOGIN, 200, 200, 200, 200),
     "drugs:edit": (LOGIN, 403, 403, 200, 200),
     "drugs:edit_section": (LOGIN, 403, 403, 200, 200),
+    "drugs:codes": (LOGIN, 403, 403, 200, 200),
     "drugs:history": (LOGIN, 200, 200, 200, 200),
     "drugs:delete": (LOGIN, 405, 405, 405, 405),
     "drugs:handout": (LOGIN, 200, 200, 200, 200),  # printable, no patient data
@@ -302,6 +303,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "drugs:detail": (LOGIN, 200, 200, 200, 200),
     "drugs:edit": (LOGIN, 403, 403, 200, 200),
     "drugs:edit_section": (LOGIN, 403, 403, 200, 200),
+    "drugs:codes": (LOGIN, 403, 403, 200, 200),  # the page's form without a reason: shown again, nothing saved
     "drugs:history": (LOGIN, 200, 200, 200, 200),
     "drugs:delete": (LOGIN, 403, 403, 302, 302),
     "drugs:handout": (LOGIN, 200, 200, 200, 200),
