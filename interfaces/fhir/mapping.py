@@ -375,8 +375,14 @@ CODED_INTERPRETATION = {
 }
 
 
+def _text(value: str) -> str | None:
+    """FHIR strings and codes may not be empty: an empty value is left out instead."""
+    return value.strip() or None
+
+
 def _ucum(value: Decimal, result: LabResultData) -> Quantity:
-    return Quantity(value=value, unit=result.unit_label or result.unit_code, system=UCUM, code=result.unit_code)
+    code = _text(result.unit_code)
+    return Quantity(value=value, unit=_text(result.unit_label) or code, system=UCUM if code else None, code=code)
 
 
 def observation(result: LabResultData, patient_id: str) -> Observation:
@@ -386,7 +392,7 @@ def observation(result: LabResultData, patient_id: str) -> Observation:
         value_quantity = _ucum(result.value, result)
         found = FLAG_INTERPRETATION.get(result.flag)
     else:
-        value_concept = CodeableConcept(text=result.coded_value.capitalize())
+        value_concept = CodeableConcept(text=result.coded_value.capitalize()) if _text(result.coded_value) else None
         found = CODED_INTERPRETATION.get(result.coded_value)
     if found:
         interpretation = [CodeableConcept(coding=[Coding(system=INTERPRETATION, code=found[0], display=found[1])])]

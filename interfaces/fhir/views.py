@@ -4,8 +4,10 @@ resources from the pure mapping."""
 
 from __future__ import annotations
 
+import logging
 from importlib import metadata
 
+import pydantic
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +20,7 @@ from interfaces.models import InterfaceRequest
 from patients.services import patient_view_record
 from portal.env import join_url
 
+logger = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 FHIR = InterfaceRequest.Interface.FHIR
 
@@ -61,7 +64,15 @@ def patient_everything(request: HttpRequest, caller: Caller, public_id: str) -> 
     if patient is None:  # unknown and another clinic's patient alike: never confirm that a record exists
         log_request(interface=FHIR, caller=caller, outcome=InterfaceRequest.Outcome.REJECTED, reason="unknown patient")
         return fhir_error(404, "No patient with this id in your clinic.")
-    bundle = mapping.everything_bundle(selectors.everything(patient), _system(), now=timezone.now())
+    try:
+        bundle = mapping.everything_bundle(selectors.everything(patient), _system(), now=timezone.now())
+    except pydantic.ValidationError as exc:
+        # A stored value FHIR does not accept (a bug in the mapping, or catalogue data it did not expect). The
+        # error's text can quote record values, so the log names only where in which resource it failed.
+        places = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
+        logger.error("FHIR export failed validation: %s at %s", exc.title, ", ".join(places)[:500])
+        log_request(interface=FHIR, caller=caller, outcome=InterfaceRequest.Outcome.ERROR, reason="invalid FHIR")
+        return fhir_error(500, "This record could not be exported as valid FHIR. The error has been logged.")
     via = "FHIR $everything" + (f" ({caller.token.actor_label})" if caller.token is not None else "")
     patient_view_record(actor=caller.user, patient=patient, via=via)
     log_request(

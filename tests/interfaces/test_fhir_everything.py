@@ -192,3 +192,17 @@ def test_every_demo_patient_exports_a_valid_bundle(client, settings):
         assert_codes_as_stated(bundle)
         kinds |= {e.resource.get_resource_type() for e in bundle.entry}
     assert {"Patient", "MedicationRequest", "Observation", "DetectedIssue", "CarePlan"} <= kinds
+
+
+def test_a_record_fhir_would_reject_is_an_operation_outcome_and_logs_no_values(
+    client, clinic, patient_and_course, monkeypatch, caplog
+):
+    patient, _ = patient_and_course
+    monkeypatch.setattr(mapping, "derived_id", lambda *parts: f"{CANARY} not an id")
+    response = _everything(client, patient, bearer(client, clinic))
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert CANARY.encode() not in response.content
+    assert "failed validation" in caplog.text
+    assert CANARY not in caplog.text
+    assert InterfaceRequest.objects.get(interface="fhir").outcome == "error"
