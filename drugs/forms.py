@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django import forms
@@ -7,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.forms import BaseModelFormSet, modelformset_factory
 
 from drugs import units
-from drugs.models import Drug, LabTest, LabThreshold, LabUnit, MonitoringRule
+from drugs.models import Drug, DrugCode, LabTest, LabThreshold, LabUnit, MonitoringRule
 from drugs.sections import DRUG_FIELDS, Section
 from portal.formats import decimal_text
 from portal.forms import VersionedForm, capped_formset
@@ -224,3 +225,55 @@ def lab_unit_formset(lab_test, data=None):
 
     formset_class = capped_formset(inlineformset_factory, LabTest, LabUnit, form=LabUnitForm, extra=1, can_delete=True)
     return formset_class(data=data, instance=lab_test, prefix="units")
+
+
+class DrugCodeForm(forms.Form):
+    """A drug's code in one system (prefix: the system). Checks the code's shape only; whether it names this drug
+    is what the admin checks in RxNav or the WHO ATC index before ticking "verified"."""
+
+    SHAPES = {
+        # An RxNorm concept id (RxCUI) is a number; an ATC code for a substance is 7 characters, e.g. L04AF03.
+        DrugCode.System.RXNORM: (re.compile(r"^\d{1,10}$"), "An RxNorm code (RxCUI) is a number, e.g. 2196092."),
+        DrugCode.System.ATC: (
+            re.compile(r"^[A-Z]\d{2}[A-Z]{2}\d{2}$"),
+            "An ATC code for a substance is a letter, 2 digits, 2 letters and 2 digits, e.g. L04AF03.",
+        ),
+    }
+
+    code = forms.CharField(label="Code", required=False, max_length=20, help_text="Empty: the drug has no code here.")
+    display = forms.CharField(label="Display name", required=False, max_length=120)
+    verified = forms.BooleanField(
+        label="Checked against the source",
+        required=False,
+        help_text="Tick only after finding this code for this drug in RxNav (RxNorm) or the WHO ATC index.",
+    )
+    note = forms.CharField(label="Note", required=False, max_length=300)
+
+    def __init__(self, *args, system: str, **kwargs):
+        self.system = system
+        kwargs["prefix"] = system
+        super().__init__(*args, **kwargs)
+
+    def clean_code(self) -> str:
+        code = "".join((self.cleaned_data.get("code") or "").split())
+        if self.system == DrugCode.System.ATC:
+            code = code.upper()
+        pattern, message = self.SHAPES[DrugCode.System(self.system)]
+        if code and not pattern.match(code):
+            raise forms.ValidationError(message)
+        return code
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        if cleaned.get("verified") and not cleaned.get("code"):
+            self.add_error("verified", "There is no code to verify: enter the code, or leave this unticked.")
+        return cleaned
+
+
+def drug_code_forms(drug: Drug, codes: dict[str, DrugCode], data=None) -> dict[str, DrugCodeForm]:
+    forms_by_system = {}
+    for system in DrugCode.System.values:
+        row = codes.get(system)
+        initial = {"code": row.code, "display": row.display, "verified": row.verified, "note": row.note} if row else {}
+        forms_by_system[system] = DrugCodeForm(data=data, initial=initial, system=system)
+    return forms_by_system

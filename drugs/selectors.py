@@ -19,6 +19,7 @@ from drugs.models import (
     CatalogueVersion,
     DoseAdjustment,
     Drug,
+    DrugCode,
     Interaction,
     LabTest,
     LabThreshold,
@@ -130,6 +131,7 @@ class DrugPage:
     unconfirmed_count: int
     statuses: list[RegulatoryStatus]
     timeline: list[dict]
+    codes: list[CodeLine]
 
 
 def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
@@ -164,6 +166,7 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
         unconfirmed_count=unconfirmed,
         statuses=by_key["statuses"],
         timeline=monitoring_timeline(by_key["monitoring_rules"]),
+        codes=drug_code_lines(drug),
     )
 
 
@@ -206,13 +209,17 @@ def _lab_tests_by_analyte() -> dict[str, LabTest]:
     return {t.analyte: t for t in LabTest.objects.with_unit_labels()}
 
 
+# History parts that are not label sections: the drug's own fields and its terminology codes.
+_OWN_PARTS: dict[str, tuple[str, type]] = {"drug": ("Drug", Drug), "codes": ("Drug codes", DrugCode)}
+
+
 @functools.cache
 def _section_words(model) -> dict[str, FieldWords]:
     return field_words(model)
 
 
 def _words_of(section_key: str, field: str, row: dict, tests: dict[str, LabTest]) -> FieldWords:
-    model = Drug if section_key == "drug" else SECTIONS_BY_KEY[section_key].model
+    model = _OWN_PARTS[section_key][1] if section_key in _OWN_PARTS else SECTIONS_BY_KEY[section_key].model
     words = _section_words(model).get(field, FieldWords(field.replace("_", " ")))
     if model is LabThreshold and field == "value":
         test = tests.get(str(row.get("lab_test")))
@@ -267,7 +274,9 @@ def history_rows(version: CatalogueVersion, tests: dict[str, LabTest]) -> list[H
     rows = []
     for change in version.changes or []:
         key = change.get("section", "drug")
-        part = "Drug" if key == "drug" else SECTIONS_BY_KEY[key].title if key in SECTIONS_BY_KEY else key
+        part = (
+            _OWN_PARTS[key][0] if key in _OWN_PARTS else SECTIONS_BY_KEY[key].title if key in SECTIONS_BY_KEY else key
+        )
         if change.get("change") == "changed":
             values = _changed_row(version, key, change.get("row", "")) if key != "drug" else {}
             field = change.get("field", "")
@@ -288,7 +297,7 @@ def history_rows(version: CatalogueVersion, tests: dict[str, LabTest]) -> list[H
             rows.append(
                 HistoryRow(
                     part=part,
-                    row=_row_words(key, values, tests) if key != "drug" else "—",
+                    row=(_row_words(key, values, tests) or change.get("row") or "—") if key != "drug" else "—",
                     change="Added" if added else "Removed",
                     field="",
                     before="" if added else shown,
@@ -561,3 +570,53 @@ def dosing_labels(drugs=None) -> dict[Drug, L.DrugLabel]:
     drugs = list(drugs.order_by("generic_name"))
     labels = _labels([drug.pk for drug in drugs])
     return {drug: labels[drug.pk] for drug in drugs if drug.pk in labels}
+
+
+# --- Drug codes (RxNorm, ATC) ------------------------------------------------------------------------------------
+
+RXNAV_URL = "https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm={code}"
+ATC_INDEX_URL = "https://atcddd.fhi.no/atc_ddd_index/?code={code}"
+
+
+def drug_codes_for(drugs) -> dict[int, dict[str, DrugCode]]:
+    """The terminology codes of ``drugs`` (Drug objects or ids), by drug id and then system ("rxnorm", "atc").
+    One query for any number of drugs; a drug without codes maps to an empty dict."""
+    ids = [getattr(d, "pk", d) for d in drugs]
+    found: dict[int, dict[str, DrugCode]] = {drug_id: {} for drug_id in ids}
+    for code in DrugCode.objects.filter(drug_id__in=ids).order_by("drug_id", "system"):
+        found.setdefault(code.drug_id, {})[code.system] = code
+    return found
+
+
+@dataclass(frozen=True)
+class CodeLine:
+    """One code system of a drug as its pages show it: the code, or that there is none, and how to check it."""
+
+    system: str
+    label: str
+    code: DrugCode | None
+    lookup_url: str
+    missing_note: str
+
+
+def drug_code_lines(drug: Drug, codes: dict[str, DrugCode] | None = None) -> list[CodeLine]:
+    codes = drug_codes_for([drug])[drug.pk] if codes is None else codes
+    lines = []
+    for system, label in DrugCode.System.choices:
+        code = codes.get(system)
+        template = RXNAV_URL if system == DrugCode.System.RXNORM else ATC_INDEX_URL
+        missing = (
+            "No RxNorm code: FHIR exports send the name only (and the ATC code, if any)."
+            if system == DrugCode.System.RXNORM
+            else "No ATC code: European systems receive the name and the RxNorm code only."
+        )
+        lines.append(
+            CodeLine(
+                system=system,
+                label=str(label),
+                code=code,
+                lookup_url=template.format(code=code.code) if code else "",
+                missing_note="" if code else missing,
+            )
+        )
+    return lines

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from drugs.models import CatalogueVersion, Drug, LabTest
+from drugs.models import CatalogueVersion, Drug, DrugCode, LabTest
 from drugs.snapshot import diff_snapshots, drug_snapshot
 from portal import errors
 from portal.audit import audit_record
@@ -216,6 +217,98 @@ def lab_test_change(
         action=AuditEvent.Action.CHANGE,
         obj=locked,
         summary=f"Catalogue version {version.number}: lab test {locked.short_name}",
+        changes={"catalogue_version": version.number, "reason": reason, "count": len(changes)},
+    )
+    return version
+
+
+# --- Drug codes (RxNorm, ATC): catalogue data the FHIR export sends and CDS Hooks orders are matched by ------------
+
+
+@dataclass(frozen=True)
+class CodeEntry:
+    """What the admin entered for one code system of a drug; an empty ``code`` removes the drug's code."""
+
+    code: str
+    display: str = ""
+    verified: bool = False
+    note: str = ""
+
+
+CODE_FIELDS = ("code", "display", "verified", "note")
+
+
+def _code_values(row: DrugCode) -> dict:
+    return {"system": row.system, **{f: getattr(row, f) for f in CODE_FIELDS}}
+
+
+@transaction.atomic
+def drug_codes_change(
+    *,
+    drug: Drug,
+    actor: User,
+    reason: str,
+    codes: Mapping[str, CodeEntry],
+    expected_row_version: int | None = None,
+) -> CatalogueVersion:
+    """Set, change or remove a drug's RxNorm and ATC codes (keys of ``codes``: DrugCode.System values). Like every
+    catalogue change: a reason, refused when someone saved the drug after the page was opened, one new catalogue
+    version with what changed, and the audit row."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CatalogueError("Give a reason for the change.")
+    locked = _lock(drug, expected_row_version)
+    current = {row.system: row for row in DrugCode.objects.select_for_update().filter(drug=locked)}
+    changes: list[dict] = []
+    now = timezone.now()
+    for system, entry in codes.items():
+        label = DrugCode.System(system).label
+        row = current.get(system)
+        if not entry.code:
+            if row is not None:
+                changes.append({"section": "codes", "row": label, "change": "removed", "values": _code_values(row)})
+                row.delete()
+            continue
+        taken = DrugCode.objects.filter(system=system, code=entry.code).exclude(drug=locked).select_related("drug")
+        other = taken.first()
+        if other is not None:
+            raise CatalogueError(f"{label} code {entry.code} is already the code of {other.drug}.", field=system)
+        if row is None:
+            row = DrugCode(drug=locked, system=system)
+            before = None
+        else:
+            before = _code_values(row)
+        for name in CODE_FIELDS:
+            setattr(row, name, getattr(entry, name))
+        after = _code_values(row)
+        if before == after:
+            continue
+        row.updated_at, row.updated_by = now, actor
+        row.full_clean()
+        row.save()
+        if before is None:
+            changes.append({"section": "codes", "row": label, "change": "added", "values": after})
+        else:
+            changes += [
+                {"section": "codes", "row": label, "change": "changed", "field": f, "old": before[f], "new": after[f]}
+                for f in CODE_FIELDS
+                if before[f] != after[f]
+            ]
+    if not changes:
+        raise NothingChangedError("Nothing was changed, so no new catalogue version was made.")
+    locked.row_version += 1
+    locked.updated_at = now
+    locked.updated_by = actor
+    locked.save(update_fields=["row_version", "updated_at", "updated_by"])
+    snapshot = {**drug_snapshot(locked), "codes": [_code_values(r) for r in locked.codes.order_by("system")]}
+    version = CatalogueVersion.objects.create(
+        drug=locked, drug_name=locked.generic_name, created_by=actor, reason=reason, changes=changes, snapshot=snapshot
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CHANGE,
+        obj=locked,
+        summary=f"Catalogue version {version.number}: drug codes of {locked}",
         changes={"catalogue_version": version.number, "reason": reason, "count": len(changes)},
     )
     return version

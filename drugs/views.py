@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from drugs import selectors, services
-from drugs.forms import DrugForm, LabTestForm, ReasonForm, lab_unit_formset, section_formset
+from drugs.forms import DrugForm, LabTestForm, ReasonForm, drug_code_forms, lab_unit_formset, section_formset
 from drugs.models import Drug, LabTest, RegulatoryStatus, Route
 from drugs.sections import SECTIONS_BY_KEY
 from portal.web import add_service_error
@@ -125,6 +125,43 @@ def drug_section_edit(request, slug, section):
         request,
         "drugs/drug_section_edit.html",
         {"drug": drug, "section": section_def, "formset": formset, "reason_form": reason_form},
+    )
+
+
+@permission_required(CHANGE, raise_exception=True)
+def drug_codes_edit(request, slug):
+    """The drug's RxNorm and ATC codes (README "FHIR R4 export"): saved like any catalogue change."""
+    drug = get_object_or_404(Drug, slug=slug)
+    codes = selectors.drug_codes_for([drug])[drug.pk]
+    if request.method == "POST":
+        code_forms = drug_code_forms(drug, codes, data=request.POST)
+        reason_form = ReasonForm(request.POST)
+        if all(f.is_valid() for f in code_forms.values()) and reason_form.is_valid():
+            entries = {system: services.CodeEntry(**f.cleaned_data) for system, f in code_forms.items()}
+            try:
+                version = services.drug_codes_change(
+                    drug=drug,
+                    actor=request.user,
+                    reason=reason_form.cleaned_data["reason"],
+                    codes=entries,
+                    expected_row_version=reason_form.cleaned_data["row_version"],
+                )
+            except services.CatalogueError as exc:
+                if exc.field in code_forms:
+                    code_forms[exc.field].add_error("code", str(exc))
+                else:
+                    add_service_error(reason_form, exc)
+            else:
+                messages.success(request, f"Saved the codes of {drug} (catalogue version {version.number}).")
+                return redirect(drug.get_absolute_url() + "#codes-h")
+    else:
+        code_forms = drug_code_forms(drug, codes)
+        reason_form = ReasonForm(row_version=drug.row_version)
+    lines = selectors.drug_code_lines(drug, codes)
+    return render(
+        request,
+        "drugs/drug_codes_edit.html",
+        {"drug": drug, "rows": [(line, code_forms[line.system]) for line in lines], "reason_form": reason_form},
     )
 
 

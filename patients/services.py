@@ -70,7 +70,7 @@ def _apply(obj: models.Model, data: dict[str, Any], fields: tuple[str, ...]) -> 
     return changes
 
 
-def _audit(*, actor: User, action: str, patient: Patient, summary: str, changes: dict | None = None) -> None:
+def _audit(*, actor: User | None, action: str, patient: Patient, summary: str, changes: dict | None = None) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -81,9 +81,11 @@ def _audit(*, actor: User, action: str, patient: Patient, summary: str, changes:
     )
 
 
-def patient_view_record(*, actor: User, patient: Patient) -> None:
-    """Log a read of the patient's record (who, when, which patient)."""
-    _audit(actor=actor, action=AuditEvent.Action.VIEW, patient=patient, summary="Patient record viewed")
+def patient_view_record(*, actor: User | None, patient: Patient, via: str = "") -> None:
+    """Log a read of the patient's record (who, when, which patient). ``via`` names a machine interface that read
+    it (the FHIR export, with its token's name when no staff member is behind the request)."""
+    summary = f"Patient record viewed via {via}" if via else "Patient record viewed"
+    _audit(actor=actor, action=AuditEvent.Action.VIEW, patient=patient, summary=summary)
 
 
 @transaction.atomic

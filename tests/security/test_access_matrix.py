@@ -63,6 +63,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "drugs:detail": (LOGIN, 200, 200, 200, 200),
     "drugs:edit": (LOGIN, 403, 403, 200, 200),
     "drugs:edit_section": (LOGIN, 403, 403, 200, 200),
+    "drugs:codes": (LOGIN, 403, 403, 200, 200),
     "drugs:history": (LOGIN, 200, 200, 200, 200),
     "drugs:delete": (LOGIN, 405, 405, 405, 405),
     "drugs:handout": (LOGIN, 200, 200, 200, 200),  # printable, no patient data
@@ -90,6 +91,10 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 200, 200, 403, 404),  # read-only, printable
     "monitoring:lab_history": (LOGIN, 200, 200, 403, 404),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    # FHIR R4 export: the capabilities are public; a record needs a bearer token or a session that passed the
+    # second factor (these force_login sessions have not: the verified cases are in tests/interfaces/test_fhir_auth.py)
+    "fhir:metadata": (200, 200, 200, 200, 200),
+    "fhir:patient_everything": (401, 401, 401, 401, 401),
 }
 
 # URLs whose public_id names another object than the patient.
@@ -298,6 +303,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "drugs:detail": (LOGIN, 405, 405, 405, 405),
     "drugs:edit": (LOGIN, 403, 403, 200, 200),
     "drugs:edit_section": (LOGIN, 403, 403, 200, 200),
+    "drugs:codes": (LOGIN, 403, 403, 200, 200),  # the page's form without a reason: shown again, nothing saved
     "drugs:history": (LOGIN, 405, 405, 405, 405),
     "drugs:delete": (LOGIN, 403, 403, 302, 302),
     "drugs:handout": (LOGIN, 405, 405, 405, 405),
@@ -323,6 +329,8 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 405, 405, 403, 405),
     "monitoring:lab_history": (LOGIN, 405, 405, 403, 405),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    "fhir:metadata": (405, 405, 405, 405, 405),  # read-only
+    "fhir:patient_everything": (405, 405, 405, 405, 405),
 }
 
 # POST-only URLs: the page whose form posts to them.
