@@ -90,6 +90,9 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 200, 200, 403, 404),  # read-only, printable
     "monitoring:lab_history": (LOGIN, 200, 200, 403, 404),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    # interfaces: CDS Hooks (machine endpoints; a staff session is no credential there)
+    "cds:discovery": (200, 200, 200, 200, 200),  # public: no patient data, read when an EHR is configured
+    "cds:service": (405, 405, 405, 405, 405),  # POST only
 }
 
 # URLs whose public_id names another object than the patient.
@@ -160,7 +163,7 @@ def matrix_objects(db, clinic, derm):
 
     patient = make_patient(clinic=clinic, dermatologist=derm, given_name=f"{CANARY}Matrix", family_name=CANARY)
     medicine = ConcomitantMedicine.objects.create(patient=patient, name="Testmedicine", created_by=derm)
-    objects = {"public_id": patient.public_id, "pk": medicine.pk, "action": "stop"}
+    objects = {"public_id": patient.public_id, "pk": medicine.pk, "action": "stop", "service_id": "jak-safety-check"}
 
     def catalogue():
         from drugs.models import Drug, LabTest
@@ -239,7 +242,10 @@ def test_access_matrix(name, matrix_objects, role_clients):
     assert answers == dict(zip(ROLES, POLICY[name], strict=True)), (name, list(answers.values()))
 
 
-NOT_BEHIND_THE_SECOND_FACTOR = {"healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"}
+NOT_BEHIND_THE_SECOND_FACTOR = {
+    *("healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"),
+    *("cds:discovery", "cds:service"),  # machine endpoints: a bearer token or a CDS Hooks JWT, never a session
+}
 
 
 @pytest.mark.django_db
@@ -323,6 +329,8 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 405, 405, 403, 405),
     "monitoring:lab_history": (LOGIN, 405, 405, 403, 405),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    "cds:discovery": (405, 405, 405, 405, 405),
+    "cds:service": (401, 401, 401, 401, 401),  # no bearer token: refused, whoever is signed in
 }
 
 # POST-only URLs: the page whose form posts to them.
