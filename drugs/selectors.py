@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from portal.audit import field_words
 from portal.wording import FieldWords
 
 HISTORY_PAGE_SIZE = 10
+_ORDER_WORDS = re.compile(r"[a-z0-9]+")
 
 
 def _terms(drug: Drug) -> list[str]:
@@ -620,3 +622,27 @@ def drug_code_lines(drug: Drug, codes: dict[str, DrugCode] | None = None) -> lis
             )
         )
     return lines
+
+
+def drug_for_order(*, rxnorm_codes: Sequence[str], names: Sequence[str]) -> tuple[Drug | None, str]:
+    """The catalogue drug an EHR's order is for, and how it was found: ``"rxnorm"`` when one of ``rxnorm_codes`` is
+    the drug's RxNorm code (``DrugCode``), ``"name"`` when one of ``names`` (a code's display, the order's text) holds
+    the generic name, a brand name or a search term as whole words, ``""`` (and None) when it is no catalogue drug.
+    Two queries at most."""
+    codes = [c.strip() for c in rxnorm_codes if c and c.strip()]
+    if codes:
+        row = (
+            DrugCode.objects.select_related("drug")
+            .filter(system=DrugCode.System.RXNORM, code__in=codes)
+            .order_by("code")
+            .first()
+        )
+        if row is not None:
+            return row.drug, "rxnorm"
+    texts = [" " + " ".join(_ORDER_WORDS.findall(n.lower())) + " " for n in names if n]
+    if texts:
+        for drug in Drug.objects.order_by("generic_name"):
+            terms = {" ".join(_ORDER_WORDS.findall(t)) for t in _terms(drug)} - {""}
+            if any(f" {term} " in text for term in terms for text in texts):
+                return drug, "name"
+    return None, ""

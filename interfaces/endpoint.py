@@ -23,6 +23,11 @@ from portal.models import Clinic, User
 ErrorResponse = Callable[[int, str], HttpResponse]
 
 
+class Denied(Exception):
+    """Raised by an ``authenticate`` callable: the credentials were recognised and are not valid (the message says
+    why: expired, wrong audience, replayed). It contains no secret."""
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who sent an interface request: a system's token, or a staff member signed in to the portal."""
@@ -80,11 +85,18 @@ def _session_caller(request: HttpRequest) -> Caller | None:
 
 
 def interface_view(
-    interface: str, *, error: ErrorResponse, allow_session: bool = False, methods: tuple[str, ...] = ("POST",)
+    interface: str,
+    *,
+    error: ErrorResponse,
+    allow_session: bool = False,
+    methods: tuple[str, ...] = ("POST",),
+    authenticate: Callable[[HttpRequest], Caller | None] | None = None,
 ):
     """Wrap an interface view ``view(request, caller, *args)``: exempt from CSRF and the log-in redirect (a machine
     authenticates with its bearer token instead), limited in body size and rate, and refused with ``error`` when
-    the caller is unknown. ``allow_session`` also admits a signed-in, second-factor-verified staff member."""
+    the caller is unknown. ``allow_session`` also admits a signed-in, second-factor-verified staff member;
+    ``authenticate`` is tried when the request carries no interface token (the CDS Hooks JWT): it returns the
+    caller, None, or raises ``Denied``."""
 
     def decorate(view):
         @csrf_exempt
@@ -110,6 +122,12 @@ def interface_view(
                 return error(413, f"The body is larger than {settings.PORTAL_INTERFACE_MAX_BYTES} bytes.")
             token = tokens.authenticate(request)
             caller = Caller(clinic=token.clinic, token=token) if token is not None else None
+            denied = "no valid token"
+            if caller is None and authenticate is not None:
+                try:
+                    caller = authenticate(request)
+                except Denied as exc:
+                    denied = str(exc)
             if caller is None and allow_session:
                 caller = _session_caller(request)
             if caller is None:
@@ -117,13 +135,18 @@ def interface_view(
                     interface=interface,
                     caller=None,
                     outcome=InterfaceRequest.Outcome.DENIED,
-                    reason="no valid token",
+                    reason=denied,
                     size=length,
                 )
-                response = error(401, "A valid bearer token is required.")
+                message = "A valid bearer token is required."
+                response = error(401, message if denied == "no valid token" else f"{message} {denied}")
                 response["WWW-Authenticate"] = 'Bearer realm="jak-portal"'
                 return response
-            rate_key = f"token:{token.pk}" if token is not None else f"user:{caller.user.pk if caller.user else 0}"
+            rate_key = (
+                f"token:{caller.token.pk}"
+                if caller.token is not None
+                else f"user:{caller.user.pk if caller.user else 0}"
+            )
             if _rate_limited(rate_key):
                 log_request(
                     interface=interface,

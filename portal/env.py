@@ -259,7 +259,29 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
             low=1,
             high=100_000,
         ),
+        "cds_jwt_issuers": parse_cds_jwt_issuers(environ.get("PORTAL_CDS_JWT_ISSUERS")),
     }
+
+
+def parse_cds_jwt_issuers(raw: str | None) -> dict[str, dict[str, str]]:
+    """PORTAL_CDS_JWT_ISSUERS: the EHRs whose CDS Hooks JWTs the CDS service accepts, comma-separated entries
+    ``issuer=key-file=token-name``: the JWT's ``iss``, a file with the EHR's public key (a JWKS or a PEM), and the
+    interface token whose clinic the calls belong to (revoking that token shuts the issuer out too).
+    Empty: only bearer tokens are accepted. Split at the last two ``=``, so an issuer URL may contain one."""
+    name = "PORTAL_CDS_JWT_ISSUERS"
+    issuers: dict[str, dict[str, str]] = {}
+    for entry in parse_list(raw):
+        parts = [p.strip() for p in entry.rsplit("=", 2)]
+        if len(parts) != 3 or not all(parts):
+            raise ConfigError(
+                f"{name} entries must be issuer=key-file=token-name, e.g. "
+                f"https://ehr.example.org=/etc/jak/ehr-jwks.json=city-ehr; got {entry!r}."
+            )
+        issuer, key_file, token = parts
+        if issuer in issuers:
+            raise ConfigError(f"{name} names the issuer {issuer!r} twice.")
+        issuers[issuer] = {"key_file": key_file, "token": token}
+    return issuers
 
 
 # --- Outbound email (issue 18): PORTAL_BASE_URL and the SMTP settings. -------------------------------------------

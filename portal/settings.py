@@ -261,6 +261,8 @@ PORTAL_METRICS_TOKEN = ENV["metrics_token"]
 # Interfaces (interfaces/, README "Interfaces"): body size limit and requests per token (or address) a minute.
 PORTAL_INTERFACE_MAX_BYTES = ENV["interface_max_bytes"]
 PORTAL_INTERFACE_RATE_PER_MINUTE = ENV["interface_rate_per_minute"]
+# CDS Hooks: the EHRs whose signed JWTs are accepted besides bearer tokens (README "CDS Hooks safety check").
+PORTAL_CDS_JWT_ISSUERS = ENV["cds_jwt_issuers"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from interfaces.cds import views
 
 app_name = "cds"
-urlpatterns: list = []
+urlpatterns = [
+    path("cds-services", views.discovery, name="discovery"),
+    path("cds-services/<slug:service_id>", views.service, name="service"),
+]

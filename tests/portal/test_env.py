@@ -486,3 +486,41 @@ def test_missing_totp_key_stops_production_startup_with_a_clear_message():
     )
     assert result.returncode != 0
     assert "PORTAL_TOTP_KEY is required" in result.stderr
+
+
+# --- PORTAL_CDS_JWT_ISSUERS (CDS Hooks JWTs, issue 19) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, {}),
+        ("", {}),
+        (
+            "https://ehr.example.org=/etc/jak/ehr.pem=city-ehr",
+            {"https://ehr.example.org": {"key_file": "/etc/jak/ehr.pem", "token": "city-ehr"}},
+        ),
+        (
+            "https://a.example/?t=1=/k/a.json=a, https://b.example=/k/b.pem=b",
+            {
+                "https://a.example/?t=1": {"key_file": "/k/a.json", "token": "a"},
+                "https://b.example": {"key_file": "/k/b.pem", "token": "b"},
+            },
+        ),
+    ],
+)
+def test_cds_jwt_issuers(raw, expected):
+    from portal.env import parse_cds_jwt_issuers
+
+    assert parse_cds_jwt_issuers(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["https://ehr.example.org=/etc/jak/ehr.pem", "https://ehr.example.org==city", "a=b=c, a=d=e"],
+)
+def test_cds_jwt_issuers_refuses_a_bad_entry_naming_the_variable(raw):
+    from portal.env import parse_cds_jwt_issuers
+
+    with pytest.raises(ConfigError, match="PORTAL_CDS_JWT_ISSUERS"):
+        parse_cds_jwt_issuers(raw)

@@ -8,7 +8,7 @@ from tests.urlwalk import all_urls
 PUBLIC = {"login", "healthz", "healthz_live", "healthz_ready", "metrics"}  # metrics: loopback (test client)
 # Machine interfaces refuse with their own answer (401 and a bearer challenge), never the log-in page: their
 # callers are systems. tests/interfaces/ and the access matrix cover them.
-INTERFACES = ("fhir:",)
+INTERFACES = ("fhir:", "cds:", "hl7v2:")
 
 
 @pytest.mark.django_db

@@ -95,6 +95,9 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     # second factor (these force_login sessions have not: the verified cases are in tests/interfaces/test_fhir_auth.py)
     "fhir:metadata": (200, 200, 200, 200, 200),
     "fhir:patient_everything": (401, 401, 401, 401, 401),
+    # interfaces: CDS Hooks (machine endpoints; a staff session is no credential there)
+    "cds:discovery": (200, 200, 200, 200, 200),  # public: no patient data, read when an EHR is configured
+    "cds:service": (405, 405, 405, 405, 405),  # POST only
 }
 
 # URLs whose public_id names another object than the patient.
@@ -165,7 +168,7 @@ def matrix_objects(db, clinic, derm):
 
     patient = make_patient(clinic=clinic, dermatologist=derm, given_name=f"{CANARY}Matrix", family_name=CANARY)
     medicine = ConcomitantMedicine.objects.create(patient=patient, name="Testmedicine", created_by=derm)
-    objects = {"public_id": patient.public_id, "pk": medicine.pk, "action": "stop"}
+    objects = {"public_id": patient.public_id, "pk": medicine.pk, "action": "stop", "service_id": "jak-safety-check"}
 
     def catalogue():
         from drugs.models import Drug, LabTest
@@ -244,7 +247,10 @@ def test_access_matrix(name, matrix_objects, role_clients):
     assert answers == dict(zip(ROLES, POLICY[name], strict=True)), (name, list(answers.values()))
 
 
-NOT_BEHIND_THE_SECOND_FACTOR = {"healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"}
+NOT_BEHIND_THE_SECOND_FACTOR = {
+    *("healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"),
+    *("cds:discovery", "cds:service"),  # machine endpoints: a bearer token or a CDS Hooks JWT, never a session
+}
 
 
 @pytest.mark.django_db
@@ -331,6 +337,8 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
     "fhir:metadata": (405, 405, 405, 405, 405),  # read-only
     "fhir:patient_everything": (405, 405, 405, 405, 405),
+    "cds:discovery": (405, 405, 405, 405, 405),
+    "cds:service": (401, 401, 401, 401, 401),  # no bearer token: refused, whoever is signed in
 }
 
 # POST-only URLs: the page whose form posts to them.
