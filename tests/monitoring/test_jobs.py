@@ -51,6 +51,13 @@ def due_and_urgent(clinic, derm, nurse, catalogue):
     return alert
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction(monkeypatch):
+    """The worker loop calls close_old_connections(), which closes a connection inside a transaction: here, the
+    test's own (PostgreSQL). A real worker is not inside one; test_jobs_workers.py runs real ones."""
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
+
+
 @pytest.fixture
 def flaky(settings):
     settings.EMAIL_BACKEND = "tests.mailbackends.FlakyBackend"
