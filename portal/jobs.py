@@ -38,7 +38,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import TaskResult, TaskResultStatus
 from django_tasks.base import Task
-from django_tasks.signals import task_finished
+from django_tasks_db.compat import task_finished  # the signal the worker sends (django.tasks on Django 6)
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from portal.backoff import MAX_ATTEMPTS, retry_delay

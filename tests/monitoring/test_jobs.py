@@ -27,7 +27,7 @@ from monitoring.tasks import send_reminders_job
 from portal import jobs, metrics
 from portal.models import AuditEvent, OutboundEmail, PeriodicJobRun
 from portal.periodic import next_period_start, period_start
-from portal.tasks import deliver_email_job
+from portal.tasks import deliver_email_job, prune_jobs_job
 from tests.factories import TODAY, make_course, make_patient, make_scheduled_item, record_result
 from tests.mailbackends import FlakyBackend
 
@@ -381,3 +381,35 @@ def test_metrics_with_an_empty_queue(db):
         assert f'portal_jobs{{state="{state}"}} 0.0' in text
     assert "portal_jobs_oldest_ready_seconds 0.0" in text
     assert 'portal_periodic_job_last_enqueued_timestamp_seconds{job="deliver_email"} 0.0' in text
+
+
+def test_a_worker_with_no_schedule_enqueues_nothing(db):
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        call_command("db_worker", "--batch", "--no-schedule", "--no-startup-delay", "--no-reload", stdout=io.StringIO())
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+    assert not PeriodicJobRun.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+def test_the_prune_job_deletes_old_finished_jobs_and_schedule_rows_only(db):
+    old = timezone.now() - dt.timedelta(days=20)
+    very_old = timezone.now() - dt.timedelta(days=100)
+    kept = []
+    for status, finished in [
+        (TaskResultStatus.SUCCESSFUL, old),  # deleted: successful, older than 14 days
+        (TaskResultStatus.FAILED, old),  # kept: failed ones stay 90 days
+        (TaskResultStatus.FAILED, very_old),  # deleted
+        (TaskResultStatus.SUCCESSFUL, timezone.now()),  # kept: recent
+        (TaskResultStatus.READY, None),  # kept: not finished
+    ]:
+        result = send_reminders_job.enqueue()
+        DBTaskResult.objects.filter(pk=result.id).update(status=status, finished_at=finished)
+        kept.append(result.id)
+    PeriodicJobRun.objects.create(job="send_reminders", period_start=old)
+    PeriodicJobRun.objects.create(job="send_reminders", period_start=timezone.now())
+    assert prune_jobs_job.call() == {"periodic_runs_deleted": 1}
+    assert set(map(str, DBTaskResult.objects.values_list("pk", flat=True))) == {kept[1], kept[3], kept[4]}
+    assert PeriodicJobRun.objects.count() == 1
