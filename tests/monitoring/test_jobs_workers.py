@@ -158,3 +158,26 @@ def test_simultaneous_schedulers_enqueue_each_periodic_job_once(db):
     assert sorted(enqueued) == ["deliver_email", "prune_jobs", "send_reminders"]
     assert DBTaskResult.objects.count() == 3
     assert PeriodicJobRun.objects.count() == 3
+
+
+def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(db, tmp_path):
+    from tests.monitoring.jobs_for_tests import slow_job
+
+    spool = tmp_path / "mail"
+    spool.mkdir()
+    result = slow_job.enqueue(seconds=1.5)
+    process, log = start_worker("worker-stop", tmp_path, spool)
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while time.monotonic() < deadline and DBTaskResult.objects.get(pk=result.id).status == TaskResultStatus.READY:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    row = DBTaskResult.objects.get(pk=result.id)
+    assert (row.status, row.return_value) == (TaskResultStatus.SUCCESSFUL, "finished"), log.read_text()
+    assert code == 0
+    assert "shutting down gracefully" in log.read_text()
