@@ -8,10 +8,12 @@ class MonitoringConfig(AppConfig):
         from monitoring.home import monitoring_sections
         from monitoring.metrics import open_alerts_by_severity
         from monitoring.selectors import open_alert_facts, patient_monitoring
+        from monitoring.tasks import REMINDERS_EVERY, send_reminders_job
         from monitoring.timeline import monitoring_timeline_events
         from patients.panels import Panel, register
         from patients.timeline import register as register_timeline
         from portal.home import register as register_home
+        from portal.jobs import register_periodic
         from portal.metrics import register_gauge
         from therapy.selectors import register_alert_source
 
@@ -20,3 +22,4 @@ class MonitoringConfig(AppConfig):
         register(Panel("monitoring", "monitoring/_patient_panel.html", patient_monitoring, order=20))
         register_timeline("monitoring", monitoring_timeline_events)
         register_gauge("portal_open_alerts", "Open alerts by severity.", ["severity"], open_alerts_by_severity)
+        register_periodic("send_reminders", send_reminders_job, every=REMINDERS_EVERY)

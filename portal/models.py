@@ -357,3 +357,25 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dedupe_key} ({self.status})"
+
+
+class PeriodicJobRun(models.Model):
+    """That a periodic job was enqueued for one period (portal/jobs.py). The unique (job, period start) makes the
+    enqueue happen once per period however many workers' schedulers try at the same moment: the row and the task
+    are inserted in one transaction, and the second insert of a key fails and enqueues nothing."""
+
+    job = models.CharField(_("job"), max_length=100)
+    period_start = models.DateTimeField(_("period start"))
+    enqueued_at = models.DateTimeField(_("enqueued"), default=timezone.now)
+    task_id = models.CharField(_("task result id"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "job"]
+        verbose_name = _("periodic job run")
+        verbose_name_plural = _("periodic job runs")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "period_start"], name="portal_periodic_job_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period_start.isoformat()}"

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",  # only for migration portal 0009, which moved its plain-text rows out
     "axes",
+    # Background jobs (README "Jobs"): the django-tasks backport of Django's task framework, its database backend.
+    "django_tasks",
+    "django_tasks_db",
 ]
 if PORTAL_BENCH:
     INSTALLED_APPS.append("bench")  # manage.py bench_data
@@ -132,6 +135,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # default; CACHE_URL names a cache the app servers share (README "Settings"). Keys name the catalogue version, so a
 # server never serves a label of an older catalogue, shared cache or not.
 CACHES = {"default": ENV["cache"]}
+# Background jobs (README "Jobs"): a queue table in the portal's own database, so no extra server. `manage.py
+# db_worker` (portal's wrapper of django-tasks-db's worker) runs them and enqueues the periodic ones (portal/jobs.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"

@@ -23,3 +23,19 @@ class FlakyBackend(LocmemBackend):
                         self.failures[part] = left - 1
                         raise ConnectionRefusedError("SMTP server down (test)")
         return super().send_messages(messages)
+
+
+class SpoolBackend(LocmemBackend):
+    """For worker subprocesses in tests: each message sent is written as one JSON file (subject, recipients) into
+    the directory named by JAK_TEST_MAIL_SPOOL, so the test process can count what every process sent."""
+
+    def send_messages(self, messages):
+        import json
+        import os
+        import uuid
+        from pathlib import Path
+
+        spool = Path(os.environ["JAK_TEST_MAIL_SPOOL"])
+        for message in messages:
+            (spool / f"{uuid.uuid4().hex}.json").write_text(json.dumps({"subject": message.subject, "to": message.to}))
+        return super().send_messages(messages)
