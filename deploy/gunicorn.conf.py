@@ -21,3 +21,6 @@ errorlog = "-"
 # Only nginx on this machine may set X-Forwarded-Proto (the portal reads X-Forwarded-For itself, through
 # PORTAL_TRUSTED_PROXIES).
 forwarded_allow_ips = "127.0.0.1,::1"
+# gunicorn 25+ opens a control socket under $HOME (the read-only code directory here); systemd reloads and stops
+# gunicorn with signals instead.
+control_socket_disable = True
