@@ -22,6 +22,16 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
   echo "systemd-analyze not installed: units not checked"
 fi
+if command -v logrotate >/dev/null 2>&1; then
+  # Next to Debian's nginx rotation when it is there: logrotate skips a whole file that names a log another names.
+  cat /etc/logrotate.d/nginx deploy/logrotate-jak-portal > "$tmp/logrotate.conf" 2>/dev/null \
+    || cp deploy/logrotate-jak-portal "$tmp/logrotate.conf"
+  out=$(logrotate -d -s "$tmp/logrotate.state" "$tmp/logrotate.conf" 2>&1) || { echo "$out" >&2; exit 1; }
+  if grep -q '^error:' <<<"$out"; then grep '^error:' <<<"$out" >&2; exit 1; fi
+  echo "logrotate: ok"
+else
+  echo "logrotate not installed: deploy/logrotate-jak-portal not checked"
+fi
 if ! command -v nginx >/dev/null 2>&1; then echo "nginx not installed: site not checked"; exit 0; fi
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=portal.clinic.example \
   -keyout "$tmp/portal.key" -out "$tmp/portal.crt" 2>/dev/null
@@ -31,6 +41,7 @@ sed -e "s#/etc/nginx/jak-portal-proxy.conf#$tmp/proxy.conf#" \
     -e "s#/var/log/nginx/#$tmp/#" \
     deploy/nginx-jak-portal.conf > "$tmp/site.conf"
 cp deploy/nginx-jak-portal-proxy.conf "$tmp/proxy.conf"
+mkdir "$tmp/jak-portal"
 cat > "$tmp/nginx.conf" <<CONF
 pid $tmp/nginx.pid;
 error_log $tmp/error.log;
