@@ -67,6 +67,12 @@ def connection_params(settings_dict: Mapping[str, Any]) -> dict[str, str]:
             "Backups here are for PostgreSQL; this database is SQLite. Copy the SQLite file with its own online "
             f"backup instead, e.g.: sqlite3 {name} \".backup '/var/backups/jak-portal/portal.sqlite3'\""
         )
+    if settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):  # set by PORTAL_DB_PGBOUNCER only (portal/env.py)
+        raise BackupError(
+            "PORTAL_DB_PGBOUNCER is on: DATABASE_URL points at PgBouncer in transaction mode, and pg_dump needs a "
+            "session of its own. Run the backup against PostgreSQL itself: DATABASE_URL=postgres://…@<server>/… "
+            "PORTAL_DB_PGBOUNCER=0 manage.py backup."
+        )
     params = {str(k): str(v) for k, v in settings_dict.get("OPTIONS", {}).items() if k in _LIBPQ_KEYWORDS}
     for key, setting in (("dbname", "NAME"), ("user", "USER"), ("password", "PASSWORD")):
         if settings_dict.get(setting):

@@ -177,6 +177,18 @@ def test_sqlite_is_refused_with_the_sqlite_procedure():
         backup.connection_params({"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/jak/var/portal.sqlite3"})
 
 
+def test_a_backup_through_pgbouncer_is_refused_with_what_to_do_instead():
+    from pathlib import Path
+
+    from portal.env import parse_database_connections, parse_database_url
+
+    database = parse_database_url("postgres://jak:pw@pgbouncer:6432/jak_portal", base_dir=Path("/srv/jak"))
+    through_pgbouncer = parse_database_connections({"PORTAL_DB_PGBOUNCER": "1"}, database)
+    with pytest.raises(backup.BackupError, match="pg_dump needs a session.*PORTAL_DB_PGBOUNCER=0 manage.py backup"):
+        backup.connection_params(through_pgbouncer)
+    assert backup.connection_params(parse_database_connections({}, database))["host"] == "pgbouncer"
+
+
 def test_the_password_goes_to_the_environment_never_the_command_line():
     params = backup.connection_params(
         {
