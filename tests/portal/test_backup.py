@@ -234,3 +234,25 @@ def test_manifest_sits_beside_the_dump():
     stamp = datetime(2026, 12, 4, 1, 10, 44, tzinfo=UTC).strftime("%Y%m%d-%H%M%S")
     dump = backup.BASE_DIR / f"jak-portal-{stamp}.dump"
     assert backup.manifest_path(dump).name == "jak-portal-20261204-011044.manifest.json"
+
+
+def _fake_tool(directory, name, version_line):
+    tool = directory / name
+    tool.write_text(f"#!/bin/sh\necho '{version_line}'\n")
+    tool.chmod(0o755)
+    return tool
+
+
+def test_a_pg_dump_older_than_the_server_is_refused(tmp_path):
+    _fake_tool(tmp_path, "pg_dump", "pg_dump (PostgreSQL) 14.11")
+    with pytest.raises(
+        backup.BackupError, match="version 14, older than the PostgreSQL 15 server.*postgresql-client-15"
+    ):
+        backup.find_tool("pg_dump", 15, str(tmp_path))
+    assert backup.find_tool("pg_dump", 14, str(tmp_path)) == str(tmp_path / "pg_dump")
+    assert backup.find_tool("pg_dump", 13, str(tmp_path)) == str(tmp_path / "pg_dump")  # newer than the server: fine
+
+
+def test_a_missing_pg_restore_says_what_to_install(tmp_path):
+    with pytest.raises(backup.BackupError, match="pg_restore not found.*apt-get install postgresql-client-16"):
+        backup.find_tool("pg_restore", 16, str(tmp_path))
