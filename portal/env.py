@@ -227,6 +227,7 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
         database = {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "var" / "portal.sqlite3"}
     else:
         database = parse_database_url(database_url, base_dir=base_dir)
+    database = parse_database_connections(environ, database)
     return {
         "debug": debug,
         "demo": demo,
@@ -454,3 +455,81 @@ def parse_metrics_token(raw: str | None) -> str:
             "spaces (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')."
         )
     return value
+
+
+# --- Database connections (issue 17): lifetime, the psycopg pool, PgBouncer in transaction mode. -------------------
+
+DEFAULT_POSTGRES_CONN_MAX_AGE = 60
+
+
+def parse_database_connections(environ: Mapping[str, str], database: dict) -> dict:
+    """The connection settings of the DATABASES entry ``database`` (as parse_database_url returns it), from:
+
+    PORTAL_DB_CONN_MAX_AGE          seconds a connection is kept for the next request (0: closed after each
+                                    request); 60 on PostgreSQL, 0 on SQLite, and 0 with the pool or PgBouncer
+    PORTAL_DB_CONN_HEALTH_CHECKS    check a kept connection before reusing it (default on)
+    PORTAL_DB_POOL                  Django 5.2's psycopg connection pool, one per process (default off); sized by
+                                    PORTAL_DB_POOL_MIN_SIZE (1), PORTAL_DB_POOL_MAX_SIZE (4) and
+                                    PORTAL_DB_POOL_TIMEOUT (seconds to wait for a free connection, 10)
+    PORTAL_DB_PGBOUNCER             DATABASE_URL points at PgBouncer in transaction pooling mode: server-side
+                                    cursors off; the pool and persistent connections are refused
+
+    The pool and CONN_MAX_AGE > 0 exclude each other (Django refuses the pair on the first query; this refuses it
+    at start-up, with the variable to change). Returns a new dict; ``database`` is not changed.
+    """
+    postgres = database["ENGINE"] == "django.db.backends.postgresql"
+    pool = parse_bool("PORTAL_DB_POOL", environ.get("PORTAL_DB_POOL"), default=False)
+    pgbouncer = parse_bool("PORTAL_DB_PGBOUNCER", environ.get("PORTAL_DB_PGBOUNCER"), default=False)
+    raw_age = environ.get("PORTAL_DB_CONN_MAX_AGE", "")
+    explicit_age = _parse_int("PORTAL_DB_CONN_MAX_AGE", raw_age, low=0, high=86_400) if raw_age.strip() else None
+    if not postgres and (pool or pgbouncer):
+        name = "PORTAL_DB_POOL" if pool else "PORTAL_DB_PGBOUNCER"
+        raise ConfigError(f"{name} needs a PostgreSQL DATABASE_URL; turn it off for SQLite.")
+    if pool and pgbouncer:
+        raise ConfigError(
+            "PORTAL_DB_POOL and PORTAL_DB_PGBOUNCER cannot both be on: PgBouncer already pools the connections. "
+            "Turn PORTAL_DB_POOL off when DATABASE_URL points at PgBouncer (or point it at PostgreSQL itself)."
+        )
+    if pool and explicit_age:
+        raise ConfigError(
+            "PORTAL_DB_POOL and PORTAL_DB_CONN_MAX_AGE > 0 cannot be combined: the pool keeps the connections. "
+            "Set PORTAL_DB_CONN_MAX_AGE=0 (or leave it unset), or turn PORTAL_DB_POOL off."
+        )
+    if pgbouncer and explicit_age:
+        raise ConfigError(
+            "PORTAL_DB_PGBOUNCER with PORTAL_DB_CONN_MAX_AGE > 0: in transaction mode a kept connection holds a "
+            "PgBouncer client slot per worker for nothing, and connecting to PgBouncer is cheap. "
+            "Set PORTAL_DB_CONN_MAX_AGE=0 (or leave it unset)."
+        )
+    if explicit_age is not None:
+        conn_max_age = explicit_age
+    else:
+        conn_max_age = DEFAULT_POSTGRES_CONN_MAX_AGE if postgres and not (pool or pgbouncer) else 0
+    result = {
+        **database,
+        "OPTIONS": dict(database.get("OPTIONS", {})),
+        "CONN_MAX_AGE": conn_max_age,
+        "CONN_HEALTH_CHECKS": parse_bool(
+            "PORTAL_DB_CONN_HEALTH_CHECKS", environ.get("PORTAL_DB_CONN_HEALTH_CHECKS"), default=True
+        ),
+    }
+    if pgbouncer:
+        # Transaction pooling hands each transaction a different server connection, so a cursor declared outside
+        # a transaction (QuerySet.iterator() on PostgreSQL) would vanish. Django already turns psycopg's prepared
+        # statements off (prepare_threshold=None), the other thing transaction pooling breaks.
+        result["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if pool:
+        if importlib.util.find_spec("psycopg_pool") is None:  # refuse at start-up, not on the first request
+            raise ConfigError(
+                "PORTAL_DB_POOL needs the psycopg-pool package (psycopg[pool]), which is not installed; "
+                "install it or turn PORTAL_DB_POOL off."
+            )
+        min_size = _parse_int("PORTAL_DB_POOL_MIN_SIZE", environ.get("PORTAL_DB_POOL_MIN_SIZE", "1"), low=0, high=100)
+        max_size = _parse_int("PORTAL_DB_POOL_MAX_SIZE", environ.get("PORTAL_DB_POOL_MAX_SIZE", "4"), low=1, high=100)
+        if max_size < min_size:
+            raise ConfigError(
+                f"PORTAL_DB_POOL_MAX_SIZE ({max_size}) must be at least PORTAL_DB_POOL_MIN_SIZE ({min_size})."
+            )
+        timeout = _parse_int("PORTAL_DB_POOL_TIMEOUT", environ.get("PORTAL_DB_POOL_TIMEOUT", "10"), low=1, high=600)
+        result["OPTIONS"]["pool"] = {"min_size": min_size, "max_size": max_size, "timeout": timeout}
+    return result

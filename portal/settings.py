@@ -117,14 +117,10 @@ TEMPLATES = [
     },
 ]
 
+# The connection lifetime, health checks, the psycopg pool and PgBouncer mode come from PORTAL_DB_* (portal/env.py
+# parse_database_connections; README "Settings", "Database connections").
 DATABASES = {"default": ENV["database"]}
-DATABASES["default"].update(
-    {
-        "ATOMIC_REQUESTS": True,
-        "CONN_HEALTH_CHECKS": True,
-        "CONN_MAX_AGE": 0 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 60,
-    }
-)
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

@@ -103,7 +103,13 @@ def test_defaults():
     assert env["demo"] is False
     assert env["jurisdiction"] == "US"
     assert env["allowed_hosts"] == []
-    assert env["database"] == {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE / "var" / "portal.sqlite3"}
+    assert env["database"] == {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE / "var" / "portal.sqlite3",
+        "OPTIONS": {},
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+    }
 
 
 def test_secret_key_required_outside_debug_and_demo():
