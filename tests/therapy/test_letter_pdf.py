@@ -105,7 +105,7 @@ def html_table_rows(body: str, heading_id: str) -> list[str]:
     for row in re.findall(r"<tr>(.*?)</tr>", section[section.index("<tbody>") :], re.S):
         cells = [
             re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", c))).strip()
-            for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
         ]
         rows.append(" ".join(c for c in cells if c))
     return rows
@@ -182,7 +182,8 @@ def test_the_pdf_gives_results_in_the_clinics_units(client_as, derm, nurse, clin
     record_result(nurse, course.patient, "hb", "13.5")
     client = client_as(derm)
     assert shown in client.get(letter(course)).content.decode()
-    assert shown in "\n".join(pdf_pages(client.get(letter_pdf(course)).content, tmp_path))
+    text = "\n".join(pdf_pages(client.get(letter_pdf(course)).content, tmp_path))
+    assert f"Haemoglobin (Hb) {shown} {dateformat.format(TODAY, 'j M Y')}" in text  # one line, the name capitalised
 
 
 @renders
