@@ -176,6 +176,15 @@ def test_the_pdf_says_what_the_letter_page_says(client_as, derm, nurse, course, 
 
 
 @renders
+def test_the_pdf_marks_an_overdue_check(client_as, derm, course, tmp_path):
+    make_scheduled_item(course, check_type="skin_exam", due=TODAY - dt.timedelta(days=20), window=7)
+    lines = pdf_pages(client_as(derm).get(letter_pdf(course)).content, tmp_path)[0].splitlines()
+    row = next(i for i, line in enumerate(lines) if "Skin examination" in line)
+    assert lines[row].startswith(dateformat.format(TODAY - dt.timedelta(days=20), "j M Y"))
+    assert lines[row + 1] == "overdue"
+
+
+@renders
 @pytest.mark.parametrize(("system", "shown"), [("SI", "135 g/L"), ("US", "13.5 g/dL")])
 def test_the_pdf_gives_results_in_the_clinics_units(client_as, derm, nurse, clinic, course, tmp_path, system, shown):
     Clinic.objects.filter(pk=clinic.pk).update(unit_system=system)

@@ -1,6 +1,7 @@
 """The course's printouts: the patient's own handout and the letter to their GP (content, access, audit, queries)."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -117,6 +118,16 @@ def test_the_gp_letter_summarises_the_course(client_as, derm, nurse, course):
     assert "Serious infections" in body  # the boxed-warning summary
     assert PHONE in body
     assert "1 Test Street" in body
+
+
+def test_the_gp_letter_marks_a_check_past_its_window_as_overdue(client_as, derm, course):
+    late = make_scheduled_item(course, check_type="skin_exam", due=TODAY - dt.timedelta(days=20), window=7)
+    make_scheduled_item(course, check_type="cbc", due=TODAY - dt.timedelta(days=3), window=7)  # window still open
+    body = printed(client_as(derm).get(letter(course)).content.decode())
+    rows = re.findall(r"<tr>(.*?)</tr>", body[body.index('id="l-monitoring"') :], re.S)
+    assert dateformat.format(late.due_date, "j M Y") in rows[1]
+    assert "overdue" in rows[1]
+    assert "overdue" not in rows[2]
 
 
 def test_the_gp_letter_shows_results_in_the_clinics_units(client_as, derm, nurse, clinic, course):
