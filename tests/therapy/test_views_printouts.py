@@ -95,6 +95,16 @@ def test_an_interrupted_course_tells_the_patient_not_to_take_it(client_as, nurse
     assert "Your treatment is on hold: do not take Abrocitinib" in body
 
 
+def test_the_gp_letter_says_an_interrupted_course_is_on_hold(client_as, derm, course):
+    active = printed(client_as(derm).get(letter(course)).content.decode())
+    course.status = "interrupted"
+    course.save(update_fields=["status"])
+    body = printed(client_as(derm).get(letter(course)).content.decode())
+    assert "the treatment is on hold at present" in body
+    assert "should not take Abrocitinib until we say so" in body
+    assert "on hold" not in active
+
+
 def test_the_course_page_and_the_patient_page_link_to_both_printouts(client_as, derm, course):
     client = client_as(derm)
     for page in (course.get_absolute_url(), course.patient.get_absolute_url()):
