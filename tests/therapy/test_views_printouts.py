@@ -66,6 +66,7 @@ def test_printouts_carry_no_clinician_markers(client_as, nurse, course, page):
     make_scheduled_item(course, check_type="cbc", due=TODAY + dt.timedelta(days=14))
     body = client_as(nurse).get(page(course)).content.decode()
     assert "print.css" in body
+    assert "{#" not in body  # a template comment over two lines is printed by Django, not hidden
     body = printed(body)
     assert "unconfirmed" not in body.lower()
     assert "[S" not in body
