@@ -61,6 +61,13 @@ def outside_text(text: str) -> str:
     return _REFERENCE_BEFORE.sub("(", text).strip()
 
 
+def letter_filename(record_number: str, day: date) -> str:
+    """The GP letter's PDF file name, ``gp-letter-<record number>-<date>.pdf``. A record number is free text: what
+    is not a letter, digit or hyphen becomes a hyphen, so the name is safe in a header and on every file system."""
+    record = re.sub(r"[^A-Za-z0-9]+", "-", record_number).strip("-") or "record"
+    return f"gp-letter-{record}-{day.isoformat()}.pdf"
+
+
 def plain_check_name(check_type: str) -> str:
     return PLAIN_CHECK_NAMES.get(check_type, check_name(check_type))
 

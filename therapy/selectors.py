@@ -348,6 +348,7 @@ def course_letter(course: TreatmentCourse, *, today: dt.date, unit_system: str) 
     for item in items:
         item.check_label = check_name(item.check_type)  # type: ignore[attr-defined]  # for the template
         item.who = letters.who_does(item.check_type)  # type: ignore[attr-defined]  # for the template
+        item.overdue = item.latest < today  # type: ignore[attr-defined]  # past its window, as the handout says
     clinic = Clinic.objects.get(pk=course.patient.clinic_id)
     return {
         "course": course,

@@ -8,16 +8,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from drugs.selectors import drug_label
 from patients.selectors import get_patient_for_request
-from portal import idempotency
+from portal import idempotency, pdf
 from portal.clinics import unit_system_of
 from portal.web import add_service_error
-from therapy import selectors, services
+from therapy import letters, selectors, services
 from therapy.findings import Finding
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
 from therapy.safety import DOSE_CHANGE, RESUME, Severity
@@ -130,14 +133,45 @@ def course_handout(request, public_id):
     return render(request, "therapy/course_handout.html", context)
 
 
+def _letter_context(request, course) -> dict[str, Any]:
+    context = selectors.course_letter(course, today=timezone.localdate(), unit_system=unit_system_of(request.user))
+    context["can_set_clinic"] = request.user.has_perm("portal.change_clinic")
+    context["pdf_unavailable"] = pdf.unavailable()  # the reason, shown beside Print, or ""
+    return context
+
+
 @permission_required(VIEW, raise_exception=True)
 @require_GET
 def course_letter(request, public_id):
     """The printable letter to the patient's GP about the course (a read of their record: audited)."""
     course = selectors.get_course_for_request(request, public_id)
-    context = selectors.course_letter(course, today=timezone.localdate(), unit_system=unit_system_of(request.user))
-    context["can_set_clinic"] = request.user.has_perm("portal.change_clinic")
-    return render(request, "therapy/course_letter.html", context)
+    return render(request, "therapy/course_letter.html", _letter_context(request, course))
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def course_letter_pdf(request, public_id):
+    """The GP letter as an A4 PDF made on the server, as a download (audited like the page: a read of the record).
+    Where WeasyPrint cannot load, a 503 page says why and points back to the letter to print: never a 500."""
+    reason = pdf.unavailable()
+    if reason:  # nothing of the record is shown, so nothing is audited; another clinic's course is still a 404
+        return _pdf_unavailable(request, selectors.get_course_for_user(request.user, public_id), reason)
+    course = selectors.get_course_for_request(request, public_id)
+    context = _letter_context(request, course)
+    try:
+        body = pdf.render(render_to_string("therapy/course_letter_pdf.html", context, request=request))
+    except pdf.PdfUnavailable as exc:
+        return _pdf_unavailable(request, course, str(exc))
+    response = HttpResponse(body, content_type="application/pdf")
+    filename = letters.letter_filename(course.patient.record_number, context["today"])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _pdf_unavailable(request, course, reason: str):
+    context = {"reason": reason, "letter_url": reverse("therapy:gp_letter", args=[course.public_id])}
+    return render(request, "therapy/pdf_unavailable.html", context, status=503)
 
 
 def _act(request, public_id, form_class, form_key, run, success):

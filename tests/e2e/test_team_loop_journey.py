@@ -1,9 +1,10 @@
 """Issue 15, the team loop through the real UI: the nurse records chest pain for a patient on an oral JAK
 inhibitor, is told who was alerted and to call the emergency number; the dermatologist (a second browser) acknowledges
 the alert with a comment; the nurse sees it acknowledged. Then the handout and the GP letter as they print (PNG and PDF
-into E2E_SCREENSHOTS when it is set)."""
+into E2E_SCREENSHOTS when it is set), and the GP letter's server-side PDF downloaded."""
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -148,4 +149,12 @@ def test_chest_pain_goes_round_the_team_and_the_printouts_carry_the_plan(session
             assert expected in text, f"{name}: {expected!r} not in the printout"
         _capture_print(session, name)
         page.emulate_media(media="screen")
+
+    # The GP letter's PDF made on the server: Download PDF, beside Print on the letter page.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download PDF").click()
+    download = download_info.value
+    assert re.fullmatch(r"gp-letter-[A-Za-z0-9-]+-\d{4}-\d{2}-\d{2}\.pdf", download.suggested_filename)
+    assert Path(download.path()).read_bytes().startswith(b"%PDF-")
+    download.save_as("/tmp/e2e-print/gp-letter-server.pdf")
     session.assert_accessible()

@@ -20,10 +20,14 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from portal import pdf
 from tests.factories import CANARY, make_patient
 
 ROLES = ("anonymous", "derm", "nurse", "catalogue_admin", "superuser")
 LOGIN = 302  # anonymous → the log-in page (checked below)
+# The GP letter's PDF needs WeasyPrint with Pango (CI has both: PDF_REQUIRED=1); on a machine without them the
+# download answers 503 with the letter page and the reason (tests/therapy/test_letter_pdf.py).
+PDF = 503 if pdf.unavailable() else 200
 
 # url name: (anonymous, dermatologist, nurse, catalogue admin, superuser)
 POLICY: dict[str, tuple[int, int, int, int, int]] = {
@@ -72,6 +76,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "therapy:course": (LOGIN, 200, 200, 403, 404),
     "therapy:handout": (LOGIN, 200, 200, 403, 404),  # the patient's own printout: their clinic's staff only
     "therapy:gp_letter": (LOGIN, 200, 200, 403, 404),
+    "therapy:gp_letter_pdf": (LOGIN, PDF, PDF, 403, 404),  # the same letter as a PDF download
     "therapy:dose": (LOGIN, 405, 405, 405, 405),  # POST only (forms live on the course page)
     "therapy:interrupt": (LOGIN, 405, 405, 405, 405),
     "therapy:resume": (LOGIN, 405, 405, 405, 405),
@@ -102,7 +107,10 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
 
 # URLs whose public_id names another object than the patient.
 OBJECT_OF = {
-    **{f"therapy:{n}": "course" for n in ("course", "handout", "gp_letter", "dose", "interrupt", "resume", "stop")},
+    **{
+        f"therapy:{n}": "course"
+        for n in ("course", "handout", "gp_letter", "gp_letter_pdf", "dose", "interrupt", "resume", "stop")
+    },
     "monitoring:item_done": "item",
     **{f"monitoring:{n}": "alert" for n in ("alert", "alert_ack", "alert_act")},
 }
@@ -317,6 +325,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "therapy:course": (LOGIN, 405, 405, 403, 405),
     "therapy:handout": (LOGIN, 405, 405, 403, 405),
     "therapy:gp_letter": (LOGIN, 405, 405, 403, 405),
+    "therapy:gp_letter_pdf": (LOGIN, 405, 405, 403, 405),
     "therapy:dose": (LOGIN, 200, 403, 403, 404),
     "therapy:interrupt": (LOGIN, 200, 403, 403, 404),
     "therapy:resume": (LOGIN, 200, 403, 403, 404),
@@ -383,8 +392,8 @@ def form_data(name: str, path: str, objects: dict, clients: dict) -> dict[str, s
     source_path = path if source == name else _path(source, url_names()[source], objects)
     for role in ("derm", "catalogue_admin", "superuser", "nurse"):
         response = clients[role].get(source_path)
-        if response.status_code != 200:
-            continue
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            continue  # refused, or a download (the GP letter's PDF): no form to fill in
         try:
             return as_post_data(page_form(response.content.decode(), "" if source == name else path))
         except AssertionError:  # no such form on this page for this role

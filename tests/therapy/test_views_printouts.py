@@ -1,6 +1,7 @@
 """The course's printouts: the patient's own handout and the letter to their GP (content, access, audit, queries)."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -65,6 +66,7 @@ def test_printouts_carry_no_clinician_markers(client_as, nurse, course, page):
     make_scheduled_item(course, check_type="cbc", due=TODAY + dt.timedelta(days=14))
     body = client_as(nurse).get(page(course)).content.decode()
     assert "print.css" in body
+    assert "{#" not in body  # a template comment over two lines is printed by Django, not hidden
     body = printed(body)
     assert "unconfirmed" not in body.lower()
     assert "[S" not in body
@@ -94,6 +96,16 @@ def test_an_interrupted_course_tells_the_patient_not_to_take_it(client_as, nurse
     assert "Your treatment is on hold: do not take Abrocitinib" in body
 
 
+def test_the_gp_letter_says_an_interrupted_course_is_on_hold(client_as, derm, course):
+    active = printed(client_as(derm).get(letter(course)).content.decode())
+    course.status = "interrupted"
+    course.save(update_fields=["status"])
+    body = printed(client_as(derm).get(letter(course)).content.decode())
+    assert "the treatment is on hold at present" in body
+    assert "should not take Abrocitinib until we say so" in body
+    assert "on hold" not in active
+
+
 def test_the_course_page_and_the_patient_page_link_to_both_printouts(client_as, derm, course):
     client = client_as(derm)
     for page in (course.get_absolute_url(), course.patient.get_absolute_url()):
@@ -112,11 +124,21 @@ def test_the_gp_letter_summarises_the_course(client_as, derm, nurse, course):
     assert long_date(course.start_date) in body
     assert dateformat.format(item.due_date, "j M Y") in body
     assert "Dermatology clinic (blood test)" in body  # who does it
-    assert "240" in body  # the latest platelet count, not the one before
-    assert "250" not in body
+    assert "240" in printed(body)  # the latest platelet count, not the one before
+    assert "250" not in printed(body)  # (the letter only: a page's ids may hold any digits)
     assert "Serious infections" in body  # the boxed-warning summary
     assert PHONE in body
     assert "1 Test Street" in body
+
+
+def test_the_gp_letter_marks_a_check_past_its_window_as_overdue(client_as, derm, course):
+    late = make_scheduled_item(course, check_type="skin_exam", due=TODAY - dt.timedelta(days=20), window=7)
+    make_scheduled_item(course, check_type="cbc", due=TODAY - dt.timedelta(days=3), window=7)  # window still open
+    body = printed(client_as(derm).get(letter(course)).content.decode())
+    rows = re.findall(r"<tr>(.*?)</tr>", body[body.index('id="l-monitoring"') :], re.S)
+    assert dateformat.format(late.due_date, "j M Y") in rows[1]
+    assert "overdue" in rows[1]
+    assert "overdue" not in rows[2]
 
 
 def test_the_gp_letter_shows_results_in_the_clinics_units(client_as, derm, nurse, clinic, course):
