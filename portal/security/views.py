@@ -7,6 +7,7 @@ import logging
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
@@ -45,6 +46,14 @@ class LoginView(auth_views.LoginView):
 
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        sso = settings.PORTAL_OIDC
+        if sso is not None:  # a "Sign in with ..." button next to the form (portal/security/oidc.py)
+            query = urlencode({"next": context.get("next") or reverse("portal:home")})
+            context["sso"] = {"name": sso["name"], "url": f"{reverse('oidc_authentication_init')}?{query}"}
+        return context
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -39,6 +39,9 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "metrics": (200, 200, 200, 200, 200),  # the test client is a loopback address; others: tests/portal/test_metrics.py
     "login": (200, 302, 302, 302, 302),  # signed-in users go home
     "logout": (LOGIN, 405, 405, 405, 405),  # POST only
+    # Single sign-on is off here (no PORTAL_OIDC_ISSUER): 404 for everyone. On: tests/portal/test_oidc_live.py.
+    "oidc_authentication_init": (404, 404, 404, 404, 404),
+    "oidc_authentication_callback": (404, 404, 404, 404, 404),
     "otp_verify": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
     "otp_enrol": (LOGIN, 200, 200, 200, 200),  # the enrolment-code step
     "otp_backup_codes": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
@@ -239,7 +242,17 @@ def test_access_matrix(name, matrix_objects, role_clients):
     assert answers == dict(zip(ROLES, POLICY[name], strict=True)), (name, list(answers.values()))
 
 
-NOT_BEHIND_THE_SECOND_FACTOR = {"healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"}
+NOT_BEHIND_THE_SECOND_FACTOR = {
+    "healthz",
+    "healthz_live",
+    "healthz_ready",
+    "metrics",
+    "login",
+    "logout",
+    "admin:index",
+    "oidc_authentication_init",  # signing in again through the identity provider
+    "oidc_authentication_callback",
+}
 
 
 @pytest.mark.django_db
@@ -277,6 +290,8 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "metrics": (405, 405, 405, 405, 405),  # loopback; from elsewhere a POST is 404 like a GET
     "login": (200, 302, 302, 302, 302),
     "logout": (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out, to the log-in page
+    "oidc_authentication_init": (405, 405, 405, 405, 405),  # GET only (the provider redirects with GET)
+    "oidc_authentication_callback": (405, 405, 405, 405, 405),
     "otp_verify": (LOGIN, 302, 302, 302, 302),
     "otp_enrol": (LOGIN, 200, 200, 200, 200),  # wrong code: the form again
     "otp_backup_codes": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment, no codes made
