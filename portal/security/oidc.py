@@ -30,7 +30,7 @@ from django.contrib import auth
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
@@ -298,7 +298,14 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         super().__init__()  # the endpoints, from the discovery document
         try:
             user = super().authenticate(request, nonce=nonce, code_verifier=code_verifier)
-        except (requests.RequestException, jwt.PyJWTError, SuspiciousOperation, ValueError, KeyError) as exc:
+        except (
+            requests.RequestException,
+            jwt.PyJWTError,
+            SuspiciousOperation,
+            ValidationError,
+            ValueError,
+            KeyError,
+        ) as exc:
             raise SignOnFailed(f"The sign-in could not be checked ({type(exc).__name__}: {exc}).") from None
         if user is None:  # mozilla logged why (a SuspiciousOperation from get_or_create_user)
             raise SignOnFailed("The identity provider's answer did not check out.")
