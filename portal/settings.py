@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -226,6 +227,11 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
+if PORTAL_OIDC is not None:
+    # The logout form's answer redirects to the identity provider's logout; browsers hold form redirects to
+    # form-action too.
+    _issuer = urlsplit(PORTAL_OIDC["issuer"])
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_issuer.scheme}://{_issuer.netloc}")
 if PRODUCTION:
     SECURE_SSL_REDIRECT = True
     # Load balancers probe the health paths over plain HTTP. HealthProbeMiddleware already answers them before

@@ -31,7 +31,7 @@ urlpatterns = [
     path("", include("therapy.urls")),  # /patients/<id>/therapy/start/ and /therapy/<id>/...
     path("", include("monitoring.urls")),  # /patients/<id>/labs/..., /monitoring/...
     path("accounts/login/", security_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", security_views.LogoutView.as_view(), name="logout"),
     # Single sign-on (OpenID Connect); 404 unless PORTAL_OIDC_ISSUER is set. The names are mozilla-django-oidc's.
     path("accounts/sso/start/", oidc.SignOnStartView.as_view(), name="oidc_authentication_init"),
     path("accounts/sso/callback/", oidc.SignOnCallbackView.as_view(), name="oidc_authentication_callback"),

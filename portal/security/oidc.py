@@ -22,6 +22,7 @@ import re
 import threading
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 import requests
@@ -34,6 +35,7 @@ from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -132,7 +134,8 @@ _FROM_METADATA = {
 
 def oidc_setting(attr: str, *default: Any) -> Any:
     """mozilla-django-oidc's settings, from PORTAL_OIDC and the discovery document (fixed protocol choices here:
-    RS256 verified against the provider's JWKS, nonce, PKCE S256, bounded timeouts, no tokens kept)."""
+    RS256 verified against the provider's JWKS, nonce, PKCE S256, bounded timeouts; only the ID token is kept in the
+    session, for the logout at the provider)."""
     cfg = config()
     if cfg is not None:
         if attr in _FROM_METADATA:
@@ -150,7 +153,7 @@ def oidc_setting(attr: str, *default: Any) -> Any:
             "OIDC_USE_NONCE": True,
             "OIDC_USE_PKCE": True,
             "OIDC_STORE_ACCESS_TOKEN": False,
-            "OIDC_STORE_ID_TOKEN": False,
+            "OIDC_STORE_ID_TOKEN": True,  # session["oidc_id_token"]: the id_token_hint of the provider logout
             "OIDC_CREATE_USER": True,
         }
         if attr in fixed:
@@ -351,6 +354,29 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
 
     def user_can_authenticate(self, user) -> bool:
         return super().user_can_authenticate(user) and demo_login_allowed(user.get_username())
+
+
+def provider_logout_url(request) -> str | None:
+    """Where the portal's logout sends a single sign-on session next: the provider's ``end_session_endpoint``
+    (OpenID Connect RP-Initiated Logout 1.0) with the ID token as hint and the log-in page to come back to. None for
+    a local session, or when the provider has no such endpoint or cannot be reached (the portal session ends anyway).
+    Read before the portal's logout flushes the session."""
+    id_token = request.session.get("oidc_id_token")
+    cfg = config()
+    if cfg is None or not isinstance(id_token, str) or not id_token:
+        return None
+    try:
+        endpoint = provider_metadata().get("end_session_endpoint")
+    except SignOnFailed:
+        return None
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    params = {
+        "id_token_hint": id_token,
+        "client_id": cfg["client_id"],
+        "post_logout_redirect_uri": request.build_absolute_uri(reverse("login")),
+    }
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
 
 
 # --- Views -------------------------------------------------------------------------------------------------------

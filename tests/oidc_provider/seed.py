@@ -1,7 +1,8 @@
 """Create the provider's users and the portal's client registration: ``python -m tests.oidc_provider.seed``.
 
-Reads OIDC_PROVIDER_CLIENT_ID, OIDC_PROVIDER_CLIENT_SECRET, OIDC_PROVIDER_REDIRECT_URI and OIDC_PROVIDER_USERS
-(JSON: [{"username", "password", "first_name", "last_name", "email", "groups"}]) from the environment.
+Reads from the environment: OIDC_PROVIDER_CLIENT_ID, OIDC_PROVIDER_CLIENT_SECRET, OIDC_PROVIDER_REDIRECT_URI,
+OIDC_PROVIDER_LOGOUT_REDIRECT_URI and OIDC_PROVIDER_USERS (JSON: [{"username", "password", "first_name",
+"last_name", "email", "groups"}]).
 """
 
 import json
@@ -32,6 +33,7 @@ Application.objects.create(
     client_type=Application.CLIENT_CONFIDENTIAL,
     authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
     redirect_uris=os.environ["OIDC_PROVIDER_REDIRECT_URI"],
+    post_logout_redirect_uris=os.environ["OIDC_PROVIDER_LOGOUT_REDIRECT_URI"],
     algorithm=Application.RS256_ALGORITHM,
     skip_authorization=False,
 )

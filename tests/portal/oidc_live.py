@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 CLIENT_ID = "jak-portal-test"
 CLIENT_SECRET = "portal-client-secret-for-the-tests-only"
 REDIRECT_URI = "http://testserver/accounts/sso/callback/"  # the test client's host
+LOGOUT_REDIRECT_URI = "http://testserver/accounts/login/"
 PASSWORD = "provider-password-2026"
 STEP_TIMEOUT = 10  # seconds per HTTP request
 START_TIMEOUT = 90  # seconds for migrate + seed + the server answering
@@ -105,6 +106,7 @@ def start_provider(workdir: Path) -> Provider:
             "OIDC_PROVIDER_CLIENT_ID": CLIENT_ID,
             "OIDC_PROVIDER_CLIENT_SECRET": CLIENT_SECRET,
             "OIDC_PROVIDER_REDIRECT_URI": REDIRECT_URI,
+            "OIDC_PROVIDER_LOGOUT_REDIRECT_URI": LOGOUT_REDIRECT_URI,
             "OIDC_PROVIDER_USERS": json.dumps([{**user, "password": PASSWORD} for user in USERS]),
         }
     )
@@ -164,10 +166,13 @@ def form_fields(html: str) -> dict[str, str]:
     return parser.fields
 
 
-def provider_login(authorize_url: str, *, username: str, password: str = PASSWORD) -> str:
+def provider_login(
+    authorize_url: str, *, username: str, password: str = PASSWORD, browser: requests.Session | None = None
+) -> str:
     """A browser at the provider: the authorization URL, the log-in form, the consent form ("Authorize").
-    Returns the redirect back to the portal (its callback URL with the code and state), not followed."""
-    browser = requests.Session()
+    Returns the redirect back to the portal (its callback URL with the code and state), not followed.
+    ``browser`` keeps the provider's cookies (its session) across calls; a fresh one by default."""
+    browser = browser or requests.Session()
     page = browser.get(authorize_url, timeout=STEP_TIMEOUT)  # → the provider's log-in page
     page.raise_for_status()
     fields = form_fields(page.text)

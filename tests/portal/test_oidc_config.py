@@ -1,11 +1,17 @@
 """Single sign-on settings (portal/env.py) and the portal with single sign-on off or its provider unreachable."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
 from portal.env import OIDC_DEFAULT_MFA_AMR, ConfigError, parse_oidc_settings
 from portal.security import oidc
 
+ROOT = Path(__file__).resolve().parents[2]
 GOOD = {
     "PORTAL_OIDC_ISSUER": "https://idp.hospital.example/realms/staff/",
     "PORTAL_OIDC_CLIENT_ID": "jak-portal",
@@ -118,3 +124,29 @@ def test_a_callback_without_a_started_sign_in_is_refused(client, unreachable):
     response = client.get(reverse("oidc_authentication_callback"), {"code": "stolen", "state": "guessed"})
     assert response.status_code == 400
     assert "not completed" in response.text
+
+
+def _settings_in_a_fresh_process(**env) -> subprocess.CompletedProcess:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']); print(settings.PORTAL_OIDC['name'])"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "DATABASE_"))}
+    environ.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_DEMO": "1", **env})
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_configured_at_start_up_and_the_logout_redirect_is_allowed_by_the_csp():
+    result = _settings_in_a_fresh_process(
+        **{**GOOD, "PORTAL_OIDC_ISSUER": "https://idp.hospital.example:8443/realms/staff", "PORTAL_OIDC_NAME": "NHS"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[\"'self'\", 'https://idp.hospital.example:8443']", "NHS"]
+
+
+def test_a_bad_setting_stops_start_up_with_its_message():
+    result = _settings_in_a_fresh_process(**{**GOOD, "PORTAL_OIDC_ROLE_MAP": "jak-derm=surgeon"})
+    assert result.returncode != 0
+    assert "PORTAL_OIDC_ROLE_MAP maps 'jak-derm' to 'surgeon'" in result.stderr

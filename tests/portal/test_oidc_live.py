@@ -14,6 +14,7 @@ import os
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -258,3 +259,34 @@ def test_switching_single_sign_on_off_ends_its_sessions(client, sso, north, sett
     settings.PORTAL_OIDC = None
 
     assert client.get("/")["Location"].startswith(reverse("login"))
+
+
+def test_logging_out_of_a_single_sign_on_session_logs_out_at_the_provider_too(client, sso, north):
+    browser = requests.Session()  # the person's browser: the provider's session cookie lives here
+    start = client.get(reverse("oidc_authentication_init"))
+    location = oidc_live.provider_login(start["Location"], username="dana.derm", browser=browser)
+    client.get(oidc_live.callback_path(location))
+    assert client.get("/").status_code == 200
+
+    logout = client.post(reverse("logout"))
+
+    assert logout.status_code == 302
+    end_session = logout["Location"]
+    assert end_session.startswith(oidc.provider_metadata()["end_session_endpoint"])
+    assert "id_token_hint=" in end_session
+    assert client.get("/")["Location"].startswith(reverse("login"))  # the portal session is over already
+    back = browser.get(end_session, timeout=oidc_live.STEP_TIMEOUT, allow_redirects=False)
+    assert back.status_code == 302
+    assert back.headers["Location"] == oidc_live.LOGOUT_REDIRECT_URI
+    # The next "Sign in with ..." at this browser asks the provider's password again.
+    again = browser.get(client.get(reverse("oidc_authentication_init"))["Location"], timeout=oidc_live.STEP_TIMEOUT)
+    assert 'name="password"' in again.text
+
+
+def test_logging_out_of_a_local_session_stays_in_the_portal(client, sso, derm):
+    client.force_login(derm)
+
+    logout = client.post(reverse("logout"))
+
+    assert logout.status_code == 302
+    assert logout["Location"] == reverse("login")
