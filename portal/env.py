@@ -261,6 +261,8 @@ def read_env(environ: Mapping[str, str], *, base_dir: Path) -> dict:
             high=100_000,
         ),
         "cds_jwt_issuers": parse_cds_jwt_issuers(environ.get("PORTAL_CDS_JWT_ISSUERS")),
+        # Single sign-on (issue 17): None when PORTAL_OIDC_ISSUER is unset.
+        "oidc": parse_oidc_settings(environ, production=not (debug or demo)),
     }
 
 
@@ -533,3 +535,98 @@ def parse_database_connections(environ: Mapping[str, str], database: dict) -> di
         timeout = _parse_int("PORTAL_DB_POOL_TIMEOUT", environ.get("PORTAL_DB_POOL_TIMEOUT", "10"), low=1, high=600)
         result["OPTIONS"]["pool"] = {"min_size": min_size, "max_size": max_size, "timeout": timeout}
     return result
+
+
+# --- Single sign-on (issue 17): OpenID Connect. --------------------------------------------------------------------
+
+# The portal's three roles as the role map names them (portal.roles holds the group names; this module stays plain).
+OIDC_ROLE_KEYS = ("dermatologist", "nurse", "catalogue_admin")
+OIDC_DEFAULT_MFA_AMR = ("mfa", "otp", "hwk")
+
+
+def _parse_map(name: str, raw: str | None, *, example: str) -> dict[str, str]:
+    """``key=value`` pairs separated by commas, or by semicolons when any value needs a comma."""
+    if raw is None or not raw.strip():
+        return {}
+    separator = ";" if ";" in raw else ","
+    result: dict[str, str] = {}
+    for item in raw.split(separator):
+        if not item.strip():
+            continue
+        key, equals, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals or not key or not value:
+            raise ConfigError(f"{name} must be a list of name=value pairs, e.g. {example}; {item.strip()!r} is not.")
+        if key in result:
+            raise ConfigError(f"{name} names {key!r} twice.")
+        result[key] = value
+    return result
+
+
+def parse_oidc_settings(environ: Mapping[str, str], *, production: bool) -> dict | None:
+    """The PORTAL_OIDC_* variables, or None when PORTAL_OIDC_ISSUER is unset (single sign-on off).
+
+    The issuer is the identity provider's issuer URL; the portal reads ``<issuer>/.well-known/openid-configuration``
+    for the endpoints on the first sign-in (portal/security/oidc.py). The client secret is never echoed.
+    """
+    issuer_raw = environ.get("PORTAL_OIDC_ISSUER")
+    if issuer_raw is None or not issuer_raw.strip():
+        return None
+    issuer = issuer_raw.strip().rstrip("/")
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise ConfigError(f"PORTAL_OIDC_ISSUER could not be parsed ({exc}).") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PORTAL_OIDC_ISSUER must be the identity provider's issuer URL, e.g. https://idp.example/realms/clinic; "
+            f"got {issuer_raw!r}."
+        )
+    if production and parts.scheme != "https" and not _is_loopback(parts.hostname):
+        raise ConfigError("PORTAL_OIDC_ISSUER must be an https:// URL in production (tokens and codes travel on it).")
+    client_id = environ.get("PORTAL_OIDC_CLIENT_ID", "").strip()
+    if not client_id:
+        raise ConfigError("PORTAL_OIDC_CLIENT_ID is required when PORTAL_OIDC_ISSUER is set.")
+    client_secret = environ.get("PORTAL_OIDC_CLIENT_SECRET", "").strip()
+    if not client_secret:
+        raise ConfigError("PORTAL_OIDC_CLIENT_SECRET is required when PORTAL_OIDC_ISSUER is set.")
+    role_map = _parse_map(
+        "PORTAL_OIDC_ROLE_MAP",
+        environ.get("PORTAL_OIDC_ROLE_MAP"),
+        example="jak-derm=dermatologist,jak-nurse=nurse,jak-catalogue=catalogue_admin",
+    )
+    if not role_map:
+        raise ConfigError(
+            "PORTAL_OIDC_ROLE_MAP is required when PORTAL_OIDC_ISSUER is set: which identity-provider groups give "
+            "which role, e.g. jak-derm=dermatologist,jak-nurse=nurse,jak-catalogue=catalogue_admin."
+        )
+    for group, role in role_map.items():
+        if role not in OIDC_ROLE_KEYS:
+            raise ConfigError(
+                f"PORTAL_OIDC_ROLE_MAP maps {group!r} to {role!r}; the roles are {', '.join(OIDC_ROLE_KEYS)}."
+            )
+    groups_claim = environ.get("PORTAL_OIDC_GROUPS_CLAIM", "").strip() or "groups"
+    amr_raw = environ.get("PORTAL_OIDC_MFA_AMR")
+    mfa_amr = tuple(parse_list(amr_raw)) if amr_raw is not None else OIDC_DEFAULT_MFA_AMR
+    scopes = environ.get("PORTAL_OIDC_SCOPES", "").strip() or "openid email profile"
+    if "openid" not in scopes.split():
+        raise ConfigError(f"PORTAL_OIDC_SCOPES must include openid; got {scopes!r}.")
+    return {
+        "issuer": issuer,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "name": environ.get("PORTAL_OIDC_NAME", "").strip() or "single sign-on",
+        "scopes": scopes,
+        "groups_claim": groups_claim,
+        "role_map": role_map,
+        "clinic_claim": environ.get("PORTAL_OIDC_CLINIC_CLAIM", "").strip() or groups_claim,
+        "clinic_map": _parse_map(
+            "PORTAL_OIDC_CLINIC_MAP",
+            environ.get("PORTAL_OIDC_CLINIC_MAP"),
+            example="jak-clinic-north=North Dermatology Clinic",
+        ),
+        "mfa_amr": mfa_amr,
+        "mfa_acr": tuple(parse_list(environ.get("PORTAL_OIDC_MFA_ACR"))),
+        "timeout": _parse_int("PORTAL_OIDC_TIMEOUT", environ.get("PORTAL_OIDC_TIMEOUT", "10"), low=1, high=120),
+    }

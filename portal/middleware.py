@@ -51,7 +51,15 @@ class SessionLimitMiddleware:
 
 
 def _exempt_prefixes() -> tuple[str, ...]:
-    names = ("login", "logout", "otp_verify", "otp_enrol", "healthz")
+    names = (
+        "login",
+        "logout",
+        "otp_verify",
+        "otp_enrol",
+        "healthz",
+        "oidc_authentication_init",
+        "oidc_authentication_callback",
+    )
     return (*(reverse(name) for name in names), "/" + settings.STATIC_URL.lstrip("/"))
 
 

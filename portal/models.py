@@ -274,6 +274,34 @@ class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
         return url + (f"&issuer={quote(issuer)}" if issuer else "")
 
 
+class OidcIdentity(Device):
+    """The account at an OpenID Connect identity provider that signs a user in: the issuer and its ``sub``.
+
+    Users are found by (issuer, subject), never by email: an email address can be changed at the identity provider
+    (or reused), and matching on it would let an IdP account take over a local account with the same address.
+
+    It is also a django-otp device, and that is how the identity provider's MFA counts as the portal's second
+    factor: when the ID token asserts MFA (amr/acr), the sign-in stores this row in the session as the verifying
+    device (``django_otp.login``), so ``user.is_verified()`` is true exactly as after a TOTP code, for the
+    second-factor middleware and every other check. Without that assertion it is not stored, and the session goes
+    through the portal's own TOTP step like a password log-in. It accepts no codes itself (``verify_token`` is
+    django-otp's default, False).
+    """
+
+    issuer: models.CharField[str, str] = models.CharField(_("issuer"), max_length=255)
+    subject: models.CharField[str, str] = models.CharField(_("subject (sub)"), max_length=255)
+    created_at: models.DateTimeField = models.DateTimeField(_("linked"), default=timezone.now)
+    last_login_at: models.DateTimeField = models.DateTimeField(_("last single sign-on"), null=True, blank=True)
+
+    class Meta(Device.Meta):
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="portal_oidc_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} {self.subject}"
+
+
 class EnrolmentCode(models.Model):
     """A one-time code, issued by an administrator, without which an account with no authenticator cannot set one
     up. Only a password hash is stored; the code is shown once, expires, and works once."""

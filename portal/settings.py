@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -138,12 +139,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
 # django-axes first: it refuses locked-out usernames before the password is checked. The portal's ModelBackend
-# refuses the demo accounts unless PORTAL_DEMO is on.
+# refuses the demo accounts unless PORTAL_DEMO is on. The single sign-on backend (portal/security/oidc.py) accepts
+# only the OIDC callback's arguments, never a username and password; its refusals are exceptions of its own, so
+# they are not counted as wrong passwords (the identity provider guards its own passwords).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "portal.security.backends.PortalModelBackend",
+    "portal.security.oidc.PortalOIDCBackend",
 ]
 LOGIN_URL = "login"
+# Single sign-on (OpenID Connect, portal/security/oidc.py, README "Single sign-on"): None unless PORTAL_OIDC_ISSUER
+# is set. mozilla-django-oidc's own OIDC_* settings are derived from it and the provider's discovery document.
+PORTAL_OIDC = ENV["oidc"]
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -222,6 +229,11 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
+if PORTAL_OIDC is not None:
+    # The logout form's answer redirects to the identity provider's logout; browsers hold form redirects to
+    # form-action too.
+    _issuer = urlsplit(PORTAL_OIDC["issuer"])
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_issuer.scheme}://{_issuer.netloc}")
 if PRODUCTION:
     SECURE_SSL_REDIRECT = True
     # Load balancers probe the health paths over plain HTTP. HealthProbeMiddleware already answers them before

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import views
+from portal.security import oidc
 from portal.security import views as security_views
 from portal.views import audit, clinic
 
@@ -30,7 +31,10 @@ urlpatterns = [
     path("", include("therapy.urls")),  # /patients/<id>/therapy/start/ and /therapy/<id>/...
     path("", include("monitoring.urls")),  # /patients/<id>/labs/..., /monitoring/...
     path("accounts/login/", security_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", security_views.LogoutView.as_view(), name="logout"),
+    # Single sign-on (OpenID Connect); 404 unless PORTAL_OIDC_ISSUER is set. The names are mozilla-django-oidc's.
+    path("accounts/sso/start/", oidc.SignOnStartView.as_view(), name="oidc_authentication_init"),
+    path("accounts/sso/callback/", oidc.SignOnCallbackView.as_view(), name="oidc_authentication_callback"),
     path("accounts/two-step/", security_views.otp_verify, name="otp_verify"),
     path("accounts/two-step/setup/", security_views.otp_enrol, name="otp_enrol"),
     path("accounts/two-step/backup-codes/", security_views.otp_backup_codes, name="otp_backup_codes"),

@@ -21,7 +21,10 @@ def _logged_in(sender, request, user, **kwargs):
         request.session[AUTH_TIME_KEY] = int(time.time())  # start of the 12-hour absolute limit
         # Checked once per log-in; the second-factor middleware uses it when 2FA is optional.
         request.session[NO_DEVICE_KEY] = not twofactor.has_confirmed_device(user)
-    audit_record(actor=user, action=AuditEvent.Action.LOGIN, obj=user, summary="Logged in")
+    from portal.security.oidc import BACKEND_PATH
+
+    via = " via single sign-on" if getattr(user, "backend", "") == BACKEND_PATH else ""
+    audit_record(actor=user, action=AuditEvent.Action.LOGIN, obj=user, summary=f"Logged in{via}")
 
 
 @receiver(user_logged_out, dispatch_uid="portal_audit_logout")

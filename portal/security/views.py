@@ -7,12 +7,13 @@ import logging
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import user_passes_test
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from portal.security import backends, devices, lockout, twofactor
+from portal.security import backends, devices, lockout, oidc, twofactor
 from portal.web import require_get_post
 
 logger = logging.getLogger(__name__)
@@ -46,12 +47,30 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        sso = settings.PORTAL_OIDC
+        if sso is not None:  # a "Sign in with ..." button next to the form (portal/security/oidc.py)
+            query = urlencode({"next": context.get("next") or reverse("portal:home")})
+            context["sso"] = {"name": sso["name"], "url": f"{reverse('oidc_authentication_init')}?{query}"}
+        return context
+
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
         if not twofactor.needs_second_step(user):  # the log-in is complete: this browser is a known device now
             devices.remember(self.request, response, user)
         return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout (POST only); a single sign-on session then goes on to log out at the identity provider too,
+    so the next person at a shared workstation is not signed in as the last one by the provider's session."""
+
+    def post(self, request, *args, **kwargs):
+        at_provider = oidc.provider_logout_url(request)
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(at_provider) if at_provider else response
 
 
 class TokenForm(forms.Form):

@@ -5,7 +5,16 @@ from portal.models import AuditEvent
 from tests.factories import TEST_PASSWORD, make_user
 from tests.urlwalk import all_urls
 
-PUBLIC = {"login", "healthz", "healthz_live", "healthz_ready", "metrics"}  # metrics: loopback (test client)
+# metrics: loopback (test client); the single sign-on start and callback: before the log-in, like the log-in page.
+PUBLIC = {
+    "login",
+    "healthz",
+    "healthz_live",
+    "healthz_ready",
+    "metrics",
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
+}
 # Machine interfaces refuse with their own answer (401 and a bearer challenge), never the log-in page: their
 # callers are systems. tests/interfaces/ and the access matrix cover them.
 INTERFACES = ("fhir:", "cds:", "hl7v2:")

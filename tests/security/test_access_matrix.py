@@ -43,6 +43,9 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "metrics": (200, 200, 200, 200, 200),  # the test client is a loopback address; others: tests/portal/test_metrics.py
     "login": (200, 302, 302, 302, 302),  # signed-in users go home
     "logout": (LOGIN, 405, 405, 405, 405),  # POST only
+    # Single sign-on is off here (no PORTAL_OIDC_ISSUER): 404 for everyone. On: tests/portal/test_oidc_live.py.
+    "oidc_authentication_init": (404, 404, 404, 404, 404),
+    "oidc_authentication_callback": (404, 404, 404, 404, 404),
     "otp_verify": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
     "otp_enrol": (LOGIN, 200, 200, 200, 200),  # the enrolment-code step
     "otp_backup_codes": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment
@@ -256,7 +259,15 @@ def test_access_matrix(name, matrix_objects, role_clients):
 
 
 NOT_BEHIND_THE_SECOND_FACTOR = {
-    *("healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"),
+    "healthz",
+    "healthz_live",
+    "healthz_ready",
+    "metrics",
+    "login",
+    "logout",
+    "admin:index",
+    "oidc_authentication_init",  # signing in again through the identity provider
+    "oidc_authentication_callback",
     *("cds:discovery", "cds:service"),  # machine endpoints: a bearer token or a CDS Hooks JWT, never a session
 }
 
@@ -296,6 +307,8 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "metrics": (405, 405, 405, 405, 405),  # loopback; from elsewhere a POST is 404 like a GET
     "login": (200, 302, 302, 302, 302),
     "logout": (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out, to the log-in page
+    "oidc_authentication_init": (405, 405, 405, 405, 405),  # GET only (the provider redirects with GET)
+    "oidc_authentication_callback": (405, 405, 405, 405, 405),
     "otp_verify": (LOGIN, 302, 302, 302, 302),
     "otp_enrol": (LOGIN, 200, 200, 200, 200),  # wrong code: the form again
     "otp_backup_codes": (LOGIN, 302, 302, 302, 302),  # no authenticator yet → enrolment, no codes made
