@@ -34,10 +34,13 @@ def get_course_for_user(user, public_id) -> TreatmentCourse:
     return course
 
 
-def get_course_for_request(request, public_id) -> TreatmentCourse:
-    """The course a page shows (404 outside the user's clinic), its patient's view audited."""
+def get_course_for_request(request, public_id, *, shows_record: bool = True) -> TreatmentCourse:
+    """The course a page shows (404 outside the user's clinic), its patient's view audited. ``shows_record=False``
+    only for a page that shows nothing of the record (the PDF letter's "cannot be made here" page): still a 404
+    outside the clinic, and no view is audited because nothing was seen."""
     course = get_course_for_user(request.user, public_id)
-    record_patient_view(request, course.patient)
+    if shows_record:
+        record_patient_view(request, course.patient)
     return course
 
 
