@@ -155,7 +155,8 @@ def course_letter_pdf(request, public_id):
     Where WeasyPrint cannot load, a 503 page says why and points back to the letter to print: never a 500."""
     reason = pdf.unavailable()
     if reason:  # nothing of the record is shown, so nothing is audited; another clinic's course is still a 404
-        return _pdf_unavailable(request, selectors.get_course_for_request(request, public_id, shows_record=False), reason)
+        course = selectors.get_course_for_request(request, public_id, shows_record=False)
+        return _pdf_unavailable(request, course, reason)
     course = selectors.get_course_for_request(request, public_id)
     context = _letter_context(request, course)
     try:
