@@ -90,12 +90,17 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 200, 200, 403, 404),  # read-only, printable
     "monitoring:lab_history": (LOGIN, 200, 200, 403, 404),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    # interfaces: the HL7 v2 lab feed (a bearer token, never a session) and its inbox (the lab-entry permission)
+    "hl7v2:oru": (405, 405, 405, 405, 405),  # POST only, and no log-in redirect: a machine endpoint
+    "hl7v2:inbox": (LOGIN, 200, 200, 403, 200),  # superuser: no clinic, so an empty list
+    "hl7v2:inbox_message": (LOGIN, 200, 200, 403, 404),
 }
 
 # URLs whose public_id names another object than the patient.
 OBJECT_OF = {
     **{f"therapy:{n}": "course" for n in ("course", "handout", "gp_letter", "dose", "interrupt", "resume", "stop")},
     "monitoring:item_done": "item",
+    "hl7v2:inbox_message": "inbox_message",
     **{f"monitoring:{n}": "alert" for n in ("alert", "alert_ack", "alert_act")},
 }
 
@@ -165,6 +170,7 @@ def matrix_objects(db, clinic, derm):
     def catalogue():
         from drugs.models import Drug, LabTest
         from drugs.sections import SECTIONS
+        from interfaces.models import InboxMessage
         from monitoring.models import Alert
         from tests.factories import make_course, make_scheduled_item
 
@@ -187,6 +193,14 @@ def matrix_objects(db, clinic, derm):
             course=course.public_id,
             item=make_scheduled_item(course, check_type="efficacy_review", kind="follow_up").public_id,
             alert=alert.public_id,
+            inbox_message=InboxMessage.objects.create(
+                clinic=clinic,
+                source="interface:matrix-lab",
+                message_id="MATRIX-1",
+                digest="0" * 64,
+                raw="MSH|^~\\&|LAB||||20261201||ORU^R01|MATRIX-1|P|2.5.1",
+                reason="Unknown patient",
+            ).public_id,
         )
 
     objects["_catalogue"] = catalogue
@@ -214,7 +228,7 @@ def _path(name: str, params: list[str], objects: dict, *, real: bool = True) -> 
             objects["_catalogue"]()
         else:  # the request never reaches the view: any well-formed value will do
             objects.update(slug="abrocitinib", section="doses", analyte="platelets")
-            objects.update(dict.fromkeys(("course", "item", "alert"), objects["public_id"]))
+            objects.update(dict.fromkeys(("course", "item", "alert", "inbox_message"), objects["public_id"]))
     return reverse(name, kwargs={p: objects[k] for p, k in keys.items()})
 
 
@@ -239,7 +253,10 @@ def test_access_matrix(name, matrix_objects, role_clients):
     assert answers == dict(zip(ROLES, POLICY[name], strict=True)), (name, list(answers.values()))
 
 
-NOT_BEHIND_THE_SECOND_FACTOR = {"healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"}
+NOT_BEHIND_THE_SECOND_FACTOR = {
+    *("healthz", "healthz_live", "healthz_ready", "metrics", "login", "logout", "admin:index"),
+    "hl7v2:oru",  # a lab's bearer token, not a staff session
+}
 
 
 @pytest.mark.django_db
@@ -323,6 +340,9 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 405, 405, 403, 405),
     "monitoring:lab_history": (LOGIN, 405, 405, 403, 405),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
+    "hl7v2:oru": (401, 401, 401, 401, 401),  # a session is no token: an AR ACK, nothing stored
+    "hl7v2:inbox": (LOGIN, 405, 405, 403, 405),
+    "hl7v2:inbox_message": (LOGIN, 200, 200, 403, 404),  # no patient chosen: the form again
 }
 
 # POST-only URLs: the page whose form posts to them.
