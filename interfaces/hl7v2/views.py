@@ -88,7 +88,11 @@ def inbox_message(request, public_id):
                     messages.success(request, "Message rejected.")
                 return redirect(submission.complete(reverse("hl7v2:inbox_message", args=[held.public_id])))
     except svc.InboxError as exc:
-        add_service_error(form, exc)
+        if exc.field:
+            add_service_error(form, exc)
+        else:  # about the message, not a field (already handled, the results refused): above both forms
+            messages.error(request, str(exc))
+        held = sel.get_inbox_message_for_user(request.user, public_id)  # as it is now
     if submission.earlier:
         messages.info(request, "This was already sent; it was done once.")
         return redirect(submission.earlier)
