@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 
@@ -196,14 +197,13 @@ def _check_encoding(raw: str) -> None:
     """MSH-1 and MSH-2: a field separator, then exactly four distinct encoding characters (usually ^~\\&), none of
     them a letter, digit or space."""
     if len(raw) < 8 or not raw.startswith("MSH"):
-        raise ParseError(
-            "The message must start with an MSH segment (MSH|^~\\&|…).", code=ERR_SEGMENT_SEQUENCE, location="MSH^1"
-        )
+        raise ParseError("The message must start with an MSH segment.", code=ERR_SEGMENT_SEQUENCE, location="MSH^1")
     separator, encoding = raw[3], raw[4:8]
     chars = separator + encoding
     if len(set(chars)) != 5 or any(c.isalnum() or c.isspace() for c in chars) or (len(raw) > 8 and raw[8] != separator):
         raise ParseError(
-            "MSH-1 and MSH-2 must be the field separator and four encoding characters (MSH|^~\\&|…).",
+            "MSH-1 and MSH-2 must be the field separator (a bar) and the four encoding characters (caret, tilde, "
+            "backslash, ampersand).",
             code=ERR_DATA_TYPE,
             location="MSH^1^2",
         )
@@ -333,9 +333,17 @@ _STUB = "MSH|^~\\&|||||||ORU^R01|{control}|P|2.5.1"
 ACK_CODES = ("AA", "AE", "AR")
 
 
+_ASCII = str.maketrans({"µ": "u", "μ": "u", "×": "x", "“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+
+
 def _clean(text: str) -> str:
-    """Reason text safe in one ER7 field: no separators, encoding or escape characters, no line breaks."""
-    return re.sub(r"[|^~\\&\r\n]+", " ", text).strip()
+    """Reason text safe in one ER7 field: no separators, encoding or escape characters, no line breaks, and plain
+    ASCII (×10³/µL as x10*3/uL), since many lab systems read ACKs as ASCII (python-hl7's MLLP client does)."""
+    for power, ucum in (("10¹²", "10*12"), ("10⁹", "10*9"), ("10⁶", "10*6"), ("10³", "10*3")):
+        text = text.replace(power, ucum)
+    text = re.sub(r"[|^~\\&\r\n]+", " ", text.translate(_ASCII))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r" {2,}", " ", text).strip()
 
 
 def build_ack(

@@ -168,3 +168,9 @@ def test_an_unreadable_message_still_gets_a_well_formed_ar(raw, control):
     ack = er7.build_ack(raw, "AR", text="Not HL7")
     assert er7.ack_code(ack) == ("AR", "Not HL7")
     assert f"MSA|AR|{control}|Not HL7" in ack
+
+
+def test_the_ack_text_is_plain_ascii_for_labs_that_read_acks_as_ascii():
+    ack = er7.build_ack("", "AE", text="“45000” is 45 ×10³/µL… — check the unit")
+    assert ack.isascii()
+    assert er7.ack_code(ack)[1] == '"45000" is 45 x10*3/uL... - check the unit'
