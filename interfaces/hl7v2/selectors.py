@@ -7,6 +7,7 @@ from django.http import Http404
 
 from interfaces.models import InboxMessage
 from patients.models import Patient
+from patients.selectors import record_patient_view
 from portal.models import User
 from portal.web import ListPage, page_of
 
@@ -32,6 +33,15 @@ def get_inbox_message_for_user(user: User, public_id) -> InboxMessage:
     held = inbox_queryset(user).filter(public_id=public_id).first()
     if held is None:
         raise Http404("No such message.")
+    return held
+
+
+def get_inbox_message_for_request(request, public_id) -> InboxMessage:
+    """The message a page shows (404 outside the user's clinic); once assigned it shows its patient, whose view is
+    audited like any patient page's."""
+    held = get_inbox_message_for_user(request.user, public_id)
+    if held.patient is not None:
+        record_patient_view(request, held.patient)
     return held
 
 

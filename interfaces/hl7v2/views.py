@@ -68,7 +68,7 @@ def inbox(request):
 @permission_required(HANDLE, raise_exception=True)
 @require_get_post
 def inbox_message(request, public_id):
-    held = sel.get_inbox_message_for_user(request.user, public_id)
+    held = sel.get_inbox_message_for_request(request, public_id)
     action = request.POST.get("action") if request.method == "POST" else None
     assign_form = AssignForm(
         request.POST if action == "assign" else None, patients=sel.assignable_patients(request.user)

@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from interfaces import tokens
 from interfaces.models import InboxMessage
 from monitoring.models import Alert
 from patients.models import LabResult
@@ -190,7 +189,18 @@ def test_the_catalogue_admin_has_no_inbox(client_as, catalogue_admin, lab_token,
     assert client.post(held.get_absolute_url(), {"action": "reject", "reason": "x"}).status_code == 403
 
 
-def test_the_inbox_is_in_the_navigation_of_nurses_and_dermatologists(client_as, nurse, catalogue_admin, lab_token):
-    tokens.create_token(name="unused", clinic=nurse.clinic)
+def test_the_inbox_is_in_the_navigation_of_nurses_and_dermatologists(client_as, nurse, derm, catalogue_admin):
+    assert f'href="{INBOX}"' in client_as(derm).get("/").content.decode()
     assert f'href="{INBOX}"' in client_as(nurse).get("/").content.decode()
     assert f'href="{INBOX}"' not in client_as(catalogue_admin).get("/").content.decode()
+
+
+def test_opening_an_assigned_message_is_audited_as_a_view_of_its_patient(client_as, nurse, lab_token, on_abrocitinib):
+    held = _held(lab_token[1])
+    client = client_as(nurse)
+    data = {"action": "assign", "patient": on_abrocitinib.patient.pk, "idempotency_key": _form_key(client, held)}
+    client.post(held.get_absolute_url(), data)
+    views = AuditEvent.objects.filter(action=AuditEvent.Action.VIEW, object_id=str(on_abrocitinib.patient.pk))
+    before = views.count()
+    assert client.get(held.get_absolute_url()).status_code == 200
+    assert views.count() == before + 1

@@ -49,6 +49,7 @@ def _start(max_bytes: int = 1_048_576):
         asyncio.run_coroutine_threadsafe(close(), loop).result(TIMEOUT)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(TIMEOUT)
+        loop.close()  # its self-pipe sockets, else a ResourceWarning later in the run
 
     return listener, stop
 

@@ -462,7 +462,7 @@ def test_another_clinics_staff_get_404_for_every_object_url(name, matrix_objects
 
 def test_object_urls_include_every_kind_of_object():
     kinds = {OBJECT_OF.get(n, "patient") for n in OBJECT_URLS}
-    assert kinds == {"patient", "course", "item", "alert"}
+    assert kinds == {"patient", "course", "item", "alert", "inbox_message"}
     assert {"patients:medicine_stop", "monitoring:lab_saved", "monitoring:lab_history"} <= set(OBJECT_URLS)
 
 
