@@ -346,6 +346,12 @@ def _clean(text: str) -> str:
     return re.sub(r" {2,}", " ", text).strip()
 
 
+def _create_ack(source, code: str):
+    with warnings.catch_warnings():  # create_ack calls datetime.utcnow(), deprecated from Python 3.12
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return source.create_ack(code)
+
+
 def build_ack(
     raw: str, code: str, *, text: str = "", error_code: str = "", location: str = "", severity: str = "E"
 ) -> str:
@@ -357,18 +363,11 @@ def build_ack(
         raise ValueError(code)
     text = _clean(text)
     try:
-        source = hl7.parse(normalise(raw))
-        source.segment("MSH")
         _check_encoding(normalise(raw))
-    except Exception:  # noqa: BLE001  any unreadable input is answered with the stub, never an exception
-        control = ""
-        match = re.search(r"MSH\|(?:[^|\r\n]*\|){8}([^|\r\n]{1,20})\|", raw)
-        if match:
-            control = _clean(match.group(1))
-        source = hl7.parse(_STUB.format(control=control))
-    with warnings.catch_warnings():  # create_ack calls datetime.utcnow(), deprecated from Python 3.12
-        warnings.simplefilter("ignore", DeprecationWarning)
-        ack = source.create_ack(code)
+        ack = _create_ack(hl7.parse(normalise(raw)), code)
+    except Exception:  # noqa: BLE001  any unreadable header is answered on the stub, never an exception
+        match = re.search(r"MSH\|(?:[^|\r\n]*\|){8}([^|\r\n^~\\&]{1,20})\|", raw)
+        ack = _create_ack(hl7.parse(_STUB.format(control=_clean(match.group(1)) if match else "")), code)
     msa = ack.segment("MSA")
     if text:
         msa.assign_field(text[:MAX_REASON], 3)

@@ -393,7 +393,7 @@ def _log_reason(outcome: Outcome) -> str:
 
 
 def _lock_open(held: InboxMessage) -> InboxMessage:
-    held = InboxMessage.objects.select_for_update().select_related("token").get(pk=held.pk)
+    held = InboxMessage.objects.select_for_update().get(pk=held.pk)
     if held.status != InboxMessage.Status.OPEN:
         raise InboxError(f"This message was already handled ({held.get_status_display().lower()}).")
     return held

@@ -11,7 +11,9 @@ import threading
 
 import hl7.mllp
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
+from django.db import connections
 
 from interfaces import tokens
 from interfaces.hl7v2 import message as er7
@@ -47,6 +49,10 @@ def _start(max_bytes: int = 1_048_576):
             await listener.server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(close(), loop).result(TIMEOUT)
+        # The listener's ORM thread keeps its connection (CONN_MAX_AGE); close it, or the test database cannot
+        # be dropped at the end of the run on PostgreSQL.
+        close_orm = sync_to_async(connections.close_all, thread_sensitive=True)
+        asyncio.run_coroutine_threadsafe(close_orm(), loop).result(TIMEOUT)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(TIMEOUT)
         loop.close()  # its self-pipe sockets, else a ResourceWarning later in the run
