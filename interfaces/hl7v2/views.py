@@ -15,6 +15,8 @@ from interfaces.hl7v2 import selectors as sel
 from interfaces.hl7v2 import services as svc
 from interfaces.hl7v2.forms import AssignForm, RejectForm
 from interfaces.models import InboxMessage
+from monitoring.models import Alert
+from monitoring.selectors import alerts_raised
 from portal import idempotency
 from portal.web import add_service_error, query_int, require_get_post
 
@@ -36,6 +38,16 @@ def _decode(body: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
+
+
+def _tell_alerts(request, results) -> None:
+    """The alerts the assigned results raised, told as after the lab form (monitoring.selectors.alerts_raised)."""
+    notices = alerts_raised(lab_results=results)
+    for notice in notices.shown:
+        level = messages.ERROR if notice.severity == Alert.Severity.URGENT else messages.WARNING
+        messages.add_message(request, level, notice.text)
+    if notices.more:
+        messages.info(request, f"{notices.more} more alert(s) raised: see the clinic's alerts.")
 
 
 @interface_view("hl7v2", error=_ack_error)
@@ -83,6 +95,7 @@ def inbox_message(request, public_id):
                     messages.success(
                         request, f"Assigned to {form.cleaned_data['patient'].record_number}: {outcome.text}."
                     )
+                    _tell_alerts(request, outcome.results)
                 else:
                     svc.inbox_reject(actor=request.user, held=held, reason=form.cleaned_data["reason"])
                     messages.success(request, "Message rejected.")

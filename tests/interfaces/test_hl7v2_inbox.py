@@ -90,7 +90,8 @@ def test_assigning_stores_the_results_like_a_matched_message_and_is_audited(
     data = {"action": "assign", "patient": on_abrocitinib.patient.pk, "idempotency_key": _form_key(client, held)}
     response = client.post(held.get_absolute_url(), data, follow=True)
     said = [str(m) for m in response.context["messages"]]
-    assert said == ["Assigned to HL7-0001: 2 result(s) stored."]
+    assert said[0] == "Assigned to HL7-0001: 2 result(s) stored."
+    assert said[1].startswith("Urgent alert sent to")  # told as after typing the result
     held.refresh_from_db()
     assert held.status == InboxMessage.Status.ASSIGNED
     assert held.patient == on_abrocitinib.patient
