@@ -257,3 +257,38 @@ def test_the_request_log_holds_no_patient_data(lab_token, on_abrocitinib):
         "CL-101502000123",
         "CL-111500000201",
     }
+
+
+HEPATITIS = (
+    "MSH|^~\\&|CITYLAB LIS|CITY HOSPITAL LAB|JAK PORTAL|DERM|{day}101500-0500||ORU^R01^ORU_R01|CL-HEP-1|P|2.5.1\r"
+    "PID|1||HL7-0001^^^JAKCLINIC^MR||Zzcanaryfamily^Zzcanarygiven||19800101|F\r"
+    "OBR|1|ORD7|LAB7|24363-4^Acute hepatitis panel - Serum or Plasma^LN|||{day}083000-0500\r"
+    "OBX|1|CWE|5196-1^Hepatitis B virus surface Ag [Presence] in Serum^LN||{hbsag}||Negative|N|||F|||{day}083000-0500\r"
+    "OBX|2|CWE|16933-4^Hepatitis B virus core Ab [Presence] in Serum^LN||{hbc}||Negative|N|||F|||{day}083000-0500\r"
+)
+
+
+def _hepatitis(hbsag: str, hbc: str) -> str:
+    return HEPATITIS.format(day=TODAY.strftime("%Y%m%d"), hbsag=hbsag, hbc=hbc)
+
+
+def test_coded_screening_results_are_stored_as_the_lab_form_stores_them(lab_token, on_abrocitinib):
+    body = _hepatitis("260385009^Negative^SCT", "NEG^Negative^L")
+    assert ack_of(post(lab_token[1], body)) == ("AA", "2 result(s) stored")
+    stored = dict(LabResult.objects.values_list("lab_test__analyte", "coded_value"))
+    assert stored == {"hbsag": "negative", "anti_hbc": "negative"}
+
+
+def test_a_coded_result_that_is_not_positive_negative_or_indeterminate_is_refused(lab_token, on_abrocitinib):
+    code, text = ack_of(post(lab_token[1], _hepatitis("260385009^Negative^SCT", "Reactive (weak)")))
+    assert code == "AE"
+    assert "must be positive, negative or indeterminate" in text
+    assert not LabResult.objects.exists()
+
+
+def test_identifiers_naming_two_patients_are_refused_not_guessed(lab_token, on_abrocitinib, clinic):
+    make_patient(clinic=clinic, record_number="LAB778812")  # the lab's own number, also a record number here
+    code, text = ack_of(post(lab_token[1], fixture(CBC)))
+    assert code == "AE"
+    assert "more than one patient" in text
+    assert not LabResult.objects.exists()
