@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -74,3 +77,58 @@ class InterfaceRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_interface_display()} {self.message_id or self.pk}: {self.get_outcome_display()}"
+
+
+class InboxMessage(models.Model):
+    """A lab message that matched no patient of the token's clinic (an unknown PID-3), held for staff to assign to
+    a patient or reject instead of being lost. Holds the message as received: it is patient data, shown only to
+    the clinic's dermatologists and nurses (interfaces.hl7v2.views) and never logged."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ASSIGNED = "assigned", _("Assigned to a patient")
+        REJECTED = "rejected", _("Rejected")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey("portal.Clinic", on_delete=models.PROTECT, related_name="+", verbose_name=_("clinic"))
+    token = models.ForeignKey(InterfaceToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(_("sent by"), max_length=100)  # the token's actor label when it arrived
+    message_id = models.CharField(_("message id"), max_length=100)
+    digest = models.CharField(max_length=64, editable=False)  # SHA-256 of the message: a resend is the same row
+    raw = models.TextField(_("message"))
+    identifiers = models.CharField(_("patient identifiers (PID-3)"), max_length=200, blank=True)
+    tests = models.CharField(_("tests"), max_length=300, blank=True)
+    reason = models.CharField(_("why it is here"), max_length=300)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.OPEN)
+    patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("patient"),
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(_("reason for rejecting"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("interface inbox message")
+        indexes = [models.Index(fields=["clinic", "status", "-received_at"], name="interfaces_inbox_open")]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "digest"], name="interfaces_inbox_once_per_message"),
+            models.CheckConstraint(
+                condition=models.Q(status="open") | models.Q(handled_at__isnull=False),
+                name="interfaces_inbox_handled_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("hl7v2:inbox_message", args=[self.public_id])

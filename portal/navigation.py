@@ -20,6 +20,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Patients", "patients:list", permission="patients.view_patient"),
     NavItem("Worklist", "monitoring:worklist", permission="therapy.view_scheduleditem"),
     NavItem("Alerts", "monitoring:alerts", permission="monitoring.view_alert"),
+    NavItem("Lab inbox", "hl7v2:inbox", permission="patients.add_labresult"),  # HL7 v2 results for no patient
     NavItem("Drug catalogue", "drugs:list", permission="drugs.view_drug"),
     NavItem("Clinic settings", "portal:clinic_settings", permission="portal.change_clinic"),
     NavItem("Audit trail", "portal:audit", superuser_only=True),

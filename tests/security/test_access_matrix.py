@@ -106,6 +106,10 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     # interfaces: CDS Hooks (machine endpoints; a staff session is no credential there)
     "cds:discovery": (200, 200, 200, 200, 200),  # public: no patient data, read when an EHR is configured
     "cds:service": (405, 405, 405, 405, 405),  # POST only
+    # interfaces: the HL7 v2 lab feed (a bearer token, never a session) and its inbox (the lab-entry permission)
+    "hl7v2:oru": (405, 405, 405, 405, 405),  # POST only, and no log-in redirect: a machine endpoint
+    "hl7v2:inbox": (LOGIN, 200, 200, 403, 200),  # superuser: no clinic, so an empty list
+    "hl7v2:inbox_message": (LOGIN, 200, 200, 403, 404),
 }
 
 # URLs whose public_id names another object than the patient.
@@ -115,6 +119,7 @@ OBJECT_OF = {
         for n in ("course", "handout", "gp_letter", "gp_letter_pdf", "dose", "interrupt", "resume", "stop")
     },
     "monitoring:item_done": "item",
+    "hl7v2:inbox_message": "inbox_message",
     **{f"monitoring:{n}": "alert" for n in ("alert", "alert_ack", "alert_act")},
 }
 
@@ -184,6 +189,7 @@ def matrix_objects(db, clinic, derm):
     def catalogue():
         from drugs.models import Drug, LabTest
         from drugs.sections import SECTIONS
+        from interfaces.models import InboxMessage
         from monitoring.models import Alert
         from tests.factories import make_course, make_scheduled_item
 
@@ -206,6 +212,14 @@ def matrix_objects(db, clinic, derm):
             course=course.public_id,
             item=make_scheduled_item(course, check_type="efficacy_review", kind="follow_up").public_id,
             alert=alert.public_id,
+            inbox_message=InboxMessage.objects.create(
+                clinic=clinic,
+                source="interface:matrix-lab",
+                message_id="MATRIX-1",
+                digest="0" * 64,
+                raw="MSH|^~\\&|LAB||||20261201||ORU^R01|MATRIX-1|P|2.5.1",
+                reason="Unknown patient",
+            ).public_id,
         )
 
     objects["_catalogue"] = catalogue
@@ -233,7 +247,7 @@ def _path(name: str, params: list[str], objects: dict, *, real: bool = True) -> 
             objects["_catalogue"]()
         else:  # the request never reaches the view: any well-formed value will do
             objects.update(slug="abrocitinib", section="doses", analyte="platelets")
-            objects.update(dict.fromkeys(("course", "item", "alert"), objects["public_id"]))
+            objects.update(dict.fromkeys(("course", "item", "alert", "inbox_message"), objects["public_id"]))
     return reverse(name, kwargs={p: objects[k] for p, k in keys.items()})
 
 
@@ -269,6 +283,7 @@ NOT_BEHIND_THE_SECOND_FACTOR = {
     "oidc_authentication_init",  # signing in again through the identity provider
     "oidc_authentication_callback",
     *("cds:discovery", "cds:service"),  # machine endpoints: a bearer token or a CDS Hooks JWT, never a session
+    "hl7v2:oru",  # a lab's bearer token, not a staff session
 }
 
 
@@ -361,6 +376,9 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "fhir:patient_everything": (405, 405, 405, 405, 405),
     "cds:discovery": (405, 405, 405, 405, 405),
     "cds:service": (401, 401, 401, 401, 401),  # no bearer token: refused, whoever is signed in
+    "hl7v2:oru": (401, 401, 401, 401, 401),  # a session is no token: an AR ACK, nothing stored
+    "hl7v2:inbox": (LOGIN, 405, 405, 403, 405),
+    "hl7v2:inbox_message": (LOGIN, 200, 200, 403, 404),  # no patient chosen: the form again
 }
 
 # POST-only URLs: the page whose form posts to them.
@@ -480,7 +498,7 @@ def test_another_clinics_staff_get_404_for_every_object_url(name, matrix_objects
 
 def test_object_urls_include_every_kind_of_object():
     kinds = {OBJECT_OF.get(n, "patient") for n in OBJECT_URLS}
-    assert kinds == {"patient", "course", "item", "alert"}
+    assert kinds == {"patient", "course", "item", "alert", "inbox_message"}
     assert {"patients:medicine_stop", "monitoring:lab_saved", "monitoring:lab_history"} <= set(OBJECT_URLS)
 
 
