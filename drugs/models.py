@@ -128,6 +128,20 @@ class LabTest(models.Model):
     # The one unit lookup (lab form, CSV upload, threshold editor) and the one unit-label lookup (every page that
     # shows a value). They read ``self.units.all()``: load many tests with ``LabTest.objects.with_unit_labels()``.
 
+    def to_canonical(self, raw: str, unit: LabUnit) -> Decimal:
+        """A value typed (or sent by a lab) in ``unit``, in this test's canonical unit; drugs.units.EntryError with
+        the message for the user when it is not a number or not plausible. The lab form, the CSV upload and the HL7
+        feed all convert through here."""
+        return lab_units.entered_to_canonical(
+            raw,
+            factor=unit.factor,
+            divisor=unit.divisor,
+            unit_label=unit.label,
+            test_name=self.short_name,
+            plausible_min=self.plausible_min,
+            plausible_max=self.plausible_max,
+        )
+
     def unit_for(self, code_or_label: str) -> LabUnit | None:
         """The accepted unit given as its UCUM code (10*3/uL) or as clinicians write it (×10³/µL); empty means the
         canonical unit. None when the test does not accept it."""

@@ -117,15 +117,7 @@ class LabPanelForm(PatientDateForm):
                 self.add_error(unit_name, "Choose one of the units offered.")
                 continue
             try:
-                canonical = units.entered_to_canonical(
-                    raw,
-                    factor=unit.factor,
-                    divisor=unit.divisor,
-                    unit_label=unit.label,
-                    test_name=test.short_name,
-                    plausible_min=test.plausible_min,
-                    plausible_max=test.plausible_max,
-                )
+                canonical = test.to_canonical(raw, unit)
             except units.EntryError as exc:
                 self.add_error(value_name, str(exc))
                 continue

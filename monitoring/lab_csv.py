@@ -161,15 +161,7 @@ def parse_csv(raw: bytes, *, clinic_id: int) -> Parsed:
             else:
                 unit_code = unit.unit
                 try:
-                    value = units.entered_to_canonical(
-                        cell(line, "value"),
-                        factor=unit.factor,
-                        divisor=unit.divisor,
-                        unit_label=unit.label,
-                        test_name=test.short_name,
-                        plausible_min=test.plausible_min,
-                        plausible_max=test.plausible_max,
-                    )
+                    value = test.to_canonical(cell(line, "value"), unit)
                 except units.EntryError as exc:
                     bad("value", str(exc))
         if len(errors) > before or patient is None or test is None or collected is None:  # each None adds an error

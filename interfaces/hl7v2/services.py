@@ -213,15 +213,7 @@ def _numeric_row(obx: er7.Observation, test: LabTest, patient: Patient, where: s
         )
     try:
         raw = er7.numeric_value(obx)
-        value = units.entered_to_canonical(
-            raw,
-            factor=unit.factor,
-            divisor=unit.divisor,
-            unit_label=unit.label,
-            test_name=test.short_name,
-            plausible_min=test.plausible_min,
-            plausible_max=test.plausible_max,
-        )
+        value = test.to_canonical(raw, unit)
     except er7.ParseError as exc:
         raise Refused(str(exc), code=exc.code, location=exc.location) from None
     except units.EntryError as exc:
