@@ -46,6 +46,7 @@ from patients.selectors import (
     get_patient_for_request,
     patient_assessments,
     patient_badges,
+    patient_lab_tests,
     record_patient_view,
 )
 from portal.clinics import unit_system_of
@@ -483,7 +484,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         .order_by("collected_on", "id")
         .values("lab_test_id", "collected_on", "value", "entered_value", "entered_unit", "flag", "action", "in_all")
     )
-    tests = LabTest.objects.with_unit_labels().in_bulk({r["lab_test_id"] for r in results})
+    tests = patient_lab_tests(patient) if results else {}  # shared with the timeline: read once per request
     courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
     events = patient_course_events(patient)
     chart_events = [

@@ -16,7 +16,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from drugs.models import LabThreshold, Medicine
+from drugs.models import LabTest, LabThreshold, Medicine
 from patients import risk, scores, screening, timeline
 from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
 from patients.models import (
@@ -347,18 +347,46 @@ def _medicine_events(patient: Patient) -> list[TimelineEvent]:
     return events
 
 
+# Labels read once: a model's get_<field>_display() hashes every choice on each call (the cost of a 2,000-result
+# timeline was mostly that); the labels stay lazy, so they are translated when shown.
+_FLAG_LABELS = dict(LabResult._meta.get_field("flag").flatchoices)
+_ACTION_LABELS = dict(LabThreshold.Action.choices)
+
+
+def patient_lab_tests(patient: Patient) -> dict[int, LabTest]:
+    """The lab tests the patient has results of, with their units (2 queries, read once per request: the timeline
+    and the trends share them)."""
+    tests = rows_once(
+        patient, "lab_tests", lambda: LabTest.objects.filter(results__patient=patient).distinct().with_unit_labels()
+    )
+    return {t.pk: t for t in tests}
+
+
 def _lab_events(patient: Patient, unit_system: str) -> list[TimelineEvent]:
     """Each result in the clinic's display unit, with its reference flag and any action level reached."""
+    rows = list(patient.lab_results.order_by("collected_on", "id").values_list(
+        "lab_test_id", "value", "entered_value", "entered_unit", "coded_value", "flag", "action", "collected_on",
+        "recorded_at",
+    ))  # fmt: skip
+    if not rows:
+        return []  # no test to read either
+    tests = patient_lab_tests(patient)
+    names = {pk: t.short_name for pk, t in tests.items()}
+    shown = {pk: t.display_unit(unit_system) for pk, t in tests.items()}
     events = []
-    results = patient.lab_results.select_related("lab_test").prefetch_related("lab_test__units")
-    for r in results.order_by("collected_on", "id"):
-        flag = r.get_flag_display() if r.flag and r.flag not in (ResultFlag.CODED, ResultFlag.NO_RANGE) else ""
-        title = f"{r.lab_test.short_name} {r.display_text(unit_system)}" + (f" ({flag.lower()})" if flag else "")
-        detail = ""
-        if r.action:
-            action = LabThreshold.Action(r.action).label if r.action in LabThreshold.Action.values else r.action
-            detail = f"Action level reached: {action}"
-        events.append(TimelineEvent(on=r.collected_on, kind="lab", title=title, detail=detail, at=r.recorded_at))
+    for test_id, value, entered_value, entered_unit, coded, flag, action, on, at in rows:
+        # LabResult.display_text, without building the result and its test for every row
+        text = (
+            (coded or "").capitalize()
+            if value is None
+            else shown[test_id].entered_text(entered_value, entered_unit, value)
+        )
+        flag_text = (
+            str(_FLAG_LABELS.get(flag, flag)) if flag and flag not in (ResultFlag.CODED, ResultFlag.NO_RANGE) else ""
+        )
+        title = f"{names[test_id]} {text}" + (f" ({flag_text.lower()})" if flag_text else "")
+        detail = f"Action level reached: {_ACTION_LABELS.get(action, action)}" if action else ""
+        events.append(TimelineEvent(on=on, kind="lab", title=title, detail=detail, at=at))
     return events
 
 
