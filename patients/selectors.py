@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from patients.timeline import TimelineEvent
 from portal.audit import describe_changes, field_words
 from portal.clinics import unit_system_of
 from portal.formats import decimal_text
+from portal.idurls import id_url
 from portal.memo import rows_once
 from portal.models import AuditEvent
 from portal.web import ListPage, page_of
@@ -253,7 +255,12 @@ def patient_list_page(
         qs = qs.filter(badge_q(badge, today))
     listed = page_of(qs, page, PAGE_SIZE)
     listed.rows = [
-        {"patient": p, "age": risk.age_on(p.date_of_birth, today), "badges": patient_badges(p, today)}
+        {
+            "patient": p,
+            "url": id_url("patients:detail", p.public_id),  # one reverse for the page, not one per row
+            "age": risk.age_on(p.date_of_birth, today),
+            "badges": patient_badges(p, today),
+        }
         for p in listed.rows
     ]
     return listed
@@ -351,6 +358,7 @@ def _medicine_events(patient: Patient) -> list[TimelineEvent]:
 # timeline was mostly that); the labels stay lazy, so they are translated when shown.
 _FLAG_LABELS = dict(LabResult._meta.get_field("flag").flatchoices)
 _ACTION_LABELS = dict(LabThreshold.Action.choices)
+_AUDIT_ACTION_LABELS = dict(AuditEvent._meta.get_field("action").flatchoices)
 
 
 def patient_lab_tests(patient: Patient) -> dict[int, LabTest]:
@@ -447,6 +455,7 @@ def patient_history(patient: Patient) -> list[AuditEvent]:
     events = list(AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT])
     for event in events:
         event.change_lines = describe_changes(event.changes, PATIENT_OBJECT_TYPE)  # type: ignore[attr-defined]  # for the template
+        event.action_label = str(_AUDIT_ACTION_LABELS.get(event.action, event.action))  # type: ignore[attr-defined]
     return events
 
 
@@ -614,15 +623,22 @@ def _recorded_on(profile: RiskProfile, name: str) -> dt.date | None:
     return timezone.localdate(when) if timezone.is_aware(when) else when.date()
 
 
+@functools.cache
+def _profile_labels(name: str) -> dict:
+    """The choice labels of a risk-profile field (lazy: translated when shown)."""
+    return dict(cast(Field, RiskProfile._meta.get_field(name)).flatchoices)
+
+
 def _profile_evidence(profile: RiskProfile | None) -> list[screening.Evidence]:
     if profile is None:
         return []
     entries = {}
     for name in screening.PROFILE_FIELD_ITEMS:
         field = cast(Field, RiskProfile._meta.get_field(name))  # a concrete field with choices
+        value = getattr(profile, name)
         entries[name] = screening.ProfileEntry(
-            value=getattr(profile, name),
-            label=str(getattr(profile, f"get_{name}_display")()),
+            value=value,
+            label=str(_profile_labels(name).get(value, value)),  # get_<name>_display(), without hashing the choices
             name=str(field.verbose_name),
             on=_recorded_on(profile, name),
         )

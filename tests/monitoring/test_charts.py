@@ -79,3 +79,14 @@ def test_every_label_stays_inside_the_svg():
     assert last["x"] <= chart.width
     assert chart.plot["date_y"] <= chart.height
     assert first["label"] == "1 Jan 2026"
+
+
+@pytest.mark.parametrize("value", [0, 7, 360, 12.5, -3.25, 0.1, 1e-07, 123456.75, 2.0])
+def test_chart_numbers_as_text_match_the_template(value):
+    """The chart's numbers are turned into text once (monitoring.selectors._number_text); the page must read
+    as it did when the template localized each one."""
+    from django.template import Context, Template
+
+    from monitoring.selectors import _number_text
+
+    assert _number_text(value) == Template("{{ v }}").render(Context({"v": value}))
