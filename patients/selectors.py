@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, Field, OuterRef, Prefetch, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, F, Field, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -370,9 +370,24 @@ def patient_lab_tests(patient: Patient) -> dict[int, LabTest]:
     return {t.pk: t for t in tests}
 
 
-def _lab_events(patient: Patient, unit_system: str) -> list[TimelineEvent]:
-    """Each result in the clinic's display unit, with its reference flag and any action level reached."""
-    rows = list(patient.lab_results.order_by("collected_on", "id").values_list(
+def _newest_results(patient: Patient, newest: int | None) -> QuerySet[LabResult]:
+    """The patient's results; with ``newest``, only those that can be among the timeline's ``newest`` events:
+    the ``newest`` latest by (date, time recorded), and every result tied with the last of them (the timeline
+    orders ties by title, worked out later). One query either way: the bound is a subquery."""
+    results = patient.lab_results.all()
+    if newest is None:
+        return results
+    latest = patient.lab_results.order_by("-collected_on", "-recorded_at")[newest - 1 : newest]
+    # Fewer results than ``newest``: no bound, every result (the earliest date and time stand in for it).
+    on = Coalesce(Subquery(latest.values("collected_on")), Value(dt.date.min))
+    at = Coalesce(Subquery(latest.values("recorded_at")), Value(dt.datetime.min.replace(tzinfo=dt.UTC)))
+    return results.filter(Q(collected_on__gt=on) | Q(collected_on=on, recorded_at__gte=at))
+
+
+def _lab_events(patient: Patient, unit_system: str, newest: int | None = None) -> list[TimelineEvent]:
+    """Each result in the clinic's display unit, with its reference flag and any action level reached (with
+    ``newest``, those that can be among the newest events: ``_newest_results``)."""
+    rows = list(_newest_results(patient, newest).order_by("collected_on", "id").values_list(
         "lab_test_id", "value", "entered_value", "entered_unit", "coded_value", "flag", "action", "collected_on",
         "recorded_at",
     ))  # fmt: skip
@@ -414,7 +429,7 @@ def _risk_events(patient: Patient) -> list[TimelineEvent]:
     ]
 
 
-def record_timeline_events(patient: Patient, user) -> list[TimelineEvent]:
+def record_timeline_events(patient: Patient, user, newest: int | None = None) -> list[TimelineEvent]:
     """The record's own events: registration, results, screening, assessments, medicines, risk-profile changes
     (7 queries, 6 once the user's unit system is known, whatever the size of the record)."""
     return [
@@ -422,14 +437,15 @@ def record_timeline_events(patient: Patient, user) -> list[TimelineEvent]:
         *_assessment_events(patient),
         *_screening_events(patient),
         *_medicine_events(patient),
-        *_lab_events(patient, unit_system_of(user)),
+        *_lab_events(patient, unit_system_of(user), newest),
         *_risk_events(patient),
     ]
 
 
-def patient_timeline(patient: Patient, user) -> list[TimelineEvent]:
-    """Every clinical event of the patient from every app, newest first (``patients.timeline``)."""
-    return timeline.events_for(patient, user)
+def patient_timeline(patient: Patient, user, newest: int | None = None) -> list[TimelineEvent]:
+    """Every clinical event of the patient from every app, newest first (``patients.timeline``); only the
+    ``newest`` first when given (the patient page)."""
+    return timeline.events_for(patient, user, newest)
 
 
 def timeline_page(patient: Patient, user, page: int) -> ListPage:
