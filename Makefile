@@ -28,10 +28,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Benchmark (README "Benchmark"): starts PostgreSQL, builds or reuses the synthetic bench clinic, serves it with
-# gunicorn and measures the main pages with wrk. SIZE=small (1,000 patients) or BENCH_PATIENTS=N; report in
-# bench/report/REPORT.md.
+# Benchmark (README "Benchmark"): installs wrk with apt-get when missing, starts PostgreSQL, builds or reuses the
+# synthetic bench clinic, serves it with gunicorn and measures the main pages with wrk. SIZE=small (1,000 patients)
+# or BENCH_PATIENTS=N; report in bench/report/REPORT.md. One page's profile: bench/profile_page.py (not run here).
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	@pg_base=$$(bash scripts/pg_start.sh jak_bench jak_bench jak_bench_tiny) && \
 	DATABASE_URL="$$pg_base/jak_bench" BENCH_TINY_DATABASE_URL="$$pg_base/jak_bench_tiny" \
 	SIZE="$(SIZE)" BENCH_PATIENTS="$(BENCH_PATIENTS)" $(PY) bench/run.py

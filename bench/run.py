@@ -276,7 +276,7 @@ def main() -> int:
         log("DATABASE_URL and BENCH_TINY_DATABASE_URL must name bench databases (run it with `make bench`).")
         return 2
     if shutil.which("wrk") is None:
-        log("wrk is not installed (Debian: apt-get install wrk).")
+        log("wrk is not installed (`make bench` installs it; Debian: apt-get install wrk).")
         return 2
     size = os.environ.get("SIZE", "") or "default"
     if size not in SIZES:

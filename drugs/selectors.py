@@ -65,13 +65,27 @@ def drug_search(*, query: str = "", route: str = "", status: str = "", jurisdict
     return [d for d in drugs if difflib.get_close_matches(query, _terms(d), n=1, cutoff=0.75)]
 
 
+@functools.cache
+def _choice_labels(field) -> dict:
+    """A field's choice labels (lazy: translated when shown). get_<field>_display() hashes every choice on each
+    call; the drug page's tables made hundreds of those calls (bench/profile_page.py)."""
+    return dict(field.flatchoices)
+
+
+def _choice_text(row, field_name: str) -> str:
+    """``str(row.get_<field_name>_display())``, from ``_choice_labels``."""
+    field = row._meta.get_field(field_name)
+    value = getattr(row, field.attname)
+    return str(_choice_labels(field).get(value, value))
+
+
 def _display(row, field_name: str) -> str:
     field = row._meta.get_field(field_name)
     value = getattr(row, field_name)
     if value is None or value == "":
         return "—"
     if field.choices:
-        return str(getattr(row, f"get_{field_name}_display")())
+        return _choice_text(row, field_name)
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if hasattr(value, "normalize"):
@@ -100,7 +114,7 @@ def section_table(section, rows, dose_unit: str = "mg") -> dict:
     body = [
         {
             "cells": [_cell(row, f, dose_unit) for f in fields],
-            "jurisdiction": row.get_jurisdiction_display(),
+            "jurisdiction": _choice_text(row, "jurisdiction"),
             "source": row.source,
             "unconfirmed": row.unconfirmed,
         }
@@ -116,7 +130,7 @@ def monitoring_timeline(rules, *, markers: bool = True) -> list[dict]:
     for rule in rules:
         if rule.first_week is None:
             continue
-        text = rule.get_check_type_display()
+        text = _choice_text(rule, "check_type")
         if rule.repeat_every_weeks:
             text += f", then every {rule.repeat_every_weeks} weeks"
         if markers and rule.unconfirmed:

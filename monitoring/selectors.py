@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -31,7 +32,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, formats, timezone
+from django.utils.html import format_html_join
 
 from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold
@@ -46,10 +48,12 @@ from patients.selectors import (
     get_patient_for_request,
     patient_assessments,
     patient_badges,
+    patient_lab_tests,
     record_patient_view,
 )
 from portal.clinics import unit_system_of
 from portal.formats import decimal_text as fmt_decimal
+from portal.idurls import id_url
 from portal.memo import rows_once
 from portal.models import User
 from portal.web import ListPage, page_of
@@ -104,17 +108,17 @@ def action_url(item: ScheduledItem) -> tuple[str, str]:
     """Where the row's action is done, and its button text."""
     patient_id = item.patient.public_id
     if item.check_type in LAB_PANELS:
-        return f"{reverse('monitoring:lab_entry', args=[patient_id])}?panel={item.check_type}", "Enter results"
+        return f"{id_url('monitoring:lab_entry', patient_id)}?panel={item.check_type}", "Enter results"
     if item.check_type in SCREENING_PANEL_CHECKS:
-        return f"{reverse('monitoring:lab_entry', args=[patient_id])}?panel=screening", "Enter results"
+        return f"{id_url('monitoring:lab_entry', patient_id)}?panel=screening", "Enter results"
     if item.check_type in SYMPTOM_CHECKS:
-        return reverse("monitoring:symptom_check", args=[patient_id]), "Run the check"
+        return id_url("monitoring:symptom_check", patient_id), "Run the check"
     if item.kind == BASELINE and item.check_type in SCREENING_CHECKS:
         # Baseline screening with no lab test (vaccinations): recorded in the patient's screening record, so the
         # checklist, the safety check and this check all count it ("record done" here would tell only the check).
         part = screening.CATALOGUE_ITEMS[item.check_type][0]
-        return f"{reverse('patients:screening', args=[patient_id])}?item={part}", "Record the result"
-    return reverse("monitoring:item_done", args=[item.public_id]), "Record done"
+        return f"{id_url('patients:screening', patient_id)}?item={part}", "Record the result"
+    return id_url("monitoring:item_done", item.public_id), "Record done"
 
 
 def get_item_for_request(request, public_id) -> tuple[ScheduledItem, Patient]:
@@ -196,6 +200,11 @@ def _row(item: ScheduledItem, today: dt.date) -> dict:
         "days_until": max(-days, 0),
         "action_url": url,
         "action_label": label,
+        # what the row shows, as text: no template lookup chain or filter per cell (bench/profile_page.py)
+        "due_text": dateformat.format(item.due_date, "j M Y"),
+        "record_number": item.patient.record_number,
+        "course_url": id_url("therapy:course", item.course.public_id),
+        "drug": str(item.course.drug),
         "last_recalled": item.last_recalled,  # type: ignore[attr-defined]  # annotated in _with_row_data
         "last_letter": item.last_letter,  # type: ignore[attr-defined]
     }
@@ -228,7 +237,13 @@ def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> Li
         if group is None:
             patient = item.patient
             badges = patient_badges(patient, today)
-            group = groups[item.patient_id] = {"patient": patient, "badges": badges, "risk": len(badges), "rows": []}
+            group = groups[item.patient_id] = {
+                "patient": patient,
+                "patient_url": id_url("patients:detail", patient.public_id),
+                "badges": badges,
+                "risk": len(badges),
+                "rows": [],
+            }
         group["rows"].append(_row(item, today))
     ordered = sorted(groups.values(), key=lambda g: order[g["patient"].pk])
     listed.groups = ordered  # type: ignore[attr-defined]  # ListPage carries the grouping for the template
@@ -314,6 +329,9 @@ def alert_queryset(user: User):
     )
 
 
+SEVERITY_LABELS = dict(Alert.Severity.choices)
+
+
 def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: int = 1) -> ListPage:
     """Urgent first, then same day, then routine; oldest first within each.
 
@@ -327,6 +345,9 @@ def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: 
     listed = page_of(qs, page, PAGE_SIZE)
     for alert in listed.rows:
         alert.for_user = recipients.current_recipient(alert)  # shown as "for …" in the clinic list
+        # as text once here: get_severity_display() hashes every choice per call, get_absolute_url() reverses
+        alert.severity_label = str(SEVERITY_LABELS.get(alert.severity, alert.severity))
+        alert.url = id_url("monitoring:alert", alert.public_id)
     return listed
 
 
@@ -483,7 +504,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         .order_by("collected_on", "id")
         .values("lab_test_id", "collected_on", "value", "entered_value", "entered_unit", "flag", "action", "in_all")
     )
-    tests = LabTest.objects.with_unit_labels().in_bulk({r["lab_test_id"] for r in results})
+    tests = patient_lab_tests(patient) if results else {}  # shared with the timeline: read once per request
     courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
     events = patient_course_events(patient)
     chart_events = [
@@ -543,7 +564,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
             )
             continue
         points = [charts.Point(r["collected_on"], r["shown"]) for r in rows]
-        chart = charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events)
+        chart = _as_text(charts.line_chart(points, levels=levels_by_test.get(test_id, []), events=chart_events))
         lab_charts.append(
             {
                 "id": f"trend-{test.analyte}",
@@ -577,7 +598,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
                 "title": title,
                 "desc": f"{title}: {len(points)} assessments from {points[0].on} to {points[-1].on}; latest "
                 f"{charts.fmt_number(float(points[-1].value))}.",
-                "chart": charts.line_chart(points, levels=levels, events=chart_events),
+                "chart": _as_text(charts.line_chart(points, levels=levels, events=chart_events)),
                 "rows": [_table_row(p.on, p.value) for p in reversed(points)],
                 "unit": "points",
             }
@@ -590,6 +611,8 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     checks = patient_symptom_checks(patient)[:5]
     for check in checks:
         check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
+    for trend in (*lab_charts, *score_charts):
+        _add_point_html(trend)
     return {
         "lab_charts": lab_charts,
         "single_results": single_results,
@@ -598,6 +621,50 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         "patient_alerts": alerts,
         "symptom_checks": checks,
     }
+
+
+def _add_point_html(trend: dict) -> None:
+    """A trend's dots and its "values as a table" rows, one entry per value, as the HTML
+    monitoring/_trend_chart.html printed for them (format_html escapes as the template does): up to
+    TREND_POINTS_PER_TEST values per test made these two loops most of the heavy patient page's lookups."""
+    trend["dots_html"] = format_html_join(
+        "",
+        '<circle class="dot" cx="{}" cy="{}" r="3.5"><title>{}</title></circle>',
+        ((d["x"], d["y"], d["label"]) for d in trend["chart"].dots),
+    )
+    trend["rows_html"] = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+        (
+            (
+                r["date"],
+                r["value"],
+                trend["unit"],
+                r["flag"] or "—",
+                f" · action level: {r['action']}" if r["action"] else "",
+            )
+            for r in trend["rows"]
+        ),
+    )
+
+
+def _number_text(value: Any) -> Any:
+    """A coordinate as the template would print it: ``str`` is what localize gives for an int or a float in this
+    portal's locale (decimal point ".", no thousand separator: USE_THOUSAND_SEPARATOR is off), done once here
+    instead of a localize call per SVG attribute (hundreds per patient page)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    text = str(value)
+    return text if "e" not in text else formats.localize(value)
+
+
+def _as_text(chart: charts.Chart) -> charts.Chart:
+    """The chart with its numbers as text (``_number_text``): the same SVG, without a number format per cell."""
+    for rows in (chart.dots, chart.levels, chart.events, chart.y_ticks, chart.x_ticks, [chart.plot]):
+        for row in rows:
+            for key, value in row.items():
+                row[key] = _number_text(value)
+    return chart
 
 
 def _table_row(on: dt.date, value: Decimal, flag: str = "", action: str = "") -> dict:

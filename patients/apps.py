@@ -13,5 +13,5 @@ class PatientsConfig(AppConfig):
         from portal.home import register
 
         register(patient_sections)
-        register_timeline("patients", record_timeline_events)
+        register_timeline("patients", record_timeline_events, takes_newest=True)
         register_field_words(PATIENT_OBJECT_TYPE, patient_change_words)

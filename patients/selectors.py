@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -10,13 +11,13 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, Field, OuterRef, Prefetch, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, F, Field, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from drugs.models import LabThreshold, Medicine
+from drugs.models import LabTest, LabThreshold, Medicine
 from patients import risk, scores, screening, timeline
 from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
 from patients.models import (
@@ -32,6 +33,7 @@ from patients.timeline import TimelineEvent
 from portal.audit import describe_changes, field_words
 from portal.clinics import unit_system_of
 from portal.formats import decimal_text
+from portal.idurls import id_url
 from portal.memo import rows_once
 from portal.models import AuditEvent
 from portal.web import ListPage, page_of
@@ -253,7 +255,12 @@ def patient_list_page(
         qs = qs.filter(badge_q(badge, today))
     listed = page_of(qs, page, PAGE_SIZE)
     listed.rows = [
-        {"patient": p, "age": risk.age_on(p.date_of_birth, today), "badges": patient_badges(p, today)}
+        {
+            "patient": p,
+            "url": id_url("patients:detail", p.public_id),  # one reverse for the page, not one per row
+            "age": risk.age_on(p.date_of_birth, today),
+            "badges": patient_badges(p, today),
+        }
         for p in listed.rows
     ]
     return listed
@@ -347,18 +354,62 @@ def _medicine_events(patient: Patient) -> list[TimelineEvent]:
     return events
 
 
-def _lab_events(patient: Patient, unit_system: str) -> list[TimelineEvent]:
-    """Each result in the clinic's display unit, with its reference flag and any action level reached."""
+# Labels read once: a model's get_<field>_display() hashes every choice on each call (the cost of a 2,000-result
+# timeline was mostly that); the labels stay lazy, so they are translated when shown.
+_FLAG_LABELS = dict(LabResult._meta.get_field("flag").flatchoices)
+_ACTION_LABELS = dict(LabThreshold.Action.choices)
+_AUDIT_ACTION_LABELS = dict(AuditEvent._meta.get_field("action").flatchoices)
+
+
+def patient_lab_tests(patient: Patient) -> dict[int, LabTest]:
+    """The lab tests the patient has results of, with their units (2 queries, read once per request: the timeline
+    and the trends share them)."""
+    tests = rows_once(
+        patient, "lab_tests", lambda: LabTest.objects.filter(results__patient=patient).distinct().with_unit_labels()
+    )
+    return {t.pk: t for t in tests}
+
+
+def _newest_results(patient: Patient, newest: int | None) -> QuerySet[LabResult]:
+    """The patient's results; with ``newest``, only those that can be among the timeline's ``newest`` events:
+    the ``newest`` latest by (date, time recorded), and every result tied with the last of them (the timeline
+    orders ties by title, worked out later). One query either way: the bound is a subquery."""
+    results = patient.lab_results.all()
+    if newest is None:
+        return results
+    latest = patient.lab_results.order_by("-collected_on", "-recorded_at")[newest - 1 : newest]
+    # Fewer results than ``newest``: no bound, every result (the earliest date and time stand in for it).
+    on = Coalesce(Subquery(latest.values("collected_on")), Value(dt.date.min))
+    at = Coalesce(Subquery(latest.values("recorded_at")), Value(dt.datetime.min.replace(tzinfo=dt.UTC)))
+    return results.filter(Q(collected_on__gt=on) | Q(collected_on=on, recorded_at__gte=at))
+
+
+def _lab_events(patient: Patient, unit_system: str, newest: int | None = None) -> list[TimelineEvent]:
+    """Each result in the clinic's display unit, with its reference flag and any action level reached (with
+    ``newest``, those that can be among the newest events: ``_newest_results``)."""
+    rows = list(_newest_results(patient, newest).order_by("collected_on", "id").values_list(
+        "lab_test_id", "value", "entered_value", "entered_unit", "coded_value", "flag", "action", "collected_on",
+        "recorded_at",
+    ))  # fmt: skip
+    if not rows:
+        return []  # no test to read either
+    tests = patient_lab_tests(patient)
+    names = {pk: t.short_name for pk, t in tests.items()}
+    shown = {pk: t.display_unit(unit_system) for pk, t in tests.items()}
     events = []
-    results = patient.lab_results.select_related("lab_test").prefetch_related("lab_test__units")
-    for r in results.order_by("collected_on", "id"):
-        flag = r.get_flag_display() if r.flag and r.flag not in (ResultFlag.CODED, ResultFlag.NO_RANGE) else ""
-        title = f"{r.lab_test.short_name} {r.display_text(unit_system)}" + (f" ({flag.lower()})" if flag else "")
-        detail = ""
-        if r.action:
-            action = LabThreshold.Action(r.action).label if r.action in LabThreshold.Action.values else r.action
-            detail = f"Action level reached: {action}"
-        events.append(TimelineEvent(on=r.collected_on, kind="lab", title=title, detail=detail, at=r.recorded_at))
+    for test_id, value, entered_value, entered_unit, coded, flag, action, on, at in rows:
+        # LabResult.display_text, without building the result and its test for every row
+        text = (
+            (coded or "").capitalize()
+            if value is None
+            else shown[test_id].entered_text(entered_value, entered_unit, value)
+        )
+        flag_text = (
+            str(_FLAG_LABELS.get(flag, flag)) if flag and flag not in (ResultFlag.CODED, ResultFlag.NO_RANGE) else ""
+        )
+        title = f"{names[test_id]} {text}" + (f" ({flag_text.lower()})" if flag_text else "")
+        detail = f"Action level reached: {_ACTION_LABELS.get(action, action)}" if action else ""
+        events.append(TimelineEvent(on=on, kind="lab", title=title, detail=detail, at=at))
     return events
 
 
@@ -378,7 +429,7 @@ def _risk_events(patient: Patient) -> list[TimelineEvent]:
     ]
 
 
-def record_timeline_events(patient: Patient, user) -> list[TimelineEvent]:
+def record_timeline_events(patient: Patient, user, newest: int | None = None) -> list[TimelineEvent]:
     """The record's own events: registration, results, screening, assessments, medicines, risk-profile changes
     (7 queries, 6 once the user's unit system is known, whatever the size of the record)."""
     return [
@@ -386,14 +437,15 @@ def record_timeline_events(patient: Patient, user) -> list[TimelineEvent]:
         *_assessment_events(patient),
         *_screening_events(patient),
         *_medicine_events(patient),
-        *_lab_events(patient, unit_system_of(user)),
+        *_lab_events(patient, unit_system_of(user), newest),
         *_risk_events(patient),
     ]
 
 
-def patient_timeline(patient: Patient, user) -> list[TimelineEvent]:
-    """Every clinical event of the patient from every app, newest first (``patients.timeline``)."""
-    return timeline.events_for(patient, user)
+def patient_timeline(patient: Patient, user, newest: int | None = None) -> list[TimelineEvent]:
+    """Every clinical event of the patient from every app, newest first (``patients.timeline``); only the
+    ``newest`` first when given (the patient page)."""
+    return timeline.events_for(patient, user, newest)
 
 
 def timeline_page(patient: Patient, user, page: int) -> ListPage:
@@ -419,6 +471,7 @@ def patient_history(patient: Patient) -> list[AuditEvent]:
     events = list(AuditEvent.objects.filter(object_type=PATIENT_OBJECT_TYPE, object_id=str(patient.pk))[:HISTORY_LIMIT])
     for event in events:
         event.change_lines = describe_changes(event.changes, PATIENT_OBJECT_TYPE)  # type: ignore[attr-defined]  # for the template
+        event.action_label = str(_AUDIT_ACTION_LABELS.get(event.action, event.action))  # type: ignore[attr-defined]
     return events
 
 
@@ -586,15 +639,22 @@ def _recorded_on(profile: RiskProfile, name: str) -> dt.date | None:
     return timezone.localdate(when) if timezone.is_aware(when) else when.date()
 
 
+@functools.cache
+def _profile_labels(name: str) -> dict:
+    """The choice labels of a risk-profile field (lazy: translated when shown)."""
+    return dict(cast(Field, RiskProfile._meta.get_field(name)).flatchoices)
+
+
 def _profile_evidence(profile: RiskProfile | None) -> list[screening.Evidence]:
     if profile is None:
         return []
     entries = {}
     for name in screening.PROFILE_FIELD_ITEMS:
         field = cast(Field, RiskProfile._meta.get_field(name))  # a concrete field with choices
+        value = getattr(profile, name)
         entries[name] = screening.ProfileEntry(
-            value=getattr(profile, name),
-            label=str(getattr(profile, f"get_{name}_display")()),
+            value=value,
+            label=str(_profile_labels(name).get(value, value)),  # get_<name>_display(), without hashing the choices
             name=str(field.verbose_name),
             on=_recorded_on(profile, name),
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 # The kinds of event, in words (the timeline's filter and its badges read these).
 KINDS = {
@@ -41,12 +40,17 @@ class TimelineEvent:
         return KINDS.get(self.kind, self.kind)
 
 
-Provider = Callable[[Any, Any], list[TimelineEvent]]  # (patient, user) -> events
+Provider = Callable[..., list[TimelineEvent]]  # (patient, user) -> events; (patient, user, newest=N) if it can
 _PROVIDERS: dict[str, Provider] = {}
+_TAKES_NEWEST: set[str] = set()
 
 
-def register(key: str, provider: Provider) -> Provider:
+def register(key: str, provider: Provider, *, takes_newest: bool = False) -> Provider:
+    """``takes_newest``: the provider accepts ``newest=N`` and may then leave out events older than its N newest
+    (a large record's lab results, when the patient page shows only the newest events)."""
     _PROVIDERS[key] = provider
+    if takes_newest:
+        _TAKES_NEWEST.add(key)
     return provider
 
 
@@ -55,10 +59,14 @@ def _order(event: TimelineEvent) -> tuple:
     return (event.on, at, event.kind, event.title)
 
 
-def events_for(patient, user) -> list[TimelineEvent]:
-    """Every provider's events for the patient, newest first (by date, then time of recording)."""
+def events_for(patient, user, newest: int | None = None) -> list[TimelineEvent]:
+    """Every provider's events for the patient, newest first (by date, then time of recording); only the
+    ``newest`` first when given."""
     events: list[TimelineEvent] = []
     for key in sorted(_PROVIDERS):
-        events.extend(_PROVIDERS[key](patient, user))
+        if newest is not None and key in _TAKES_NEWEST:
+            events.extend(_PROVIDERS[key](patient, user, newest=newest))
+        else:
+            events.extend(_PROVIDERS[key](patient, user))
     events.sort(key=_order, reverse=True)
-    return events
+    return events if newest is None else events[:newest]

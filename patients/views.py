@@ -183,7 +183,7 @@ def patient_detail(request, public_id):
     context = selectors.patient_detail(
         patient, today=timezone.localdate(), with_history=user.has_perm("patients.view_patient_history")
     )
-    events = selectors.patient_timeline(patient, user)
+    events = selectors.patient_timeline(patient, user, newest=selectors.TIMELINE_ON_PAGE + 1)  # +1: the "more" link
     context.update(
         patient=patient,
         can=_abilities(user),

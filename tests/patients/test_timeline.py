@@ -1,7 +1,12 @@
 """The patient timeline: every kind of clinical event in words, newest first, one clinic's (the record is in
 conftest.py)."""
 
+import datetime as dt
+
+from django.utils import timezone
+
 from patients import selectors, services
+from patients.models import Patient
 from portal import roles
 from portal.models import Clinic
 from tests.factories import make_clinic, make_patient, make_user, record_result
@@ -102,3 +107,33 @@ def test_the_timeline_page_pages(client_as, derm, record):
     second = client.get(timeline_url(record, page=2)).content.decode()
     assert "Registered" in second
     assert "Registered" not in first
+
+
+NORMAL_CBC = {"wbc": "6.1", "anc": "3.4", "alc": "1.9", "hb": "13.8", "platelets": "250"}
+
+
+def _cbc_days(derm, patient, days):
+    for n in days:
+        for analyte, value in NORMAL_CBC.items():
+            record_result(derm, patient, analyte, value, on=day(n))
+
+
+def test_the_patient_page_timeline_is_the_full_timelines_newest(derm, record):
+    """The patient page reads only the lab results that can be among its newest events; what it shows is the
+    head of the full timeline, also when many results share the date and time of the last one shown."""
+    newest = selectors.TIMELINE_ON_PAGE + 1
+    patient = make_patient(clinic=record.clinic)
+    Patient.objects.filter(pk=patient.pk).update(created_at=timezone.now() - dt.timedelta(days=60))  # "Registered"
+    patient.refresh_from_db()  # is older than every result: the newest events are all results
+    _cbc_days(derm, patient, [3])  # fewer results than the page shows: all of them
+    assert selectors.patient_timeline(patient, derm, newest=newest) == selectors.patient_timeline(patient, derm)
+    _cbc_days(derm, patient, [1, 2, 4, 5, 6])  # 30 results, 5 a day: the 21st newest is one of day 5's
+    full = selectors.patient_timeline(patient, derm)
+    assert len(full) > newest
+    assert selectors.patient_timeline(patient, derm, newest=newest) == full[:newest]
+    # Panels typed at once: each day's results recorded at the same instant (the timeline orders them by title)
+    for n in range(1, 7):
+        patient.lab_results.filter(collected_on=day(n)).update(recorded_at=timezone.now())
+    full = selectors.patient_timeline(patient, derm)
+    assert selectors.patient_timeline(patient, derm, newest=newest) == full[:newest]
+    assert selectors.patient_timeline(record, derm, newest=newest) == selectors.patient_timeline(record, derm)[:newest]
