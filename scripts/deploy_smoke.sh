@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The README's "Deploying" steps 1-4 and 7 on this machine, without systemd or nginx (used by .ci/run):
+# The README's "Deploying" steps 1-5 and 7 on this machine, without systemd or nginx (used by .ci/run):
 # a new PostgreSQL database, an env file with every production variable, migrate, collectstatic, the catalogue,
 # a superuser and an enrolment code, gunicorn with deploy/gunicorn.conf.py on a loopback port, readiness and a
-# page, a graceful reload (SIGHUP) under load, then `manage.py backup` and `verify_backup` into a second new
+# page, a graceful reload (SIGHUP) under load, two job workers running the reminders job once, then `manage.py backup` and `verify_backup` into a second new
 # database. Everything it starts it stops.   usage: scripts/deploy_smoke.sh VENV
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,9 @@ role=jak_deploy_smoke db=jak_deploy_smoke restore_db=jak_deploy_smoke_restore
 port=${DEPLOY_SMOKE_PORT:-18461}
 work=$(mktemp -d)
 gunicorn_pid=""
+worker_pids=()
 cleanup() {
+  for pid in "${worker_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   if [ -n "$gunicorn_pid" ]; then kill -TERM "$gunicorn_pid" 2>/dev/null || true; wait "$gunicorn_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -76,6 +78,25 @@ wait "$load_pid"
 [ "$(cat "$work/reload_fails")" = 0 ] || { echo "$(cat "$work/reload_fails") requests failed during the reload" >&2; exit 1; }
 ready || { echo "not ready after the reload" >&2; exit 1; }
 echo "gunicorn reloaded without a failed request"
+
+# Two job workers, as jak-portal-worker@1 and @2 run them: both schedule the periodic jobs, and the reminders job
+# must be enqueued and run exactly once (the unique period row and the outbox keys; README "Jobs").
+for n in 1 2; do
+  "$venv/bin/python" manage.py db_worker --queue-name '*' --worker-id "smoke-$n" 2>"$work/worker-$n.log" &
+  worker_pids+=($!)
+done
+reminder_runs() {
+  portal shell --no-imports -v 0 -c "from django_tasks_db.models import DBTaskResult as R; \
+print(R.objects.filter(task_path__endswith='send_reminders_job', status='SUCCESSFUL').count(), \
+R.objects.filter(task_path__endswith='send_reminders_job').count())"
+}
+for _ in $(seq 1 60); do [ "$(reminder_runs)" = "1 1" ] && break; sleep 0.5; done
+[ "$(reminder_runs)" = "1 1" ] || { echo "reminder job runs (done, all): $(reminder_runs)" >&2; cat "$work"/worker-*.log >&2; exit 1; }
+sleep 2  # a second worker that was going to run it again would have by now
+[ "$(reminder_runs)" = "1 1" ] || { echo "the reminder job ran twice: $(reminder_runs)" >&2; exit 1; }
+for pid in "${worker_pids[@]}"; do kill -TERM "$pid"; wait "$pid"; done
+worker_pids=()
+echo "two workers: the reminder job ran once"
 
 # Backups and restore.
 portal backup --output "$work/backups"
