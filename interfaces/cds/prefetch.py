@@ -20,6 +20,7 @@ from drugs import units
 from interfaces.cds import codes as C
 from patients import risk, screening
 from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
+from therapy.safety import ADULT_AGE_YEARS
 
 # Note groups, one info card each.
 UNMAPPED = "unmapped"  # sent, but with a code or unit the portal does not know
@@ -154,6 +155,7 @@ class _Reading:
     kinds: set[str] = field(default_factory=set)
     resolved_cancer: bool = False
     smoking: str = ""
+    weight: tuple[Decimal, dt.date] | None = None
     medicines: list[MedicineTaken] = field(default_factory=list)
     results: dict[str, tuple[Decimal, dt.date]] = field(default_factory=dict)
     evidence: list[screening.Evidence] = field(default_factory=list)
@@ -192,6 +194,24 @@ def _smoking_answer(observation: Any, reading: _Reading) -> None:
         reading.notes[UNMAPPED].append(
             f"Smoking status {_concept_words(observation.valueCodeableConcept)}: answer not known to the portal"
         )
+
+
+def _body_weight(observation: Any, reading: _Reading, today: dt.date) -> None:
+    quantity = observation.valueQuantity
+    code = (quantity.code or quantity.unit or "") if quantity is not None else ""
+    per_unit = C.BODY_WEIGHT_KG_PER_UNIT.get(code)
+    if quantity is None or quantity.value is None or per_unit is None:
+        reading.notes[UNMAPPED].append(f"Body weight in {code or 'no unit'}: send it in kg, g or [lb_av]")
+        return
+    kg = (Decimal(quantity.value) * per_unit).quantize(Decimal("0.1"))
+    low, high = C.BODY_WEIGHT_PLAUSIBLE_KG
+    if not low <= kg <= high:
+        reading.notes[UNMAPPED].append("Body weight: value outside the plausible range, not used")
+        return
+    on = _observation_date(observation, today)
+    if reading.weight is None or reading.weight[1] <= on:
+        reading.weight = (kg, on)
+    reading.mapped.append("body weight")
 
 
 def _observation_date(observation: Any, today: dt.date) -> dt.date:
@@ -250,6 +270,9 @@ def _read_observations(observations: Iterable[Any], catalogue: CdsCatalogue, rea
         loincs = [code for system, code, _d in _codings(observation.code) if system == C.LOINC]
         if C.SMOKING_STATUS_LOINC in loincs:
             _smoking_answer(observation, reading)
+            continue
+        if C.BODY_WEIGHT_LOINCS.intersection(loincs):
+            _body_weight(observation, reading, today)
             continue
         test = next((catalogue.lab_tests[c] for c in loincs if c in catalogue.lab_tests), None)
         if test is None:
@@ -378,6 +401,8 @@ def map_prefetch(
     _read_observations(prefetch.observations or (), catalogue, reading, today)
     if not reading.smoking:
         reading.notes[MISSING].append("No smoking status (LOINC 72166-2): the smoking rules use 'never smoked'")
+    if reading.weight is None and age < ADULT_AGE_YEARS:
+        reading.notes[MISSING].append("No body weight (LOINC 29463-7): the adolescent weight and dose rules lack it")
     kinds = reading.kinds
     for kind, words in (
         ("renal", "Chronic kidney disease is recorded: the dose rules need an eGFR result (LOINC 98979-8)"),
@@ -430,6 +455,7 @@ def map_prefetch(
     egfr = reading.results.get("egfr")
     facts = PatientFacts(
         age_years=age,
+        weight_kg=reading.weight[0] if reading.weight else None,
         sex_at_birth=sex,
         smoking=reading.smoking or "never",
         cv_risk_factors=frozenset(name for name, present in cv.items() if present),

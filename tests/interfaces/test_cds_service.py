@@ -9,7 +9,7 @@ from django.core.management import call_command
 from interfaces import tokens
 from interfaces.models import InterfaceRequest
 from tests.factories import CANARY
-from tests.interfaces.cds_helpers import by_code, fixture, info_without_topic, post, smoker_request
+from tests.interfaces.cds_helpers import born_years_ago, by_code, fixture, info_without_topic, post, smoker_request
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +273,39 @@ def test_the_query_count_does_not_grow_with_the_prefetch(client, token, catalogu
     big["prefetch"]["observations"]["entry"] *= 10
     with django_assert_num_queries(len(first.captured_queries)):
         cards_for(client, token, big)
+
+
+def _adolescent_upadacitinib(weight_kg=None) -> dict:
+    body = fixture("order-sign-abrocitinib.json")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["medicationCodeableConcept"] = {"text": "upadacitinib 15 mg extended-release tablet"}
+    order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] = 15
+    body["prefetch"]["patient"]["birthDate"] = born_years_ago(13)
+    if weight_kg is not None:
+        weight = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [{"coding": [{"code": "vital-signs"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]},
+            "subject": {"reference": "Patient/pt-1288992"},
+            "effectiveDateTime": "2026-11-30T09:15:00+01:00",
+            "valueQuantity": {"value": weight_kg, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+        }
+        body["prefetch"]["observations"] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": weight}],
+        }
+    return body
+
+
+def test_the_prefetched_body_weight_drives_the_adolescent_weight_rule(client, token, catalogue, settings):
+    settings.PORTAL_JURISDICTION = "US"  # 12 years and at least 40 kg
+    light = by_code(cards_for(client, token, _adolescent_upadacitinib(weight_kg=35)))
+    assert light["status.min_weight"]["indicator"] == "critical"
+    assert "status.weight_missing" not in light
+    heavy = by_code(cards_for(client, token, _adolescent_upadacitinib(weight_kg=52)))
+    assert "status.min_weight" not in heavy
+    assert "status.weight_missing" not in heavy
+    unknown = by_code(cards_for(client, token, _adolescent_upadacitinib()))
+    assert "status.weight_missing" in unknown
