@@ -92,6 +92,9 @@ class Prefetch:
     conditions: Sequence[Any] | None = None
     medications: Sequence[Any] | None = None
     observations: Sequence[Any] | None = None
+    # Medication resources the orders and medications may point to (medicationReference), by reference:
+    # "Medication/<id>" and the Bundle entry's fullUrl. Contained ones ("#id") are found on the resource itself.
+    medication_resources: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -321,9 +324,51 @@ def match_medicine(texts: Iterable[str], catalogue: CdsCatalogue) -> CatalogueMe
     return None
 
 
-def medication_texts(resource: Any) -> list[str]:
-    """The names a MedicationStatement or MedicationRequest gives its medicine (code text and displays)."""
+@dataclass(frozen=True)
+class _TextOnly:
+    """A medicine known only by the text of its reference (``medicationReference.display``)."""
+
+    text: str
+    coding: tuple[()] = ()
+
+
+def medication_concept(resource: Any, medications: Mapping[str, Any] | None = None) -> Any:
+    """The code of the medicine a MedicationStatement or MedicationRequest names: its medicationCodeableConcept,
+    else the code of the Medication its medicationReference points to (contained, or one of ``medications``),
+    with the reference's display as text when that code has none; None when nothing names it."""
     concept = resource.medicationCodeableConcept
+    if concept is not None:
+        return concept
+    reference = resource.medicationReference
+    if reference is None:
+        return None
+    target = reference.reference or ""
+    medication = None
+    if target.startswith("#"):
+        medication = next(
+            (c for c in resource.contained or [] if c.get_resource_type() == "Medication" and c.id == target[1:]),
+            None,
+        )
+    elif target:
+        known = medications or {}
+        medication = known.get(target) or known.get("/".join(target.rsplit("/", 2)[-2:]))
+    code = medication.code if medication is not None else None
+    if code is not None and (code.text or code.coding):
+        if not code.text and reference.display:
+            return _MergedConcept(text=reference.display, coding=tuple(code.coding or ()))
+        return code
+    return _TextOnly(text=reference.display) if reference.display else None
+
+
+@dataclass(frozen=True)
+class _MergedConcept:
+    text: str
+    coding: tuple[Any, ...]
+
+
+def medication_texts(resource: Any, medications: Mapping[str, Any] | None = None) -> list[str]:
+    """The names a MedicationStatement or MedicationRequest gives its medicine (code text and displays)."""
+    concept = medication_concept(resource, medications)
     if concept is None:
         return []
     return [t for t in (concept.text, *(d for _s, _c, d in _codings(concept))) if t]
@@ -347,9 +392,11 @@ def dose_text(resource: Any) -> str:
     return ""
 
 
-def medicine_taken(resource: Any, catalogue: CdsCatalogue, reading: _Reading) -> None:
+def medicine_taken(
+    resource: Any, catalogue: CdsCatalogue, reading: _Reading, medications: Mapping[str, Any] | None = None
+) -> None:
     """A medication the patient takes (or is being ordered) as the engine's ``MedicineTaken``."""
-    texts = medication_texts(resource)
+    texts = medication_texts(resource, medications)
     medicine = match_medicine(texts, catalogue)
     written = dose_text(resource)
     if medicine is None:
@@ -369,11 +416,13 @@ def medicine_taken(resource: Any, catalogue: CdsCatalogue, reading: _Reading) ->
     reading.mapped.append(medicine.name)
 
 
-def _read_medications(medications: Iterable[Any], catalogue: CdsCatalogue, reading: _Reading) -> None:
+def _read_medications(
+    medications: Iterable[Any], catalogue: CdsCatalogue, reading: _Reading, known: Mapping[str, Any]
+) -> None:
     for resource in medications:
         if resource.status in ("stopped", "completed", "entered-in-error", "not-taken", "cancelled", "revoked"):
             continue
-        medicine_taken(resource, catalogue, reading)
+        medicine_taken(resource, catalogue, reading, known)
 
 
 def map_prefetch(
@@ -395,9 +444,9 @@ def map_prefetch(
         if resources is None:
             reading.notes[MISSING].append(f"No {key} in the prefetch: none are assumed")
     _read_conditions(prefetch.conditions or (), reading)
-    _read_medications(prefetch.medications or (), catalogue, reading)
+    _read_medications(prefetch.medications or (), catalogue, reading, prefetch.medication_resources)
     for order in other_orders:
-        medicine_taken(order, catalogue, reading)
+        medicine_taken(order, catalogue, reading, prefetch.medication_resources)
     _read_observations(prefetch.observations or (), catalogue, reading, today)
     if not reading.smoking:
         reading.notes[MISSING].append("No smoking status (LOINC 72166-2): the smoking rules use 'never smoked'")

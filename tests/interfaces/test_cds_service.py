@@ -309,3 +309,51 @@ def test_the_prefetched_body_weight_drives_the_adolescent_weight_rule(client, to
     assert "status.weight_missing" not in heavy
     unknown = by_code(cards_for(client, token, _adolescent_upadacitinib()))
     assert "status.weight_missing" in unknown
+
+
+def _order_by_reference(body: dict, reference: dict) -> dict:
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = reference
+    return order
+
+
+ABRO_MEDICATION = {
+    "resourceType": "Medication",
+    "id": "med-abro",
+    "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "display": "abrocitinib 100 MG"}]},
+}
+
+
+@pytest.mark.parametrize("how", ["display", "contained", "in the draft orders", "by fullUrl"])
+def test_an_order_by_medication_reference_is_checked_like_a_coded_one(client, token, catalogue, how):
+    """Epic and Cerner send orders with medicationReference. Each way must reach the safety check, not the
+    'not a catalogue JAK inhibitor' card."""
+    body = smoker_request()
+    if how == "display":
+        _order_by_reference(body, {"reference": "Medication/eh-991", "display": "Abrocitinib 100 mg tablet"})
+    elif how == "contained":
+        order = _order_by_reference(body, {"reference": "#med-abro"})
+        order["contained"] = [ABRO_MEDICATION]
+    elif how == "in the draft orders":
+        _order_by_reference(body, {"reference": "Medication/med-abro"})
+        body["context"]["draftOrders"]["entry"].append({"resource": ABRO_MEDICATION})
+    else:
+        _order_by_reference(body, {"reference": "urn:uuid:3b0d4c1e-5b2a-4f3e-9a55-0d1f2e3c4b5a"})
+        body["context"]["draftOrders"]["entry"].append(
+            {"fullUrl": "urn:uuid:3b0d4c1e-5b2a-4f3e-9a55-0d1f2e3c4b5a", "resource": ABRO_MEDICATION}
+        )
+    cards = by_code(cards_for(client, token, body))
+    assert cards["boxed.smoker"]["indicator"] == "warning"
+
+
+def test_a_medication_statement_by_reference_counts_as_taken(client, token, catalogue):
+    body = smoker_request()
+    statement = body["prefetch"]["medications"]["entry"][0]["resource"]
+    del statement["medicationCodeableConcept"]
+    statement["medicationReference"] = {"reference": "Medication/clop"}
+    body["prefetch"]["medications"]["entry"].append(
+        {"resource": {"resourceType": "Medication", "id": "clop", "code": {"text": "Clopidogrel 75 mg tablet"}}}
+    )
+    cards = cards_for(client, token, body)
+    assert any(c["indicator"] == "critical" and "lopidogrel" in c["summary"] for c in cards)
