@@ -357,3 +357,14 @@ def test_a_medication_statement_by_reference_counts_as_taken(client, token, cata
     )
     cards = cards_for(client, token, body)
     assert any(c["indicator"] == "critical" and "lopidogrel" in c["summary"] for c in cards)
+
+
+def test_an_absurd_dose_still_gets_a_summary_that_says_what_is_wrong(client, token, catalogue):
+    """A dose of 1e308 mg is one long word: cutting the summary at the last space left only 'Abrocitinib…'."""
+    body = smoker_request()
+    dose = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]
+    dose["doseQuantity"]["value"] = 1e308
+    cards = cards_for(client, token, body)
+    for card in cards:
+        assert len(card["summary"]) <= 140
+        assert len(card["summary"]) > len("Abrocitinib…"), card["summary"]
