@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from interfaces import tokens
 from interfaces.models import InterfaceRequest, InterfaceToken
 from portal.models import Clinic, User
+from portal.security import twofactor
 
 ErrorResponse = Callable[[int, str], HttpResponse]
 
@@ -79,7 +80,9 @@ def _rate_limited(key: str) -> bool:
 
 def _session_caller(request: HttpRequest) -> Caller | None:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_verified() or user.clinic_id is None:
+    if user is None or not user.is_authenticated or user.clinic_id is None:
+        return None
+    if twofactor.session_second_step(request) is not None:  # the portal's own pages would not let it in either
         return None
     return Caller(clinic=user.clinic, user=user)
 
@@ -94,9 +97,9 @@ def interface_view(
 ):
     """Wrap an interface view ``view(request, caller, *args)``: exempt from CSRF and the log-in redirect (a machine
     authenticates with its bearer token instead), limited in body size and rate, and refused with ``error`` when
-    the caller is unknown. ``allow_session`` also admits a signed-in, second-factor-verified staff member;
-    ``authenticate`` is tried when the request carries no interface token (the CDS Hooks JWT): it returns the
-    caller, None, or raises ``Denied``."""
+    the caller is unknown. ``allow_session`` also admits a signed-in staff member whose session the portal's pages
+    admit (``twofactor.session_second_step``); ``authenticate`` is tried when the request carries no interface
+    token (the CDS Hooks JWT): it returns the caller, None, or raises ``Denied``."""
 
     def decorate(view):
         @csrf_exempt

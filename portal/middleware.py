@@ -9,10 +9,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers
 
-from portal.security.signals import AUTH_TIME_KEY, NO_DEVICE_KEY
+from portal.security.signals import AUTH_TIME_KEY
 
 
 class NoStoreMiddleware:
@@ -86,15 +86,16 @@ class SecondFactorMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or user.is_verified():
             return None
-        if request.path.startswith(_exempt_prefixes()):
+        if request.path.startswith(_exempt_prefixes()) or _is_public_view(request):
             return None
-        # Optional-2FA mode only: the log-in noted that the user has no authenticator, which saves a query per
-        # page. Enrolling (the only way to get a device mid-session) verifies the session anyway.
-        if not settings.PORTAL_REQUIRE_2FA and request.session.get(NO_DEVICE_KEY):
-            return None
-        if twofactor.has_confirmed_device(user):
-            return "otp_verify"
-        if settings.PORTAL_REQUIRE_2FA and not twofactor.is_exempt(user):
-            return "otp_enrol"
-        request.session[NO_DEVICE_KEY] = True
-        return None
+        return twofactor.session_second_step(request)
+
+
+def _is_public_view(request) -> bool:
+    """Views marked ``login_not_required`` (the machine interfaces, which answer a half-signed-in session with
+    their own 401 rather than an HTML redirect) decide for themselves, through ``twofactor.session_second_step``."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return getattr(match.func, "login_required", True) is False

@@ -17,7 +17,13 @@ from drugs.selectors import dosing_labels, handout, monitoring_timeline
 from patients import risk, screening
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import LabResult, Patient
-from patients.selectors import get_patient_for_user, patient_facts, record_patient_view, screening_statuses
+from patients.selectors import (
+    get_patient_for_user,
+    patient_facts,
+    patient_medicines,
+    record_patient_view,
+    screening_statuses,
+)
 from portal.memo import rows_once
 from portal.models import Clinic
 from therapy import letters
@@ -344,7 +350,7 @@ def latest_results_shown(patient: Patient, unit_system: str) -> list[dict]:
 def course_letter(course: TreatmentCourse, *, today: dt.date, unit_system: str) -> dict:
     """The letter to the patient's GP (shared-care summary): diagnosis, drug and dose, start, the monitoring due and
     who does it, the latest results in the clinic's units, the boxed-warning summary, the interactions to avoid,
-    and the clinic's contact (7 queries whatever the record holds)."""
+    the patient's current medicines, and the clinic's contact (9 queries whatever the record holds)."""
     drug = course.drug
     here = {"jurisdiction__in": ("ANY", course.jurisdiction)}
     items = _open_checks(course)
@@ -353,6 +359,9 @@ def course_letter(course: TreatmentCourse, *, today: dt.date, unit_system: str) 
         item.who = letters.who_does(item.check_type)  # type: ignore[attr-defined]  # for the template
         item.overdue = item.latest < today  # type: ignore[attr-defined]  # past its window, as the handout says
     clinic = Clinic.objects.get(pk=course.patient.clinic_id)
+    interactions = list(
+        drug.interactions.filter(**here).select_related("interacting_class").order_by("interacting_class__name")
+    )
     return {
         "course": course,
         "patient": course.patient,
@@ -369,9 +378,26 @@ def course_letter(course: TreatmentCourse, *, today: dt.date, unit_system: str) 
         ],
         "interactions": [
             {"title": i.interacting_class.name, "effect": i.get_effect_display(), "text": letters.outside_text(i.text)}
-            for i in drug.interactions.filter(**here)
-            .select_related("interacting_class")
-            .order_by("interacting_class__name")
+            for i in interactions
         ],
+        "medicines": _letter_medicines(course.patient, {i.interacting_class_id: i for i in interactions}),
         "today": today,
     }
+
+
+def _letter_medicines(patient: Patient, interactions: dict) -> list[dict]:
+    """The patient's current medicines as recorded, each with the letter's interactions its catalogue classes
+    fall under (the class only: the safety check, not the letter, weighs doses such as aspirin's)."""
+    shown = []
+    for m in patient_medicines(patient):
+        if m.stopped_on is not None:
+            continue
+        classes = m.medicine.class_list if m.medicine is not None else []  # type: ignore[attr-defined]
+        shown.append(
+            {
+                "name": m.name or (m.medicine.name if m.medicine is not None else ""),
+                "dose": m.dose_text,
+                "interacts": [interactions[c.pk].interacting_class.name for c in classes if c.pk in interactions],
+            }
+        )
+    return shown

@@ -46,8 +46,10 @@ def shorten(text: str, limit: int = SUMMARY_MAX - 1) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.")
-    return cut + "…"
+    cut = text[: limit - 1]
+    at_word = cut.rsplit(" ", 1)[0].rstrip(",;:.")
+    # A very long word (an absurd number) would leave almost nothing: cut inside it instead.
+    return (at_word if len(at_word) >= limit // 2 else cut) + "…"
 
 
 def _card(summary: str, indicator: str, detail: str, label: str, topic: str = "") -> dict:

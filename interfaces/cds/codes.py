@@ -8,6 +8,8 @@ every code below it (``I21`` matches ``I21.4``).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 SNOMED = "http://snomed.info/sct"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -126,3 +128,14 @@ CODED_RESULTS: dict[tuple[str, str], str] = {
     (INTERPRETATION, "NEG"): "negative",
     (INTERPRETATION, "IND"): "indeterminate",
 }
+
+
+# Body weight: "Body weight" (US Core vital signs) and "Body weight Measured". UCUM unit -> kg per unit.
+BODY_WEIGHT_LOINCS = frozenset({"29463-7", "3141-9"})
+BODY_WEIGHT_KG_PER_UNIT: dict[str, Decimal] = {
+    "kg": Decimal(1),
+    "g": Decimal("0.001"),
+    "[lb_av]": Decimal("0.45359237"),
+}
+# The bounds the portal's own record accepts (patients.models.Patient.weight_kg); outside them it is not read.
+BODY_WEIGHT_PLAUSIBLE_KG = (Decimal(2), Decimal(350))

@@ -15,7 +15,7 @@ from interfaces.cds.prefetch import Prefetch
 ORDER_SELECT = "order-select"
 ORDER_SIGN = "order-sign"
 HOOKS = (ORDER_SELECT, ORDER_SIGN)
-MEDICATION_RESOURCES = ("MedicationStatement", "MedicationRequest")
+MEDICATION_RESOURCES = ("MedicationStatement", "MedicationRequest", "Medication")  # Medication: _include
 
 
 class RequestError(ValueError):
@@ -61,6 +61,26 @@ def _resources(data: Any, where: str, types: tuple[str, ...] | None) -> list[Any
     if types is None:
         raise RequestError(f"{where} must be a Bundle.")
     return [_resource(data, where, types)]
+
+
+def _medications_by_reference(*bundles: Any) -> dict[str, Any]:
+    """The Medication resources of the draft orders and the medications prefetch (an EHR sends them next to the
+    orders that reference them, or includes them in a searchset), keyed as a reference names them: the entry's
+    fullUrl and "Medication/<id>"."""
+    found: dict[str, Any] = {}
+    for bundle in bundles:
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            continue
+        for entry in bundle.get("entry") or []:
+            data = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(data, dict) or data.get("resourceType") != "Medication":
+                continue
+            medication = _resource(data, "a Medication of the request", ("Medication",))
+            if medication.id:
+                found[f"Medication/{medication.id}"] = medication
+            if isinstance(entry.get("fullUrl"), str):
+                found[entry["fullUrl"]] = medication
+    return found
 
 
 def _text(body: dict, key: str, where: str = "") -> str:
@@ -115,7 +135,14 @@ def parse_request(body: Any) -> HookRequest:
         prefetch=Prefetch(
             patient=patient,
             conditions=_resources(prefetch.get("conditions"), "prefetch.conditions", ("Condition",)),
-            medications=_resources(prefetch.get("medications"), "prefetch.medications", MEDICATION_RESOURCES),
+            medications=[
+                m
+                for m in _resources(prefetch.get("medications"), "prefetch.medications", MEDICATION_RESOURCES) or []
+                if m.get_resource_type() != "Medication"
+            ]
+            if prefetch.get("medications") is not None
+            else None,
             observations=_resources(prefetch.get("observations"), "prefetch.observations", ("Observation",)),
+            medication_resources=_medications_by_reference(context.get("draftOrders"), prefetch.get("medications")),
         ),
     )

@@ -20,6 +20,7 @@ from drugs import units
 from interfaces.cds import codes as C
 from patients import risk, screening
 from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
+from therapy.safety import ADULT_AGE_YEARS
 
 # Note groups, one info card each.
 UNMAPPED = "unmapped"  # sent, but with a code or unit the portal does not know
@@ -91,6 +92,9 @@ class Prefetch:
     conditions: Sequence[Any] | None = None
     medications: Sequence[Any] | None = None
     observations: Sequence[Any] | None = None
+    # Medication resources the orders and medications may point to (medicationReference), by reference:
+    # "Medication/<id>" and the Bundle entry's fullUrl. Contained ones ("#id") are found on the resource itself.
+    medication_resources: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,7 @@ class _Reading:
     kinds: set[str] = field(default_factory=set)
     resolved_cancer: bool = False
     smoking: str = ""
+    weight: tuple[Decimal, dt.date] | None = None
     medicines: list[MedicineTaken] = field(default_factory=list)
     results: dict[str, tuple[Decimal, dt.date]] = field(default_factory=dict)
     evidence: list[screening.Evidence] = field(default_factory=list)
@@ -192,6 +197,24 @@ def _smoking_answer(observation: Any, reading: _Reading) -> None:
         reading.notes[UNMAPPED].append(
             f"Smoking status {_concept_words(observation.valueCodeableConcept)}: answer not known to the portal"
         )
+
+
+def _body_weight(observation: Any, reading: _Reading, today: dt.date) -> None:
+    quantity = observation.valueQuantity
+    code = (quantity.code or quantity.unit or "") if quantity is not None else ""
+    per_unit = C.BODY_WEIGHT_KG_PER_UNIT.get(code)
+    if quantity is None or quantity.value is None or per_unit is None:
+        reading.notes[UNMAPPED].append(f"Body weight in {code or 'no unit'}: send it in kg, g or [lb_av]")
+        return
+    kg = (Decimal(quantity.value) * per_unit).quantize(Decimal("0.1"))
+    low, high = C.BODY_WEIGHT_PLAUSIBLE_KG
+    if not low <= kg <= high:
+        reading.notes[UNMAPPED].append("Body weight: value outside the plausible range, not used")
+        return
+    on = _observation_date(observation, today)
+    if reading.weight is None or reading.weight[1] <= on:
+        reading.weight = (kg, on)
+    reading.mapped.append("body weight")
 
 
 def _observation_date(observation: Any, today: dt.date) -> dt.date:
@@ -251,6 +274,9 @@ def _read_observations(observations: Iterable[Any], catalogue: CdsCatalogue, rea
         if C.SMOKING_STATUS_LOINC in loincs:
             _smoking_answer(observation, reading)
             continue
+        if C.BODY_WEIGHT_LOINCS.intersection(loincs):
+            _body_weight(observation, reading, today)
+            continue
         test = next((catalogue.lab_tests[c] for c in loincs if c in catalogue.lab_tests), None)
         if test is None:
             reading.notes[UNMAPPED].append(f"Observation {_concept_words(observation.code)}: not a catalogue test")
@@ -298,9 +324,51 @@ def match_medicine(texts: Iterable[str], catalogue: CdsCatalogue) -> CatalogueMe
     return None
 
 
-def medication_texts(resource: Any) -> list[str]:
-    """The names a MedicationStatement or MedicationRequest gives its medicine (code text and displays)."""
+@dataclass(frozen=True)
+class _TextOnly:
+    """A medicine known only by the text of its reference (``medicationReference.display``)."""
+
+    text: str
+    coding: tuple[()] = ()
+
+
+def medication_concept(resource: Any, medications: Mapping[str, Any] | None = None) -> Any:
+    """The code of the medicine a MedicationStatement or MedicationRequest names: its medicationCodeableConcept,
+    else the code of the Medication its medicationReference points to (contained, or one of ``medications``),
+    with the reference's display as text when that code has none; None when nothing names it."""
     concept = resource.medicationCodeableConcept
+    if concept is not None:
+        return concept
+    reference = resource.medicationReference
+    if reference is None:
+        return None
+    target = reference.reference or ""
+    medication = None
+    if target.startswith("#"):
+        medication = next(
+            (c for c in resource.contained or [] if c.get_resource_type() == "Medication" and c.id == target[1:]),
+            None,
+        )
+    elif target:
+        known = medications or {}
+        medication = known.get(target) or known.get("/".join(target.rsplit("/", 2)[-2:]))
+    code = medication.code if medication is not None else None
+    if code is not None and (code.text or code.coding):
+        if not code.text and reference.display:
+            return _MergedConcept(text=reference.display, coding=tuple(code.coding or ()))
+        return code
+    return _TextOnly(text=reference.display) if reference.display else None
+
+
+@dataclass(frozen=True)
+class _MergedConcept:
+    text: str
+    coding: tuple[Any, ...]
+
+
+def medication_texts(resource: Any, medications: Mapping[str, Any] | None = None) -> list[str]:
+    """The names a MedicationStatement or MedicationRequest gives its medicine (code text and displays)."""
+    concept = medication_concept(resource, medications)
     if concept is None:
         return []
     return [t for t in (concept.text, *(d for _s, _c, d in _codings(concept))) if t]
@@ -324,9 +392,11 @@ def dose_text(resource: Any) -> str:
     return ""
 
 
-def medicine_taken(resource: Any, catalogue: CdsCatalogue, reading: _Reading) -> None:
+def medicine_taken(
+    resource: Any, catalogue: CdsCatalogue, reading: _Reading, medications: Mapping[str, Any] | None = None
+) -> None:
     """A medication the patient takes (or is being ordered) as the engine's ``MedicineTaken``."""
-    texts = medication_texts(resource)
+    texts = medication_texts(resource, medications)
     medicine = match_medicine(texts, catalogue)
     written = dose_text(resource)
     if medicine is None:
@@ -346,11 +416,13 @@ def medicine_taken(resource: Any, catalogue: CdsCatalogue, reading: _Reading) ->
     reading.mapped.append(medicine.name)
 
 
-def _read_medications(medications: Iterable[Any], catalogue: CdsCatalogue, reading: _Reading) -> None:
+def _read_medications(
+    medications: Iterable[Any], catalogue: CdsCatalogue, reading: _Reading, known: Mapping[str, Any]
+) -> None:
     for resource in medications:
         if resource.status in ("stopped", "completed", "entered-in-error", "not-taken", "cancelled", "revoked"):
             continue
-        medicine_taken(resource, catalogue, reading)
+        medicine_taken(resource, catalogue, reading, known)
 
 
 def map_prefetch(
@@ -372,12 +444,14 @@ def map_prefetch(
         if resources is None:
             reading.notes[MISSING].append(f"No {key} in the prefetch: none are assumed")
     _read_conditions(prefetch.conditions or (), reading)
-    _read_medications(prefetch.medications or (), catalogue, reading)
+    _read_medications(prefetch.medications or (), catalogue, reading, prefetch.medication_resources)
     for order in other_orders:
-        medicine_taken(order, catalogue, reading)
+        medicine_taken(order, catalogue, reading, prefetch.medication_resources)
     _read_observations(prefetch.observations or (), catalogue, reading, today)
     if not reading.smoking:
         reading.notes[MISSING].append("No smoking status (LOINC 72166-2): the smoking rules use 'never smoked'")
+    if reading.weight is None and age < ADULT_AGE_YEARS:
+        reading.notes[MISSING].append("No body weight (LOINC 29463-7): the adolescent weight and dose rules lack it")
     kinds = reading.kinds
     for kind, words in (
         ("renal", "Chronic kidney disease is recorded: the dose rules need an eGFR result (LOINC 98979-8)"),
@@ -430,6 +504,7 @@ def map_prefetch(
     egfr = reading.results.get("egfr")
     facts = PatientFacts(
         age_years=age,
+        weight_kg=reading.weight[0] if reading.weight else None,
         sex_at_birth=sex,
         smoking=reading.smoking or "never",
         cv_risk_factors=frozenset(name for name, present in cv.items() if present),

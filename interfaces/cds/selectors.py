@@ -69,12 +69,12 @@ def _order_dose(order) -> tuple[Decimal | None, str]:
     return None, ""
 
 
-def _ordered_as(order) -> tuple[list[str], list[str]]:
-    concept = order.medicationCodeableConcept
+def _ordered_as(order, medications) -> tuple[list[str], list[str]]:
+    concept = P.medication_concept(order, medications)
     if concept is None:
         return [], []
     codes = [c.code for c in concept.coding or [] if c.system == RXNORM and c.code]
-    return codes, P.medication_texts(order)
+    return codes, P.medication_texts(order, medications)
 
 
 def hook_cards(request: HookRequest, *, today: dt.date) -> list[dict]:
@@ -87,7 +87,7 @@ def hook_cards(request: HookRequest, *, today: dt.date) -> list[dict]:
     matched = []
     ordered_names = []
     for order in request.orders:
-        codes, names = _ordered_as(order)
+        codes, names = _ordered_as(order, request.prefetch.medication_resources)
         drug, how = drug_for_order(rxnorm_codes=codes, names=names)
         if drug is None:
             ordered_names.append(names[0] if names else (f"RxNorm {codes[0]}" if codes else "an order without a code"))

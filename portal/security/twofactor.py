@@ -18,6 +18,7 @@ import hashlib
 import io
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -25,11 +26,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.audit import audit_record
 from portal.models import AuditEvent, AuthenticatorDevice, BackupCode, EnrolmentCode, User
 from portal.security.notify import FactorChange, notify_factor_change
+from portal.security.signals import NO_DEVICE_KEY
 
 # No look-alike characters (0/o, 1/l/i): codes are read off paper.
 _CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -57,6 +60,30 @@ def is_exempt(user: User) -> bool:
 def needs_second_step(user: User) -> bool:
     """Whether a password log-in of ``user`` still has the second step (code or enrolment) ahead of it."""
     return has_confirmed_device(user) or (bool(settings.PORTAL_REQUIRE_2FA) and not is_exempt(user))
+
+
+def session_second_step(request: HttpRequest) -> str | None:
+    """The second-factor step a signed-in session still has ahead of it: ``"otp_verify"``, ``"otp_enrol"``, or None
+    when the session may work. The one rule for the portal's pages (``SecondFactorMiddleware``) and for the
+    interfaces that accept a staff session (``interfaces.endpoint``).
+
+    A user with a confirmed authenticator always needs the code. Without one, the enrolment is required when
+    PORTAL_REQUIRE_2FA is on (demo accounts are exempt while PORTAL_DEMO is on); with it off, the password is
+    enough.
+    """
+    user: Any = request.user  # django-otp's OTPMiddleware adds is_verified()
+    if not user.is_authenticated or user.is_verified():
+        return None
+    # Optional-2FA mode only: the log-in noted that the user has no authenticator, which saves a query per page.
+    # Enrolling (the only way to get a device mid-session) verifies the session anyway.
+    if not settings.PORTAL_REQUIRE_2FA and request.session.get(NO_DEVICE_KEY):
+        return None
+    if has_confirmed_device(user):
+        return "otp_verify"
+    if settings.PORTAL_REQUIRE_2FA and not is_exempt(user):
+        return "otp_enrol"
+    request.session[NO_DEVICE_KEY] = True
+    return None
 
 
 def _normalise(code: str) -> str:

@@ -331,3 +331,41 @@ def test_no_gender_is_said():
     result = mapped(patient=fhir({"resourceType": "Patient", "birthDate": "1990-01-01"}))
     assert result.facts.sex_at_birth == ""
     assert any("Sex" in note for note in result.notes[P.MISSING])
+
+
+def weight(value, code="kg", loinc="29463-7", when="2026-11-20"):
+    quantity = {"value": value, "unit": code, "system": "http://unitsofmeasure.org", "code": code}
+    return observation(loinc, valueQuantity=quantity, effectiveDateTime=when)
+
+
+@pytest.mark.parametrize(
+    ("obs", "kg"),
+    [
+        (weight(41.5), D("41.5")),
+        (weight(41500, "g"), D("41.5")),
+        (weight(100, "[lb_av]"), D("45.4")),
+        (weight(38, loinc="3141-9"), D("38")),  # "Body weight Measured", as some EHRs code it
+    ],
+)
+def test_body_weight_is_read_in_kg(obs, kg):
+    result = mapped(observations=[obs])
+    assert result.facts.weight_kg == kg
+    assert "body weight" in result.mapped
+
+
+def test_the_latest_weight_counts():
+    result = mapped(observations=[weight(40, when="2026-11-25"), weight(30, when="2026-01-02")])
+    assert result.facts.weight_kg == D("40")
+
+
+@pytest.mark.parametrize("obs", [weight(41, "stone"), weight(0.5), weight(900)])
+def test_a_weight_in_an_unknown_unit_or_implausible_is_not_used(obs):
+    result = mapped(observations=[obs])
+    assert result.facts.weight_kg is None
+    assert any("Body weight" in n for n in result.notes[P.UNMAPPED])
+
+
+def test_no_weight_of_an_adolescent_is_a_missing_note_not_a_guess():
+    result = mapped(observations=[smoking_status("449868002")], patient=patient(birth="2012-01-10"))
+    assert result.facts.weight_kg is None
+    assert any("weight" in n.lower() for n in result.notes[P.MISSING])

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from interfaces import tokens
 from interfaces.models import InterfaceRequest
 from tests.factories import CANARY
-from tests.interfaces.cds_helpers import by_code, fixture, info_without_topic, post, smoker_request
+from tests.interfaces.cds_helpers import born_years_ago, by_code, fixture, info_without_topic, post, smoker_request
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +273,98 @@ def test_the_query_count_does_not_grow_with_the_prefetch(client, token, catalogu
     big["prefetch"]["observations"]["entry"] *= 10
     with django_assert_num_queries(len(first.captured_queries)):
         cards_for(client, token, big)
+
+
+def _adolescent_upadacitinib(weight_kg=None) -> dict:
+    body = fixture("order-sign-abrocitinib.json")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["medicationCodeableConcept"] = {"text": "upadacitinib 15 mg extended-release tablet"}
+    order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] = 15
+    body["prefetch"]["patient"]["birthDate"] = born_years_ago(13)
+    if weight_kg is not None:
+        weight = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [{"coding": [{"code": "vital-signs"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]},
+            "subject": {"reference": "Patient/pt-1288992"},
+            "effectiveDateTime": "2026-11-30T09:15:00+01:00",
+            "valueQuantity": {"value": weight_kg, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+        }
+        body["prefetch"]["observations"] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": weight}],
+        }
+    return body
+
+
+def test_the_prefetched_body_weight_drives_the_adolescent_weight_rule(client, token, catalogue, settings):
+    settings.PORTAL_JURISDICTION = "US"  # 12 years and at least 40 kg
+    light = by_code(cards_for(client, token, _adolescent_upadacitinib(weight_kg=35)))
+    assert light["status.min_weight"]["indicator"] == "critical"
+    assert "status.weight_missing" not in light
+    heavy = by_code(cards_for(client, token, _adolescent_upadacitinib(weight_kg=52)))
+    assert "status.min_weight" not in heavy
+    assert "status.weight_missing" not in heavy
+    unknown = by_code(cards_for(client, token, _adolescent_upadacitinib()))
+    assert "status.weight_missing" in unknown
+
+
+def _order_by_reference(body: dict, reference: dict) -> dict:
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = reference
+    return order
+
+
+ABRO_MEDICATION = {
+    "resourceType": "Medication",
+    "id": "med-abro",
+    "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "display": "abrocitinib 100 MG"}]},
+}
+
+
+@pytest.mark.parametrize("how", ["display", "contained", "in the draft orders", "by fullUrl"])
+def test_an_order_by_medication_reference_is_checked_like_a_coded_one(client, token, catalogue, how):
+    """Epic and Cerner send orders with medicationReference. Each way must reach the safety check, not the
+    'not a catalogue JAK inhibitor' card."""
+    body = smoker_request()
+    if how == "display":
+        _order_by_reference(body, {"reference": "Medication/eh-991", "display": "Abrocitinib 100 mg tablet"})
+    elif how == "contained":
+        order = _order_by_reference(body, {"reference": "#med-abro"})
+        order["contained"] = [ABRO_MEDICATION]
+    elif how == "in the draft orders":
+        _order_by_reference(body, {"reference": "Medication/med-abro"})
+        body["context"]["draftOrders"]["entry"].append({"resource": ABRO_MEDICATION})
+    else:
+        _order_by_reference(body, {"reference": "urn:uuid:3b0d4c1e-5b2a-4f3e-9a55-0d1f2e3c4b5a"})
+        body["context"]["draftOrders"]["entry"].append(
+            {"fullUrl": "urn:uuid:3b0d4c1e-5b2a-4f3e-9a55-0d1f2e3c4b5a", "resource": ABRO_MEDICATION}
+        )
+    cards = by_code(cards_for(client, token, body))
+    assert cards["boxed.smoker"]["indicator"] == "warning"
+
+
+def test_a_medication_statement_by_reference_counts_as_taken(client, token, catalogue):
+    body = smoker_request()
+    statement = body["prefetch"]["medications"]["entry"][0]["resource"]
+    del statement["medicationCodeableConcept"]
+    statement["medicationReference"] = {"reference": "Medication/clop"}
+    body["prefetch"]["medications"]["entry"].append(
+        {"resource": {"resourceType": "Medication", "id": "clop", "code": {"text": "Clopidogrel 75 mg tablet"}}}
+    )
+    cards = cards_for(client, token, body)
+    assert any(c["indicator"] == "critical" and "lopidogrel" in c["summary"] for c in cards)
+
+
+def test_an_absurd_dose_still_gets_a_summary_that_says_what_is_wrong(client, token, catalogue):
+    """A dose of 1e308 mg is one long word: cutting the summary at the last space left only 'Abrocitinib…'."""
+    body = smoker_request()
+    dose = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]
+    dose["doseQuantity"]["value"] = 1e308
+    cards = cards_for(client, token, body)
+    for card in cards:
+        assert len(card["summary"]) <= 140
+        assert len(card["summary"]) > len("Abrocitinib…"), card["summary"]

@@ -12,7 +12,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from interfaces import tokens
 from interfaces.models import InterfaceRequest
 from portal import roles
-from portal.models import AuditEvent
+from portal.models import AuditEvent, AuthenticatorDevice
 from tests.factories import CANARY, make_clinic, make_patient, make_user
 from tests.interfaces.fhir_helpers import bearer, verified_client
 
@@ -76,9 +76,33 @@ def test_a_verified_staff_session_of_the_clinic_reads_it(role, request, patient)
     assert InterfaceRequest.objects.get(outcome="accepted").actor == user
 
 
-def test_a_session_without_the_second_factor_is_401(patient, derm):
+def test_a_session_without_the_second_factor_is_401(patient, derm, settings):
+    settings.PORTAL_REQUIRE_2FA = True
     client = Client()
     client.force_login(derm)
+    _refused(client.get(_url(patient)), 401, "login")
+
+
+def test_with_2fa_optional_a_session_the_portal_lets_in_reads_it_too(patient, derm, settings):
+    """PORTAL_REQUIRE_2FA off (demo mode): a user without an authenticator works in the portal's pages after the
+    password alone, so the same session reads FHIR. One rule for both."""
+    settings.PORTAL_REQUIRE_2FA = False
+    client = Client()
+    client.force_login(derm)
+    assert client.get(reverse("patients:detail", args=[patient.public_id])).status_code == 200
+    response = client.get(_url(patient))
+    assert response.status_code == 200
+    Bundle.model_validate_json(response.content)
+
+
+def test_with_2fa_optional_a_user_with_an_authenticator_still_needs_the_code(patient, derm, settings):
+    settings.PORTAL_REQUIRE_2FA = False
+    device = AuthenticatorDevice(user=derm, name="app", confirmed=True)
+    device.set_secret(b"0123456789abcdefghij")
+    device.save()
+    client = Client()
+    client.force_login(derm)
+    assert client.get(reverse("patients:detail", args=[patient.public_id])).status_code == 302
     _refused(client.get(_url(patient)), 401, "login")
 
 

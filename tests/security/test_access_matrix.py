@@ -99,10 +99,11 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:results_table": (LOGIN, 200, 200, 403, 404),  # read-only, printable
     "monitoring:lab_history": (LOGIN, 200, 200, 403, 404),
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
-    # FHIR R4 export: the capabilities are public; a record needs a bearer token or a session that passed the
-    # second factor (these force_login sessions have not: the verified cases are in tests/interfaces/test_fhir_auth.py)
+    # FHIR R4 export: the capabilities are public; a record needs a bearer token or a session the portal's pages
+    # admit (here 2FA is optional and these users have no authenticator, so the password is enough; the cases with
+    # a second factor are in tests/interfaces/test_fhir_auth.py). No clinic (admin, superuser): 401.
     "fhir:metadata": (200, 200, 200, 200, 200),
-    "fhir:patient_everything": (401, 401, 401, 401, 401),
+    "fhir:patient_everything": (401, 200, 200, 401, 401),
     # interfaces: CDS Hooks (machine endpoints; a staff session is no credential there)
     "cds:discovery": (200, 200, 200, 200, 200),  # public: no patient data, read when an EHR is configured
     "cds:service": (405, 405, 405, 405, 405),  # POST only
@@ -284,6 +285,9 @@ NOT_BEHIND_THE_SECOND_FACTOR = {
     "oidc_authentication_callback",
     *("cds:discovery", "cds:service"),  # machine endpoints: a bearer token or a CDS Hooks JWT, never a session
     "hl7v2:oru",  # a lab's bearer token, not a staff session
+    # Machine endpoints that answer for themselves: the public capabilities, and a record refused with a FHIR 401
+    # OperationOutcome, not an HTML redirect (test_fhir_auth.test_a_session_without_the_second_factor_is_401).
+    *("fhir:metadata", "fhir:patient_everything"),
 }
 
 

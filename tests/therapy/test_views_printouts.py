@@ -182,5 +182,26 @@ def test_printout_query_counts_do_not_grow_with_the_record(client_as, nurse, cou
             record_result(nurse, course.patient, "platelets", "250", on=on)
             record_result(nurse, course.patient, "alt", "20", on=on)
             make_scheduled_item(course, check_type="lipids", due=TODAY + dt.timedelta(days=7 * i + 7), window=3)
+            course.patient.medicines.create(name=f"Emollient {day}", dose_text="twice daily")
         counts.append(_queries(client, page(course)))
     assert counts[0] == counts[1], counts
+
+
+def test_the_gp_letter_lists_the_current_medicines_and_flags_the_interacting_ones(client_as, derm, course):
+    from drugs.models import Medicine
+    from patients.models import ConcomitantMedicine
+
+    patient = course.patient
+    clopidogrel = Medicine.objects.get(name="clopidogrel")
+    ConcomitantMedicine.objects.create(patient=patient, medicine=clopidogrel, dose_text="75 mg once daily")
+    ConcomitantMedicine.objects.create(patient=patient, name="Cetirizine", dose_text="10 mg at night")
+    ConcomitantMedicine.objects.create(patient=patient, name="Doxycycline", stopped_on=TODAY - dt.timedelta(days=30))
+    body = printed(client_as(derm).get(letter(course)).content.decode())
+    section = body[body.index('id="l-medicines"') :]
+    section = section[: section.index("</section>")]
+    assert "Cetirizine" in section
+    assert "10 mg at night" in section
+    assert "Doxycycline" not in section  # stopped
+    clop = next(li for li in re.findall(r"<li>(.*?)</li>", section, re.S) if "lopidogrel" in li)
+    assert "75 mg once daily" in clop
+    assert "Antiplatelet" in clop  # the interaction listed in the letter
