@@ -83,8 +83,29 @@ async def _send(port: int, *blocks: bytes) -> list[tuple[str, str]]:
     return answers
 
 
+def run(coro):
+    """``asyncio.run`` in a thread of its own. The browser tests before these (Playwright's sync API) leave an event
+    loop set on the main thread for the rest of the session, and ``asyncio.run`` refuses to start beside it."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="mllp-test-client", daemon=True)
+    thread.start()
+    thread.join(TIMEOUT * 4)
+    if thread.is_alive():
+        raise TimeoutError("the MLLP test client did not finish")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 def send(port: int, *messages: str | bytes) -> list[tuple[str, str]]:
-    return asyncio.run(_send(port, *(m.encode() if isinstance(m, str) else m for m in messages)))
+    return run(_send(port, *(m.encode() if isinstance(m, str) else m for m in messages)))
 
 
 def test_discontinue_level_platelets_over_tcp_are_acknowledged_stored_once_and_alerted(listener, on_abrocitinib):
@@ -123,7 +144,7 @@ def test_a_dropped_connection_does_not_stop_the_listener(listener, on_abrocitini
         writer.close()
         await writer.wait_closed()
 
-    asyncio.run(drop())
+    run(drop())
     assert send(listener.port, fixture(CBC))[0][0] == "AA"
     assert LabResult.objects.count() == 5
 
