@@ -65,18 +65,36 @@ def catalogue_change(
     changes = diff_snapshots(before, after)
     if not changes:
         raise NothingChangedError("Nothing was changed, so no new catalogue version was made.")
+    return _new_version(
+        locked,
+        actor=actor,
+        reason=reason,
+        changes=changes,
+        snapshot=lambda: after,
+        summary=f"{len(changes)} change(s) to {locked}",
+    )
+
+
+def _new_version(locked: Drug, *, actor, reason: str, changes, snapshot, summary: str, now=None) -> CatalogueVersion:
+    """The end of every catalogue edit: the drug's row version moves on, a catalogue version holds the new snapshot
+    (``snapshot()`` is read after the row is saved) and the audit trail says what happened."""
     locked.row_version += 1
-    locked.updated_at = timezone.now()
+    locked.updated_at = now or timezone.now()
     locked.updated_by = actor
     locked.save(update_fields=["row_version", "updated_at", "updated_by"])
     version = CatalogueVersion.objects.create(
-        drug=locked, drug_name=locked.generic_name, created_by=actor, reason=reason, changes=changes, snapshot=after
+        drug=locked,
+        drug_name=locked.generic_name,
+        created_by=actor,
+        reason=reason,
+        changes=changes,
+        snapshot=snapshot(),
     )
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CHANGE,
         obj=locked,
-        summary=f"Catalogue version {version.number}: {len(changes)} change(s) to {locked}",
+        summary=f"Catalogue version {version.number}: {summary}",
         changes={"catalogue_version": version.number, "reason": reason, "count": len(changes)},
     )
     return version
@@ -296,19 +314,12 @@ def drug_codes_change(
             ]
     if not changes:
         raise NothingChangedError("Nothing was changed, so no new catalogue version was made.")
-    locked.row_version += 1
-    locked.updated_at = now
-    locked.updated_by = actor
-    locked.save(update_fields=["row_version", "updated_at", "updated_by"])
-    snapshot = {**drug_snapshot(locked), "codes": [_code_values(r) for r in locked.codes.order_by("system")]}
-    version = CatalogueVersion.objects.create(
-        drug=locked, drug_name=locked.generic_name, created_by=actor, reason=reason, changes=changes, snapshot=snapshot
-    )
-    audit_record(
+    return _new_version(
+        locked,
         actor=actor,
-        action=AuditEvent.Action.CHANGE,
-        obj=locked,
-        summary=f"Catalogue version {version.number}: drug codes of {locked}",
-        changes={"catalogue_version": version.number, "reason": reason, "count": len(changes)},
+        reason=reason,
+        changes=changes,
+        snapshot=lambda: {**drug_snapshot(locked), "codes": [_code_values(r) for r in locked.codes.order_by("system")]},
+        summary=f"drug codes of {locked}",
+        now=now,
     )
-    return version
