@@ -83,6 +83,17 @@ def _medications_by_reference(*bundles: Any) -> dict[str, Any]:
     return found
 
 
+def _prefetched_patient(data: Any) -> Any:
+    """prefetch.patient: the Patient resource the template "Patient/{{context.patientId}}" reads. Some EHRs answer
+    every prefetch as a searchset Bundle; one holding exactly one Patient is read as that Patient."""
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        found = _resources(data, "prefetch.patient", ("Patient",)) or []
+        if len(found) != 1:
+            raise RequestError(f"prefetch.patient as a Bundle must hold exactly one Patient (it holds {len(found)}).")
+        return found[0]
+    return _resource(data, "prefetch.patient", ("Patient",))
+
+
 def _text(body: dict, key: str, where: str = "") -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -123,7 +134,7 @@ def parse_request(body: Any) -> HookRequest:
             "prefetch.patient is required: this service does not query the EHR's FHIR server "
             "(send the prefetch the discovery document asks for)."
         )
-    patient = _resource(prefetch["patient"], "prefetch.patient", ("Patient",))
+    patient = _prefetched_patient(prefetch["patient"])
     if patient.id and patient.id != patient_id:
         raise RequestError("prefetch.patient is not the patient of context.patientId.")
     return HookRequest(

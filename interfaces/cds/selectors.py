@@ -80,7 +80,10 @@ def _ordered_as(order, medications) -> tuple[list[str], list[str]]:
 def hook_cards(request: HookRequest, *, today: dt.date) -> list[dict]:
     """The cards for one hook call: for each catalogue JAK inhibitor ordered, one card per finding of the portal's
     safety check (``therapy.safety.check_safety``, as the start page runs it), then what the prefetch did not tell.
-    When no order is a catalogue JAK inhibitor, one info card says so."""
+    When no order is a catalogue JAK inhibitor, one info card says so; when the call holds no medication order
+    at all (only other kinds of draft order), there is nothing to check and no card (the spec's empty answer)."""
+    if not request.orders:
+        return []
     jurisdiction = settings.PORTAL_JURISDICTION
     version = current_catalogue_version()
     label = cards.source_label(version, jurisdiction)

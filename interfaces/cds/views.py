@@ -68,6 +68,18 @@ def service(request: HttpRequest, caller: Caller, service_id: str) -> HttpRespon
     if service_id not in SERVICES:
         return _error(404, f"No CDS service {service_id!r}; see GET /cds-services.")
     size = len(request.body)
+    content_type = request.content_type.lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        # CDS Hooks requests are JSON (spec: "Content-Type: application/json"); a form post or XML is refused
+        # before anything reads it, and the answer says what to send.
+        log_request(
+            interface=InterfaceRequest.Interface.CDS,
+            caller=caller,
+            outcome=InterfaceRequest.Outcome.REJECTED,
+            reason=f"content type {content_type[:60] or 'missing'}",
+            size=size,
+        )
+        return _error(415, "Send the request as Content-Type: application/json.")
     body = None
     try:
         body = json.loads(request.body)

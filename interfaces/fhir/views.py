@@ -83,3 +83,10 @@ def patient_everything(request: HttpRequest, caller: Caller, public_id: str) -> 
         reason="Patient/$everything",
     )
     return fhir_response(bundle)
+
+
+@login_not_required  # it answers only that the address is not served: nothing behind it to protect
+def not_supported(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other address under the FHIR base: a FHIR client reads an OperationOutcome, never the portal's HTML page.
+    The answer names only what this server offers (the CapabilityStatement lists it), never the address asked."""
+    return fhir_error(404, "This FHIR server offers only GET metadata and GET Patient/[id]/$everything.")

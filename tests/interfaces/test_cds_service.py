@@ -368,3 +368,53 @@ def test_an_absurd_dose_still_gets_a_summary_that_says_what_is_wrong(client, tok
     for card in cards:
         assert len(card["summary"]) <= 140
         assert len(card["summary"]) > len("Abrocitinib…"), card["summary"]
+
+
+def test_a_call_with_no_medication_order_gets_no_cards(client, token, catalogue):
+    body = smoker_request()
+    body["context"]["draftOrders"]["entry"] = [
+        {
+            "resource": {
+                "resourceType": "ServiceRequest",
+                "id": "sr-cbc",
+                "status": "draft",
+                "intent": "order",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2", "display": "CBC panel"}]},
+                "subject": {"reference": "Patient/pt-1288992"},
+            }
+        }
+    ]
+    assert cards_for(client, token, body) == []
+
+
+def test_a_prefetched_patient_sent_as_a_one_patient_bundle_is_read_as_the_patient(client, token, catalogue):
+    body = smoker_request()
+    body["prefetch"]["patient"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": body["prefetch"]["patient"]}],
+    }
+    assert "boxed.smoker" in by_code(cards_for(client, token, body))
+
+
+def test_a_prefetched_patient_bundle_without_exactly_one_patient_is_400(client, token, catalogue):
+    body = smoker_request()
+    patient = body["prefetch"]["patient"]
+    body["prefetch"]["patient"] = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": patient}] * 2}
+    response = post(client, body, token)
+    assert response.status_code == 400
+    assert "exactly one Patient" in response.json()["error"]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "application/xml"])
+def test_a_body_that_is_not_declared_json_is_415_and_nothing_is_checked(client, token, catalogue, content_type):
+    response = client.post(
+        "/cds-services/jak-safety-check",
+        data=json.dumps(smoker_request()),
+        content_type=content_type,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 415
+    assert "application/json" in response.json()["error"]
+    logged = InterfaceRequest.objects.get()
+    assert logged.outcome == InterfaceRequest.Outcome.REJECTED

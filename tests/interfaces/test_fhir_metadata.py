@@ -31,3 +31,15 @@ def test_metadata_refuses_writes_with_an_operation_outcome(client):
     assert response["Allow"] == "GET"
     outcome = OperationOutcome.model_validate_json(response.content)
     assert outcome.issue[0].code == "not-supported"
+
+
+@pytest.mark.parametrize(
+    "path", ["/fhir/R4/Observation", "/fhir/R4/Patient/123", "/fhir/R4/Patient/x/$export", "/fhir/R4/"]
+)
+def test_any_other_fhir_address_is_a_404_operation_outcome_not_the_html_page(client, path):
+    response = client.get(path, HTTP_ACCEPT="application/fhir+json")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/fhir+json")
+    outcome = OperationOutcome.model_validate_json(response.content)
+    assert outcome.issue[0].severity == "error"
+    assert b"<html" not in response.content.lower()

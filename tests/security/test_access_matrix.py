@@ -104,6 +104,7 @@ POLICY: dict[str, tuple[int, int, int, int, int]] = {
     # a second factor are in tests/interfaces/test_fhir_auth.py). No clinic (admin, superuser): 401.
     "fhir:metadata": (200, 200, 200, 200, 200),
     "fhir:patient_everything": (401, 200, 200, 401, 401),
+    "fhir:not_supported": (404, 404, 404, 404, 404),  # any other FHIR address: an OperationOutcome, for everyone
     # interfaces: CDS Hooks (machine endpoints; a staff session is no credential there)
     "cds:discovery": (200, 200, 200, 200, 200),  # public: no patient data, read when an EHR is configured
     "cds:service": (405, 405, 405, 405, 405),  # POST only
@@ -185,7 +186,13 @@ def matrix_objects(db, clinic, derm):
 
     patient = make_patient(clinic=clinic, dermatologist=derm, given_name=f"{CANARY}Matrix", family_name=CANARY)
     medicine = ConcomitantMedicine.objects.create(patient=patient, name="Testmedicine", created_by=derm)
-    objects = {"public_id": patient.public_id, "pk": medicine.pk, "action": "stop", "service_id": "jak-safety-check"}
+    objects = {
+        "public_id": patient.public_id,
+        "pk": medicine.pk,
+        "action": "stop",
+        "service_id": "jak-safety-check",
+        "rest": "Observation",
+    }
 
     def catalogue():
         from drugs.models import Drug, LabTest
@@ -287,7 +294,7 @@ NOT_BEHIND_THE_SECOND_FACTOR = {
     "hl7v2:oru",  # a lab's bearer token, not a staff session
     # Machine endpoints that answer for themselves: the public capabilities, and a record refused with a FHIR 401
     # OperationOutcome, not an HTML redirect (test_fhir_auth.test_a_session_without_the_second_factor_is_401).
-    *("fhir:metadata", "fhir:patient_everything"),
+    *("fhir:metadata", "fhir:patient_everything", "fhir:not_supported"),
 }
 
 
@@ -378,6 +385,7 @@ POST_POLICY: dict[str, tuple[int, int, int, int, int]] = {
     "monitoring:symptom_check": (LOGIN, 200, 200, 403, 404),
     "fhir:metadata": (405, 405, 405, 405, 405),  # read-only
     "fhir:patient_everything": (405, 405, 405, 405, 405),
+    "fhir:not_supported": (404, 404, 404, 404, 404),
     "cds:discovery": (405, 405, 405, 405, 405),
     "cds:service": (401, 401, 401, 401, 401),  # no bearer token: refused, whoever is signed in
     "hl7v2:oru": (401, 401, 401, 401, 401),  # a session is no token: an AR ACK, nothing stored
