@@ -68,7 +68,7 @@ def service(request: HttpRequest, caller: Caller, service_id: str) -> HttpRespon
     if service_id not in SERVICES:
         return _error(404, f"No CDS service {service_id!r}; see GET /cds-services.")
     size = len(request.body)
-    content_type = request.content_type.lower()
+    content_type = (request.content_type or "").lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         # CDS Hooks requests are JSON (spec: "Content-Type: application/json"); a form post or XML is refused
         # before anything reads it, and the answer says what to send.
