@@ -27,6 +27,7 @@ from patients.models import LabResult, Patient, ResultFlag
 from patients.services import screening_result_record
 from portal import errors
 from portal.audit import audit_record
+from portal.formats import date_text
 from portal.models import AuditEvent, User
 from portal.outbox import email_enqueue
 from therapy import services
@@ -598,3 +599,23 @@ def worklist_export_record(*, actor: User, filters: dict, rows: int) -> AuditEve
         summary=f"Worklist exported as CSV: {rows} check(s); filters: {described}",
         changes={"filters": shown, "rows": rows},
     )
+
+
+@transaction.atomic
+def lab_result_alerts_superseded(*, result: LabResult, corrected_to: str) -> tuple[int, int]:
+    """Before a result the lab corrected is replaced (HL7 OBX-11 C): its open alerts are withdrawn (they were about
+    a wrong value and nobody acted on them yet; the corrected value is interpreted afresh), while acknowledged ones
+    stay in the record, detached from the deleted row, with the correction appended to their "why", so what a
+    dermatologist decided and why is never lost. Returns (withdrawn, kept)."""
+    alerts = list(Alert.objects.select_for_update().filter(lab_result=result))
+    open_ids = [a.pk for a in alerts if a.status == Alert.Status.OPEN]
+    kept = [a for a in alerts if a.status != Alert.Status.OPEN]
+    for alert in kept:
+        alert.lab_result = None
+        alert.reason = (
+            f"{alert.reason}\n\nThe lab later corrected this result ({result.lab_test.short_name} collected "
+            f"{date_text(result.collected_on)}: {result.entered_value or result.coded_value} → {corrected_to})."
+        )
+        alert.save(update_fields=["lab_result", "reason"])
+    Alert.objects.filter(pk__in=open_ids).delete()
+    return len(open_ids), len(kept)

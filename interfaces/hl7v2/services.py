@@ -233,7 +233,8 @@ def _numeric_row(obx: er7.Observation, test: LabTest, patient: Patient, where: s
 
 def _apply_corrections(corrections: list[monitoring.ResultRow], *, actor: User) -> list[monitoring.ResultRow]:
     """A corrected result (OBX-11 C) replaces the one stored for the same test and collection day: the earlier
-    row is deleted (with its alerts, which were about the wrong value) and the correction is stored as a new
+    row is deleted (its open alerts withdrawn, its acknowledged ones kept with the correction noted; see
+    ``monitoring.services.lab_result_alerts_superseded``) and the correction is stored as a new
     result, so it is interpreted and alerted on like any other. Audited with both values. Two earlier values that
     day cannot be told apart (the record keeps the day, not the time): refused. Returns the rows to store (a
     correction equal to the stored value is a duplicate and is left to the "already recorded" path)."""
@@ -255,6 +256,9 @@ def _apply_corrections(corrections: list[monitoring.ResultRow], *, actor: User) 
             )
         if earlier:
             old = earlier[0]
+            withdrawn, kept = monitoring.lab_result_alerts_superseded(
+                result=old, corrected_to=row.entered_value or row.coded_value
+            )
             audit_record(
                 actor=actor,
                 action=AuditEvent.Action.DELETE,
@@ -265,7 +269,8 @@ def _apply_corrections(corrections: list[monitoring.ResultRow], *, actor: User) 
                     "collected_on": row.collected_on.isoformat(),
                     "value": [old.entered_value or old.coded_value, row.entered_value or row.coded_value],
                     "unit": [old.entered_unit, row.entered_unit],
-                    "alerts_withdrawn": old.alerts.count(),
+                    "alerts_withdrawn": withdrawn,
+                    "alerts_kept_acknowledged": kept,
                 },
             )
             old.delete()

@@ -132,6 +132,27 @@ def test_a_correction_replaces_the_earlier_value_withdraws_its_alert_and_is_audi
     assert LabResult.objects.filter(patient=on_abrocitinib.patient, lab_test__analyte="platelets").count() == 1
 
 
+def test_a_correction_keeps_an_acknowledged_alert_with_the_correction_noted(lab_token, on_abrocitinib, derm, client_as):
+    from monitoring.services import alert_acknowledge
+
+    _, secret = lab_token
+    post(secret, fixture(CBC))
+    alert = Alert.objects.get(patient=on_abrocitinib.patient)
+    alert_acknowledge(actor=derm, alert=alert, comment="Course interrupted, repeat count in a week.")
+    assert ack_of(post(secret, fixture("oru_platelets_corrected.hl7")))[0] == "AA"
+    kept = Alert.objects.get(pk=alert.pk)  # the decision and its comment stay in the record
+    assert kept.status == Alert.Status.ACKNOWLEDGED
+    assert kept.comment == "Course interrupted, repeat count in a week."
+    assert kept.lab_result is None
+    assert "The lab later corrected this result" in kept.reason
+    assert "45 → 145" in kept.reason
+    event = AuditEvent.objects.get(action=AuditEvent.Action.DELETE, summary__startswith="Lab result corrected")
+    assert (event.changes["alerts_withdrawn"], event.changes["alerts_kept_acknowledged"]) == (0, 1)
+    response = client_as(derm).get(reverse("monitoring:alert", args=[kept.public_id]))
+    assert response.status_code == 200
+    assert "The lab later corrected this result" in response.content.decode()
+
+
 def test_preliminary_results_are_not_stored_and_the_ack_says_so(lab_token, on_abrocitinib):
     code, text = ack_of(post(lab_token[1], fixture("oru_preliminary.hl7")))
     assert code == "AA"
