@@ -126,6 +126,10 @@ class PatientFacts:
     hcv: str = "unknown"
     active_serious_infection: bool = False
     pregnant: bool = False
+    # The date of the newest pregnancy test when it is positive (patients.screening: a lab hCG or a screening record);
+    # None when the newest test is negative or there is none. A positive test counts as pregnant for the rules even
+    # while the risk profile still says otherwise (see ``pregnant_per_record``).
+    pregnancy_test_positive_on: date | None = None
     breastfeeding: bool = False
     planning_pregnancy: bool = False
     egfr: Decimal | None = None
@@ -148,6 +152,12 @@ class PatientFacts:
     # analyte -> the unit the clinic reads results in, when it is not the canonical one (an SI clinic): findings
     # then give values in it, with the label's own limit beside it.
     display_units: Mapping[str, DisplayUnit] = field(default_factory=dict, hash=False)
+
+    @property
+    def pregnant_per_record(self) -> bool:
+        """Pregnant as the risk profile says, or as the newest pregnancy test says: a positive test with the box not
+        ticked is still a pregnancy, never a reason to skip the pregnancy rules."""
+        return self.pregnant or self.pregnancy_test_positive_on is not None
 
     @property
     def class_codes(self) -> frozenset[str]:

@@ -726,6 +726,11 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
     status = screening_status(patient)
     done = status.catalogue_done()
     hbv, hcv, tb_status = status.serology("hbv"), status.serology("hcv"), status.tb_status()
+    pregnancy_test = status.evidence("pregnancy")
+    # A positive test the profile dates nowhere counts from today: it is the newest reading the record has.
+    pregnancy_positive_on = (
+        (pregnancy_test.on or today) if pregnancy_test is not None and pregnancy_test.positive else None
+    )
     medicines = tuple(
         MedicineTaken(
             name=m.medicine.name if m.medicine else m.name,
@@ -755,6 +760,7 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
             hbv=hbv,
             hcv=hcv,
             pregnancy_test_relevant=pregnancy_relevant,
+            pregnancy_test_positive_on=pregnancy_positive_on,
         )
     bmi = risk.bmi(patient.weight_kg, patient.height_cm)
     egfr = profile.egfr
@@ -782,6 +788,7 @@ def patient_facts(patient: Patient, *, today: dt.date) -> PatientFacts:
         hcv=hcv,
         active_serious_infection=profile.active_serious_infection,
         pregnant=profile.pregnant,
+        pregnancy_test_positive_on=pregnancy_positive_on,
         breastfeeding=profile.breastfeeding,
         planning_pregnancy=profile.planning_pregnancy,
         egfr=egfr,

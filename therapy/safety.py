@@ -43,6 +43,7 @@ from drugs.label import (
 )
 from patients.facts import MedicineTaken, PatientFacts
 from patients.risk import EU_LAST_RESORT, MALIGNANCY_RISK, SMOKER_ANY, US_CV_RISK_GROUP, VTE_RISK
+from portal.formats import date_text
 from therapy.findings import Finding, Severity, fmt, join_sources, sort_findings
 from therapy.thresholds import COMPARISON_TEXT, analyte_name, check_result, result_findings, threshold_rule
 
@@ -258,7 +259,11 @@ class _SafetyCheck:
             case "active_tb":
                 return "" if p.tb_status == "active" else None
             case "pregnancy":
-                return "" if p.pregnant else None
+                if p.pregnant:
+                    return ""
+                if p.pregnancy_test_positive_on is not None:
+                    return f" (pregnancy test positive on {date_text(p.pregnancy_test_positive_on)})"
+                return None
             case "breastfeeding":
                 return "" if p.breastfeeding else None
             case "severe_hepatic":
@@ -294,7 +299,7 @@ class _SafetyCheck:
             self.add(
                 severity, f"contraindication.{row.condition}", message, row.text or f"{what}: {row.severity}.", [row]
             )
-        pregnant_or_breastfeeding = self.patient.pregnant or self.patient.breastfeeding
+        pregnant_or_breastfeeding = self.patient.pregnant_per_record or self.patient.breastfeeding
         if pregnant_or_breastfeeding and not self.fired_conditions & {"pregnancy", "breastfeeding"}:
             items = [i for i in self.label.screening_items if i.item == "pregnancy"]
             self.add(
@@ -305,7 +310,7 @@ class _SafetyCheck:
                 "Pregnancy and breastfeeding need a documented decision.",
                 items,
             )
-        if self.patient.planning_pregnancy and not self.patient.pregnant:
+        if self.patient.planning_pregnancy and not self.patient.pregnant_per_record:
             rows = [c for c in self.label.contraindications if c.condition == "pregnancy"]
             if rows:
                 self.add(

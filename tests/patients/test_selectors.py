@@ -165,3 +165,15 @@ def test_screening_statuses_in_bulk_agree_and_take_three_queries(clinic, derm, d
         one = selectors.screening_status(Patient.objects.get(pk=p.pk))
         assert bulk[p.pk].newest == one.newest
     assert [bulk[p.pk].serology("hcv") for p in patients] == ["negative", "positive", "negative", "positive"]
+
+
+@pytest.mark.django_db
+def test_facts_a_positive_pregnancy_test_is_read_until_a_newer_negative_one(clinic, derm):
+    patient = make_patient(clinic=clinic, sex_at_birth="female", date_of_birth=dt.date(1994, 3, 1), risk={})
+    assert selectors.patient_facts(patient, today=TODAY).pregnancy_test_positive_on is None
+    _screen(patient, "pregnancy", dt.date(2026, 5, 20), "positive", derm)
+    facts = selectors.patient_facts(patient, today=TODAY)
+    assert facts.pregnancy_test_positive_on == dt.date(2026, 5, 20)
+    assert facts.pregnant_per_record and not facts.pregnant  # the risk profile box is not ticked
+    _screen(patient, "pregnancy", dt.date(2026, 5, 28), "negative", derm)
+    assert selectors.patient_facts(patient, today=TODAY).pregnancy_test_positive_on is None

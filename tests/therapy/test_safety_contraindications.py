@@ -1,5 +1,7 @@
 """Contraindications and interactions (reference §2 per drug) matched to patient facts, per jurisdiction."""
 
+import datetime as dt
+
 import pytest
 
 from tests.therapy.drug_labels import BY_SLUG
@@ -123,3 +125,33 @@ def test_dose_row_replaces_adjust_dose_interaction():
 def test_ruxolitinib_cyp3a4_caution_is_eu_only():
     found = run(BY_SLUG["ruxolitinib"], patient(medicines=on("strong_cyp3a4_inhibitor")), "US")
     assert "interaction.strong_cyp3a4_inhibitor" not in codes(found)
+
+
+POSITIVE_TEST = {"pregnancy_test_positive_on": dt.date(2026, 11, 30)}
+
+
+@pytest.mark.parametrize(
+    ("slug", "jurisdiction", "severity"),
+    [(s, j, sev) for s, j, c, sev in CONTRAINDICATED if c == "pregnancy"],
+)
+def test_a_positive_pregnancy_test_counts_as_pregnant_though_the_box_is_not_ticked(slug, jurisdiction, severity):
+    finding = find(run(BY_SLUG[slug], patient(**POSITIVE_TEST), jurisdiction), "contraindication.pregnancy")
+    assert finding.severity == severity
+    assert "pregnancy test positive on 30/11/2026" in finding.message
+
+
+@pytest.mark.parametrize(("slug", "jurisdiction"), [("abrocitinib", "US"), ("upadacitinib", "US")])
+def test_a_positive_pregnancy_test_warns_where_the_label_has_no_contraindication(slug, jurisdiction):
+    found = run(BY_SLUG[slug], patient(**POSITIVE_TEST), jurisdiction)
+    assert find(found, "risk.pregnancy").severity == Severity.WARNING
+
+
+def test_a_positive_pregnancy_test_is_no_longer_merely_planning():
+    found = codes(run(BY_SLUG["abrocitinib"], patient(planning_pregnancy=True, **POSITIVE_TEST), "EU"))
+    assert "risk.planning_pregnancy" not in found
+    assert "contraindication.pregnancy" in found
+
+
+def test_no_positive_test_and_not_pregnant_fires_no_pregnancy_rule():
+    found = codes(run(BY_SLUG["abrocitinib"], patient(pregnancy_test_positive_on=None), "EU"))
+    assert not {"contraindication.pregnancy", "risk.pregnancy"} & set(found)
