@@ -321,6 +321,7 @@ class EnrolmentCode(models.Model):
     created_at = models.DateTimeField(_("issued"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(_("wrong codes typed"), default=0, editable=False)
 
     class Meta:
         ordering = ["user", "-created_at"]

@@ -185,6 +185,7 @@ PORTAL_BACKUP_CODE_COUNT = 10
 PORTAL_TOTP_KEYS = ENV["totp_keys"]
 # An account without an authenticator enrols only with a one-time code an administrator issued; it expires.
 PORTAL_ENROLMENT_CODE_HOURS = 72
+PORTAL_ENROLMENT_CODE_ATTEMPTS = 5  # wrong codes in a row before the user's code stops working
 OTP_TOTP_ISSUER = "JAK Portal"
 OTP_TOTP_THROTTLE_FACTOR = 1
 

@@ -208,13 +208,14 @@ def enrolment_code_issue(*, actor: User | None, user: User) -> tuple[str, dateti
 
 @transaction.atomic
 def enrolment_code_redeem(*, user: User, code: str) -> bool:
-    """Spend ``user``'s unexpired, unused enrolment code if ``code`` matches it; audited either way."""
+    """Spend ``user``'s unexpired, unused enrolment code if ``code`` matches it; audited either way. After
+    ``PORTAL_ENROLMENT_CODE_ATTEMPTS`` wrong codes in a row the user's code stops working (audited): guessing is
+    hopeless at 59 bits, but each guess costs a password hash, and a run of them means someone is trying."""
     plain = _normalise(code)
     now = timezone.now()
+    rows = list(EnrolmentCode.objects.select_for_update().filter(user=user, used_at__isnull=True, expires_at__gt=now))
     if len(plain) == _ENROLMENT_CODE_LENGTH:
-        for row in EnrolmentCode.objects.select_for_update().filter(
-            user=user, used_at__isnull=True, expires_at__gt=now
-        ):
+        for row in rows:
             if check_password(plain, row.code_hash):
                 row.used_at = now
                 row.save(update_fields=["used_at"])
@@ -223,6 +224,18 @@ def enrolment_code_redeem(*, user: User, code: str) -> bool:
                 )
                 return True
     audit_record(actor=user, action=AuditEvent.Action.OTP_FAILED, obj=user, summary="Wrong or expired enrolment code")
+    for row in rows:
+        row.failed_attempts += 1
+        if row.failed_attempts >= settings.PORTAL_ENROLMENT_CODE_ATTEMPTS:
+            row.delete()
+            audit_record(
+                actor=user,
+                action=AuditEvent.Action.OTP_FAILED,
+                obj=user,
+                summary=f"Enrolment code withdrawn after {row.failed_attempts} wrong codes",
+            )
+        else:
+            row.save(update_fields=["failed_attempts"])
     return False
 
 

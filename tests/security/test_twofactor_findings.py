@@ -510,3 +510,26 @@ def test_wrong_confirmation_codes_are_throttled(require_2fa, client, derm):
     throttled = client.post(reverse("otp_enrol"), {"token": current_code(device)})
     assert b"Too many wrong codes" in throttled.content
     assert not AuthenticatorDevice.objects.filter(user=derm, confirmed=True).exists()
+
+
+def test_enrolment_code_stops_working_after_five_wrong_codes(require_2fa, settings, client, derm):
+    settings.PORTAL_ENROLMENT_CODE_ATTEMPTS = 5
+    code = issue_enrolment_code(derm)
+    for _ in range(4):
+        assert not twofactor.enrolment_code_redeem(user=derm, code="abcd-efgh-jkmn")
+    assert EnrolmentCode.objects.get(user=derm).failed_attempts == 4
+    assert not twofactor.enrolment_code_redeem(user=derm, code="abcd-efgh-jkmn")
+    assert not EnrolmentCode.objects.filter(user=derm).exists()
+    assert AuditEvent.objects.filter(actor=derm, summary="Enrolment code withdrawn after 5 wrong codes").exists()
+    # The right code is refused now too: the user asks an administrator for a new one.
+    password_login(client, derm)
+    response = client.post(reverse("otp_enrol"), {"enrolment_code": code})
+    assert b"Ask an administrator for a new one" in response.content
+    assert not AuthenticatorDevice.objects.filter(user=derm).exists()
+
+
+def test_a_right_enrolment_code_after_a_few_wrong_ones_still_works(require_2fa, client, derm):
+    code = issue_enrolment_code(derm)
+    for _ in range(3):
+        assert not twofactor.enrolment_code_redeem(user=derm, code="abcd-efgh-jkmn")
+    assert twofactor.enrolment_code_redeem(user=derm, code=code)
