@@ -22,6 +22,9 @@ run: $(STAMP)
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py setup_demo
 	@echo "JAK Portal on http://127.0.0.1:$(PORT)/  (demo accounts: demo-derm, demo-nurse, demo-admin; password jak-demo-2026)"
+	@echo "Job worker (reminders, escalations; the demo prints its emails there): var/worker.log"
+	@$(PY) manage.py db_worker >var/worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 # Runs the whole suite; DATABASE_URL picks the database (SQLite by default).
