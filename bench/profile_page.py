@@ -18,6 +18,7 @@ import cProfile
 import io
 import os
 import pstats
+import secrets
 import statistics
 import sys
 import time
@@ -78,10 +79,8 @@ def main() -> int:
     from django.test import Client
     from django.urls import reverse
 
-    from bench.management.commands.bench_data import HEAVY_RECORD_NUMBER, bench_users
-    from bench.pages import PAGES
-    from patients.models import Patient
-    from therapy.models import TreatmentCourse
+    from bench.management.commands.bench_data import bench_users
+    from bench.pages import PAGES, ClientRequests, fixtures
 
     # Static files uncollected: plain storage (no manifest) so templates render; the request log stays quiet.
     settings.STORAGES = {
@@ -98,29 +97,20 @@ def main() -> int:
         sys.stderr.write(f"unknown page(s): {', '.join(unknown)}; see --list\n")
         return 2
 
-    heavy = Patient.objects.get(record_number=HEAVY_RECORD_NUMBER)
-    fixtures = {
-        "heavy_patient": heavy.public_id,
-        "heavy_course": TreatmentCourse.objects.filter(patient=heavy).latest("start_date").public_id,
-        "post_patient": Patient.objects.get(record_number="BENCH-000002").public_id,
-        "typical_patient": Patient.objects.get(record_number="BENCH-000003").public_id,
-        "surname": "Benchley",
-        "drug": "abrocitinib",
-    }
+    fx = fixtures()
+    salt = secrets.token_hex(10)
     users = bench_users()
     for key in args.pages:
         page = by_key[key]
         names = page.url_name if isinstance(page.url_name, tuple) else (page.url_name,)
-        path = reverse(names[0], args=page.args(fixtures))
-        query = page.query(fixtures)
+        path = reverse(names[0], args=page.args(fx))
+        query = page.query(fx)
         url = f"{path}?{query}" if query else path
         client = Client(HTTP_HOST="127.0.0.1")
         if page.user:
             client.force_login(users[page.user])
-        form = page.form(fixtures) if page.form else None
-
-        def hit(client=client, url=url, form=form, page=page):
-            return client.post(url, form or {}) if page.method == "POST" else client.get(url)
+        # A POST sends a body of its own every time, so it measures a save, not the refusal of a repeat.
+        hit = ClientRequests(page, fx, client=client, url=url, salt=salt)
 
         hit()  # warm the caches a running server would have warm
         queries: list[str] = []
