@@ -2,13 +2,15 @@
 
 Kept out of ``make bench`` (wall-clock timings are noisy on a shared machine; CPU time and counts are not):
 
-    DATABASE_URL=.../jak_perf PORTAL_DEMO=1 PORTAL_BENCH=1 python bench/profile_page.py patient [--n 20] [--top 25]
+    DATABASE_URL=.../jak_bench_perf PORTAL_DEMO=1 PORTAL_BENCH=1 python bench/profile_page.py patient [--n 20]
     python bench/profile_page.py --list
 
 The page names are the keys in ``bench/pages.py``. The database must hold a bench clinic
 (``manage.py bench_data --patients 1000`` is enough). Prints, per page: the status, the SQL query count, the median
 render time in CPU time (``time.process_time``) and in wall time, the number of template variable resolutions and
-filter calls per request, and cProfile's top functions by cumulative and by own time.
+filter calls per request, and cProfile's top functions by cumulative and by own time. A POST page sends a body of
+its own with every request (bench/pages.py), so each one is a save, and it runs only against a database whose name
+contains "bench".
 """
 
 from __future__ import annotations
@@ -95,6 +97,11 @@ def main() -> int:
     unknown = [key for key in args.pages if key not in by_key]
     if unknown:
         sys.stderr.write(f"unknown page(s): {', '.join(unknown)}; see --list\n")
+        return 2
+    posts = [key for key in args.pages if by_key[key].method == "POST"]
+    if posts and "bench" not in str(connection.settings_dict["NAME"]):
+        # Every POST request saves (a body of its own each time): only ever into a bench database, as in run.py.
+        sys.stderr.write(f"{', '.join(posts)}: POST pages save data; only into a database named *bench*\n")
         return 2
 
     fx = fixtures()
