@@ -31,12 +31,22 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Benchmark (README "Benchmark"): installs wrk with apt-get when missing, starts PostgreSQL, builds or reuses the
-# synthetic bench clinic, serves it with gunicorn and measures the main pages with wrk. SIZE=small (1,000 patients)
-# or BENCH_PATIENTS=N; report in bench/report/REPORT.md. One page's profile: bench/profile_page.py (not run here).
+# Benchmark (README "Benchmark"): installs wrk with apt-get when missing (as root, else through `sudo -n`, which
+# never prompts), starts PostgreSQL, builds or reuses the synthetic bench clinic, serves it with gunicorn and
+# measures the main pages with wrk. SIZE=small (1,000 patients) or BENCH_PATIENTS=N; report in
+# bench/report/REPORT.md. One page's profile: bench/profile_page.py (not run here).
+WRK_HELP := wrk is not installed and could not be installed here: install it (Debian/Ubuntu: sudo apt-get install \
+	wrk) or put a wrk binary on PATH, then run make bench again.
 bench: $(STAMP)
-	@command -v wrk >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then as_root=""; \
+		elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+		else echo "make bench: $(WRK_HELP)" >&2; exit 1; fi; \
+		command -v apt-get >/dev/null 2>&1 || { echo "make bench: no apt-get. $(WRK_HELP)" >&2; exit 1; }; \
+		echo "make bench: installing wrk with $${as_root:+$$as_root }apt-get" >&2; \
+		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null && \
+		command -v wrk >/dev/null 2>&1 || { echo "make bench: apt-get did not install wrk. $(WRK_HELP)" >&2; exit 1; }; }
 	@pg_base=$$(bash scripts/pg_start.sh jak_bench jak_bench jak_bench_tiny) && \
 	DATABASE_URL="$$pg_base/jak_bench" BENCH_TINY_DATABASE_URL="$$pg_base/jak_bench_tiny" \
 	SIZE="$(SIZE)" BENCH_PATIENTS="$(BENCH_PATIENTS)" $(PY) bench/run.py

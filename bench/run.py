@@ -8,11 +8,14 @@ Environment (the Makefile sets the first two from scripts/pg_start.sh):
   BENCH_CONNECTIONS / BENCH_THREADS / BENCH_WORKERS   wrk -c / wrk -t / gunicorn workers (default workers / 2 / 2)
 
 Internal mode: ``run.py --prepare`` runs inside Django (on $DATABASE_URL): resolves the fixtures and URLs, creates
-the sessions, counts the SQL queries per page with the test client, and prints JSON.
+the sessions, counts the SQL queries per page with the test client, and prints JSON, with each POST page's bodies
+and the first request number left unused. The live probe takes the next number, then each wrk run goes on from
+the number the previous one left (bench/wrk.lua), so no POST body is sent twice (bench/pages.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import platform
@@ -27,7 +30,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_DIR = ROOT / "bench" / "report"
@@ -58,20 +60,12 @@ def prepare() -> dict:
     from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
 
-    from bench.management.commands.bench_data import HEAVY_RECORD_NUMBER, bench_users
-    from bench.pages import PAGES
+    from bench.management.commands.bench_data import bench_users
+    from bench.pages import PAGES, ClientRequests, fixtures
     from patients.models import Patient
-    from therapy.models import TreatmentCourse
 
-    heavy = Patient.objects.get(record_number=HEAVY_RECORD_NUMBER)
-    fixtures = {
-        "heavy_patient": heavy.public_id,
-        "heavy_course": TreatmentCourse.objects.filter(patient=heavy).latest("start_date").public_id,
-        "post_patient": Patient.objects.get(record_number="BENCH-000002").public_id,
-        "typical_patient": Patient.objects.get(record_number="BENCH-000003").public_id,
-        "surname": "Benchley",
-        "drug": "abrocitinib",
-    }
+    fx = fixtures()
+    salt = secrets.token_hex(10)  # this run's one-time tokens (bench.pages.bench_token)
     users = bench_users()
     csrf = _get_new_csrf_string()
     cookies = {}
@@ -89,7 +83,7 @@ def prepare() -> dict:
         path = None
         for name in names:
             try:
-                path = reverse(name, args=page.args(fixtures))
+                path = reverse(name, args=page.args(fx))
                 break
             except NoReverseMatch:
                 continue
@@ -99,20 +93,19 @@ def prepare() -> dict:
             "kind": page.kind,
             "method": page.method,
             "url_name": names[0],
+            "target": page.target,
+            "faster_than": list(page.faster_than) if page.faster_than else None,
         }
         if path is None:
             entry["present"] = False
             out.append(entry)
             continue
-        query = page.query(fixtures)
+        query = page.query(fx)
         url = f"{path}?{query}" if query else path
-        form = page.form(fixtures) if page.form else None
-        client = clients[page.user]
-
-        def hit(client=client, url=url, form=form, page=page):
-            if page.method == "POST":
-                return client.post(url, form or {})
-            return client.get(url)
+        # POSTs: each with a body of its own (two here; then the live probe and wrk go on from hit.seq).
+        hit = ClientRequests(
+            page, fx, client=clients[page.user], url=url, salt=salt, extra={"csrfmiddlewaretoken": csrf}
+        )
 
         error = ""
         try:
@@ -127,16 +120,17 @@ def prepare() -> dict:
         if page.user:
             cookie = f"sessionid={cookies[page.user]}; {cookie}"
         headers.append(f"Cookie: {cookie}")
-        body = ""
         if page.method == "POST":
-            body = urlencode({**(form or {}), "csrfmiddlewaretoken": csrf})
             headers.append("Content-Type: application/x-www-form-urlencoded")
         entry.update(
             present=True,
             url=url,
             user=page.user,
             headers=headers,
-            body=body,
+            bodies=hit.bodies,
+            seq=hit.seq,
+            today=fx["today"].isoformat(),
+            salt=salt,
             status=status,
             expect=list(page.expect),
             queries=queries,
@@ -235,10 +229,20 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def next_body(page: dict) -> str:
+    """The body of the page's next request number, which is then used up (bench.pages.nth_body)."""
+    from bench.pages import nth_body
+
+    page["seq"] += 1
+    today = dt.date.fromisoformat(page["today"])
+    return nth_body(page["bodies"], page["seq"] - 1, today=today, salt=page["salt"])
+
+
 def live_status(url: str, page: dict) -> tuple[int, str]:
-    """One request as wrk will send it, redirects not followed: the status, and where a redirect points."""
+    """One request as wrk will send it (a body of its own), redirects not followed: the status, and where a
+    redirect points."""
     headers = dict(h.split(": ", 1) for h in page["headers"])
-    data = page["body"].encode() if page["method"] == "POST" else None
+    data = next_body(page).encode() if page["method"] == "POST" else None
     request = urllib.request.Request(url, data=data, headers=headers, method=page["method"])  # noqa: S310
     opener = urllib.request.build_opener(_NoRedirect)
     try:
@@ -254,11 +258,22 @@ def wrk(url: str, page: dict, *, seconds: int, connections: int, threads: int) -
     for header in page["headers"]:
         cmd += ["-H", header]
     cmd.append(url)
-    env = {**os.environ, "BENCH_METHOD": page["method"], "BENCH_BODY": page["body"]}
+    env = {**os.environ, "BENCH_METHOD": page["method"]}
+    if page["method"] == "POST":  # bench/wrk.lua builds each request's body from these
+        env.update(
+            BENCH_BODIES="\n".join(page["bodies"]),
+            BENCH_SEQ=str(page["seq"]),
+            BENCH_STRIDE=str(threads),
+            BENCH_TODAY=page["today"],
+            BENCH_SALT=page["salt"],
+        )
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)  # noqa: S603
     for line in result.stdout.splitlines():
         if line.startswith(JSON_MARK):
-            return json.loads(line[len(JSON_MARK) :])
+            summary = json.loads(line[len(JSON_MARK) :])
+            if page["method"] == "POST":
+                page["seq"] = summary["next_seq"]  # the next wrk run goes on from there
+            return summary
     raise RuntimeError(f"wrk gave no summary: {result.stdout[-1000:]} {result.stderr[-1000:]}")
 
 
@@ -268,7 +283,8 @@ def main() -> int:
         return 0
     sys.path.insert(0, str(ROOT))
     from bench.chart import bar_chart_svg
-    from bench.report import render_report
+    from bench.pages import MAIN_TARGET
+    from bench.report import BASELINE_KEY, median_ms, render_report
 
     database_url = os.environ.get("DATABASE_URL", "")
     tiny_url = os.environ.get("BENCH_TINY_DATABASE_URL", "")
@@ -376,7 +392,13 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
     }
     (REPORT_DIR / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    (REPORT_DIR / "chart.svg").write_text(bar_chart_svg(pages))
+    floor = median_ms(pages, BASELINE_KEY)
+    chart = bar_chart_svg(
+        pages,
+        target_ms=floor * MAIN_TARGET if floor else None,
+        target_label=f"target {MAIN_TARGET:g}× minimal view:",
+    )
+    (REPORT_DIR / "chart.svg").write_text(chart)
     markdown = render_report(results)
     (REPORT_DIR / "REPORT.md").write_text(markdown)
     sys.stdout.write(markdown)
