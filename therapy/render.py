@@ -1,0 +1,67 @@
+"""Python renderers for the course page (therapy/views.py), where the template cost was measured.
+
+The course page shows up to three action forms (dose change, interrupt or resume, stop) through crispy-forms, and
+rendering them cost about 3.5 of the page's 18 ms of CPU per request (bench/profile_page.py course, 10,000-patient
+bench) although an unbound form's markup only changes with what it offers: its fields, their labels, initial values
+(today's date, the course's row version) and choices (the catalogue's doses and analytes). ``form_html`` renders each
+such state once per process with crispy itself, so the markup stays exactly crispy's; a bound form (one sent back
+with its errors) is rendered afresh every time. The CSRF token is outside the form's markup (in the template)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
+from django import forms
+from django.utils.safestring import SafeString
+
+FORMS_KEPT = 256  # distinct form states kept per process (a few per course and day)
+_kept: OrderedDict[tuple, SafeString] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _choices(choices: Any) -> tuple:
+    """Choices as plain strings (labels are often lazy translations), groups included."""
+    return tuple(
+        (str(value), _choices(label) if isinstance(label, list | tuple) else str(label)) for value, label in choices
+    )
+
+
+def form_state(form: forms.Form) -> tuple | None:
+    """Everything an unbound form's markup is made from, or None when it is bound (its data and errors show)."""
+    if form.is_bound or getattr(form, "helper", None) is not None:
+        return None
+    state: list[Any] = [type(form).__module__, type(form).__qualname__, form.prefix, form.auto_id, form.label_suffix]
+    for bound in form:
+        field, widget = bound.field, bound.field.widget
+        state.append(
+            (
+                bound.name,
+                str(bound.label),
+                str(field.help_text),
+                field.required,
+                field.disabled,
+                type(widget),
+                tuple(sorted((key, str(value)) for key, value in widget.attrs.items())),
+                repr(bound.value()),
+                _choices(getattr(field, "choices", ())),
+            )
+        )
+    return tuple(state)
+
+
+def form_html(form: forms.Form) -> SafeString:
+    """``{{ form|crispy }}``, kept per unbound form state (see the module's docstring)."""
+    key = form_state(form)
+    if key is None:
+        return as_crispy_form(form)
+    html = _kept.get(key)
+    if html is None:
+        html = as_crispy_form(form)
+        with _lock:
+            _kept[key] = html
+            while len(_kept) > FORMS_KEPT:
+                _kept.popitem(last=False)
+    return html
