@@ -23,7 +23,7 @@ from portal.web import add_service_error
 from therapy import letters, selectors, services
 from therapy.findings import Finding
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
-from therapy.render import form_html
+from therapy.render import form_html, schedule_rows
 from therapy.safety import DOSE_CHANGE, RESUME, Severity
 
 ADD = "therapy.add_treatmentcourse"
@@ -107,17 +107,17 @@ def _course_context(request, course, **bound):
     analytes = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
     context = selectors.course_page(course)
     can_change = request.user.has_perm(CHANGE) and bool(course.allowed_actions)
-    forms = {
-        "dose_form": bound.get("dose_form") or DoseChangeForm(course=course, options=options),
-        "interrupt_form": bound.get("interrupt_form") or InterruptForm(course=course, analytes=analytes),
-        "resume_form": bound.get("resume_form") or ResumeForm(course=course),
-        "stop_form": bound.get("stop_form") or StopForm(course=course),
+    # Only the forms the page shows are made, with their markup (therapy.render.form_html: kept per form state).
+    makers = {
+        "dose_form": (course.can_change_dose, lambda: DoseChangeForm(course=course, options=options)),
+        "interrupt_form": (course.can_interrupt, lambda: InterruptForm(course=course, analytes=analytes)),
+        "resume_form": (course.can_resume, lambda: ResumeForm(course=course)),
+        "stop_form": (course.can_stop, lambda: StopForm(course=course)),
     }
-    shown = {"dose_form": course.can_change_dose, "interrupt_form": course.can_interrupt}
-    shown.update(resume_form=course.can_resume, stop_form=course.can_stop)
+    forms = {key: bound.get(key) or make() for key, (shown, make) in makers.items() if can_change and shown}
     context.update(forms, can_change=can_change, dose_options=options, analytes=analytes)
-    # The forms' markup, for those the page shows (therapy.render.form_html: kept per unbound form state).
-    context.update({f"{key}_html": form_html(form) for key, form in forms.items() if can_change and shown[key]})
+    context.update({f"{key}_html": form_html(form) for key, form in forms.items()})
+    context["schedule_rows"] = schedule_rows(context["schedule"])
     return context
 
 
