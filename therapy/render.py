@@ -12,6 +12,7 @@ template each row cost about 20 variable lookups and four date filters."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -21,6 +22,9 @@ from django import forms
 from django.template.defaultfilters import date
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from therapy.models import ScheduledItem
 
 FORMS_KEPT = 256  # distinct form states kept per process (a few per course and day)
 _kept: OrderedDict[tuple, SafeString] = OrderedDict()
@@ -83,22 +87,39 @@ _UNCONFIRMED = mark_safe(' <span class="badge text-bg-warning">Unconfirmed</span
 _SMALL = '<div class="small">{}</div>'
 
 
+@functools.lru_cache(maxsize=4096)
+def _date(value, fmt: str, language: str | None) -> str:
+    """Django's ``|date`` filter, once per date, format and language: a schedule repeats its dates, and each format
+    call looks up the month name's translation."""
+    return date(value, fmt)
+
+
+def _day(value, fmt: str = "j M Y") -> str:
+    return _date(value, fmt, get_language())
+
+
+@functools.lru_cache(maxsize=64)
+def _status_label(status: str, language: str | None) -> str:
+    """``item.get_status_display()``, once per status and language (that method rebuilds its choices each call)."""
+    return str(dict(ScheduledItem.Status.choices).get(status, status))
+
+
 def _schedule_cells(item) -> tuple:
     """``item``: a ``ScheduledItem`` from ``selectors.course_page`` (with ``check_label`` and ``done_by_record``)."""
     done = item.done_by_record
     return (
         "text-body-secondary" if item.status != "open" or done else "",
-        date(item.due_date, "j M Y"),
-        date(item.earliest, "j M") if item.earliest else "before",
-        date(item.latest, "j M Y"),
+        _day(item.due_date),
+        _day(item.earliest, "j M") if item.earliest else "before",
+        _day(item.latest),
         item.check_label,
         item.reason,
         item.rule,
         item.source,
         _UNCONFIRMED if item.unconfirmed else "",
-        format_html("Done" + _SMALL, done) if done else item.get_status_display(),
+        format_html("Done" + _SMALL, done) if done else _status_label(item.status, get_language()),
         format_html(_SMALL, item.cancel_reason) if item.cancel_reason else "",
-        format_html(_SMALL, date(item.completed_on, "j M Y")) if item.completed_on else "",
+        format_html(_SMALL, _day(item.completed_on)) if item.completed_on else "",
     )
 
 

@@ -161,7 +161,7 @@ def course_page(course: TreatmentCourse) -> dict:
     for finding in findings:
         finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"  # type: ignore[attr-defined]  # for the template
     events = list(course.events.select_related("created_by").order_by("on", "id"))
-    schedule = list(course.schedule.select_related("completed_by").order_by("due_date", "id"))
+    schedule = list(course.schedule.order_by("due_date", "id"))
     by_record = baseline_done_by_record(schedule)
     for item in schedule:
         item.check_label = check_name(item.check_type)  # type: ignore[attr-defined]  # for the template
