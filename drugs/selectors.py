@@ -149,6 +149,12 @@ class DrugPage:
     statuses: list[RegulatoryStatus]
     timeline: list[dict]
     codes: list[CodeLine]
+    tags: list[str]  # the source tags the rows cite (``sources_for``)
+
+
+def sources_for(tags) -> list[Source]:
+    """The sources with these tags, by tag (one query)."""
+    return list(Source.objects.filter(tag__in=tags).order_by("tag"))
 
 
 def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
@@ -174,7 +180,7 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
             tags.update(t.strip("[] ") for t in row.source.replace("][", "] [").split() if t.startswith("["))
             unconfirmed += row.unconfirmed
         sections.append({"section": section, "rows": rows, "table": section_table(section, rows, drug.dose_unit)})
-    sources = list(Source.objects.filter(tag__in=tags).order_by("tag"))
+    sources = sources_for(tags)
     by_key = {entry["section"].key: entry["rows"] for entry in sections}
     return DrugPage(
         drug=drug,
@@ -184,6 +190,7 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
         statuses=by_key["statuses"],
         timeline=monitoring_timeline(by_key["monitoring_rules"]),
         codes=drug_code_lines(drug),
+        tags=sorted(tags),
     )
 
 

@@ -46,16 +46,22 @@ def drug_list(request):
     )
 
 
-def _drug_page(slug: str, jurisdiction: str, can_edit: bool) -> tuple[str, str] | None:
-    """The drug page's title and content (the label sections, the timeline, the codes and sources), or None for no
-    such drug. All of it is catalogue data, so it is rendered once per catalogue version and kept in the cache
-    (``selectors.per_catalogue_version``): built for each request it cost 18 of the page's 20.5 ms of CPU and 16 of
-    its 21 queries (bench/profile_page.py drug, 10,000-patient bench)."""
+def _drug_page(slug: str, jurisdiction: str, can_edit: bool) -> dict | None:
+    """The drug page's label part (statuses, timeline, label sections) as markup, with what the rest of the page
+    needs, or None for no such drug. The label part is catalogue data, so it is rendered once per catalogue version
+    and kept in the cache (``selectors.per_catalogue_version``): built for each request the page cost 20.5 ms of CPU
+    and 21 queries (bench/profile_page.py drug, 10,000-patient bench). The codes and sources are read per request:
+    the seed loader may change those without a new catalogue version."""
     page = selectors.drug_detail(slug=slug, jurisdiction=None if jurisdiction == "all" else jurisdiction)
     if page is None:
         return None
     context = {"page": page, "drug": page.drug, "jurisdiction": jurisdiction, "can_edit": can_edit}
-    return str(page.drug), render_to_string("drugs/_drug_page.html", context)
+    return {
+        "title": str(page.drug),
+        "drug_pk": page.drug.pk,
+        "tags": page.tags,
+        "content": render_to_string("drugs/_drug_page.html", context),
+    }
 
 
 @permission_required(VIEW, raise_exception=True)
@@ -67,14 +73,16 @@ def drug_detail(request, slug):
     if len(slug) > SLUG_LENGTH:  # no such drug, and no over-long cache key
         raise Http404
     can_edit = request.user.has_perm(CHANGE)
-    shown = selectors.per_catalogue_version(
+    kept = selectors.per_catalogue_version(
         f"page:{slug}:{jurisdiction}:{'edit' if can_edit else 'read'}",
         lambda: _drug_page(slug, jurisdiction, can_edit),
     )
-    if shown is None:
+    drug = Drug.objects.filter(pk=kept["drug_pk"]).select_related("updated_by").first() if kept else None
+    if drug is None:
         raise Http404
-    title, content = shown
-    return render(request, "drugs/drug_detail.html", {"title": title, "content": content})
+    context = {**kept, "drug": drug, "can_edit": can_edit}
+    context.update(codes=selectors.drug_code_lines(drug), sources=selectors.sources_for(kept["tags"]))
+    return render(request, "drugs/drug_detail.html", context)
 
 
 @permission_required(VIEW, raise_exception=True)

@@ -122,3 +122,17 @@ def test_the_kept_page_is_kept_apart_for_editors(client, nurse, catalogue_admin)
     assert edit_url in _page(client)
     client.force_login(nurse)
     assert edit_url not in _page(client)
+
+
+def test_sources_and_codes_are_read_per_request(client, derm):
+    """The seed loader retitles sources and adds codes without a new catalogue version: not kept with the page."""
+    from drugs.models import DrugCode, Source
+
+    client.force_login(derm)
+    assert "No RxNorm code" in _page(client)  # built and cached
+    tag = re.search(r'id="src-([^"]+)"', _page(client)).group(1)
+    Source.objects.filter(tag=tag).update(title="Retitled by the seed")
+    DrugCode.objects.create(drug=Drug.objects.get(slug="testinib"), system="rxnorm", code="999999", verified=False)
+    page = _page(client)
+    assert "Retitled by the seed" in page
+    assert "<code>999999</code>" in page
