@@ -77,8 +77,8 @@ def drug_detail(request, slug):
         f"page:{slug}:{jurisdiction}:{'edit' if can_edit else 'read'}",
         lambda: _drug_page(slug, jurisdiction, can_edit),
     )
-    drug = Drug.objects.filter(pk=kept["drug_pk"]).select_related("updated_by").first() if kept else None
-    if drug is None:
+    drug = None if kept is None else Drug.objects.filter(pk=kept["drug_pk"]).select_related("updated_by").first()
+    if kept is None or drug is None:
         raise Http404
     context = {**kept, "drug": drug, "can_edit": can_edit}
     context.update(codes=selectors.drug_code_lines(drug), sources=selectors.sources_for(kept["tags"]))

@@ -102,6 +102,15 @@ def _item(**fields):
     return item
 
 
+MARKUP = {
+    "check_label": "<b>label</b>",
+    "reason": "<script>alert(1)</script>",
+    "rule": '"quoted" & <i>',
+    "source": "[<x>]",
+    "done_by_record": "<img src=x onerror=alert(1)>",
+    "cancel_reason": "<u>why</u>",
+}
+
 SCHEDULES = {
     "empty": [],
     "open": [_item(earliest=dt.date(2026, 12, 1), source="[L1]")],
@@ -111,16 +120,8 @@ SCHEDULES = {
         _item(status="cancelled", cancel_reason="Course stopped"),
         _item(done_by_record="Risk profile: tuberculosis negative, 2026-11-02"),
     ],
-    "markup in the data": [
-        _item(
-            check_label="<b>label</b>",
-            reason="<script>alert(1)</script>",
-            rule='"quoted" & <i>',
-            source="[<x>]",
-            done_by_record="<img src=x onerror=alert(1)>",
-            cancel_reason="<u>why</u>",
-        )
-    ],
+    # Each text field of the row with markup in it.
+    "markup in the data": [_item(**MARKUP)],
 }
 
 
