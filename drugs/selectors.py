@@ -6,9 +6,9 @@ import difflib
 import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -34,6 +34,7 @@ from portal.audit import field_words
 from portal.wording import FieldWords
 
 HISTORY_PAGE_SIZE = 10
+T = TypeVar("T")
 _ORDER_WORDS = re.compile(r"[a-z0-9]+")
 
 
@@ -148,6 +149,12 @@ class DrugPage:
     statuses: list[RegulatoryStatus]
     timeline: list[dict]
     codes: list[CodeLine]
+    tags: list[str]  # the source tags the rows cite (``sources_for``)
+
+
+def sources_for(tags) -> list[Source]:
+    """The sources with these tags, by tag (one query)."""
+    return list(Source.objects.filter(tag__in=tags).order_by("tag"))
 
 
 def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
@@ -173,7 +180,7 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
             tags.update(t.strip("[] ") for t in row.source.replace("][", "] [").split() if t.startswith("["))
             unconfirmed += row.unconfirmed
         sections.append({"section": section, "rows": rows, "table": section_table(section, rows, drug.dose_unit)})
-    sources = list(Source.objects.filter(tag__in=tags).order_by("tag"))
+    sources = sources_for(tags)
     by_key = {entry["section"].key: entry["rows"] for entry in sections}
     return DrugPage(
         drug=drug,
@@ -183,6 +190,7 @@ def drug_detail(*, slug: str, jurisdiction: str | None) -> DrugPage | None:
         statuses=by_key["statuses"],
         timeline=monitoring_timeline(by_key["monitoring_rules"]),
         codes=drug_code_lines(drug),
+        tags=sorted(tags),
     )
 
 
@@ -474,6 +482,24 @@ def _catalogue_state() -> str:
 
 def _label_key(state: str, drug_pk: int) -> str:
     return f"drugs:label:{_LABEL_SCHEMA}:{state}:{drug_pk}"
+
+
+def _catalogue_key(state: str, name: str) -> str:
+    """The key of anything else built from the catalogue, keyed like the labels (``_label_key``)."""
+    return f"drugs:{name}:{_LABEL_SCHEMA}:{state}"
+
+
+def per_catalogue_version(name: str, build: Callable[[], T]) -> T | None:
+    """``build()``, made once per catalogue version and kept in the cache like the labels (one query for the version
+    and one cache read when cached). ``name`` says what is built and for which arguments ("page:abrocitinib:US");
+    a result of None (nothing to show) is not kept."""
+    key = _catalogue_key(_catalogue_state(), name)
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        if value is not None:
+            cache.set(key, value, LABEL_CACHE_SECONDS)
+    return value
 
 
 def _build_label(drug: Drug) -> L.DrugLabel:

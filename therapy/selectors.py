@@ -18,7 +18,6 @@ from patients import risk, screening
 from patients.facts import CourseTaken, OpenAlert, PatientFacts
 from patients.models import LabResult, Patient
 from patients.selectors import (
-    get_patient_for_user,
     patient_facts,
     patient_medicines,
     record_patient_view,
@@ -32,11 +31,15 @@ from therapy.schedule import BASELINE, check_name
 
 
 def get_course_for_user(user, public_id) -> TreatmentCourse:
-    """The course if its patient is within the user's reach, else 404 (one helper per object type)."""
-    course = TreatmentCourse.objects.select_related("drug", "patient", "prescriber").filter(public_id=public_id).first()
+    """The course if its patient is within the user's reach, else 404 (one helper per object type). One query: the
+    reach is ``Patient.objects.visible_to``, the filter ``get_patient_for_user`` applies, as a subquery."""
+    course = (
+        TreatmentCourse.objects.select_related("drug", "patient", "prescriber")
+        .filter(public_id=public_id, patient__in=Patient.objects.visible_to(user))
+        .first()
+    )
     if course is None:
         raise Http404
-    get_patient_for_user(user, course.patient.public_id)
     return course
 
 
@@ -158,7 +161,7 @@ def course_page(course: TreatmentCourse) -> dict:
     for finding in findings:
         finding.severity_class = f"sev-{SafetyFinding.Severity(finding.severity).name.lower()}"  # type: ignore[attr-defined]  # for the template
     events = list(course.events.select_related("created_by").order_by("on", "id"))
-    schedule = list(course.schedule.select_related("completed_by").order_by("due_date", "id"))
+    schedule = list(course.schedule.order_by("due_date", "id"))
     by_record = baseline_done_by_record(schedule)
     for item in schedule:
         item.check_label = check_name(item.check_type)  # type: ignore[attr-defined]  # for the template

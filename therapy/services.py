@@ -93,10 +93,11 @@ def course_plan(course: TreatmentCourse, *, dose: Decimal | None, on: dt.date) -
     )
 
 
-def dose_options(patient: Patient, drug: Drug, *, on: dt.date):
+def dose_options(patient: Patient, drug: Drug, *, on: dt.date, label: DrugLabel | None = None):
     """The doses of ``drug`` this patient may be given (``DrugLabel.dose_options``): the start and dose pages offer
-    exactly these and the services refuse any other."""
-    label = dosing_labels(Drug.objects.filter(pk=drug.pk))[drug]
+    exactly these and the services refuse any other. ``label``: the drug's ``drug_label`` when the caller has read
+    it already (saves its two queries)."""
+    label = label or dosing_labels(Drug.objects.filter(pk=drug.pk))[drug]
     return label.dose_options(jurisdiction(), risk.age_on(patient.date_of_birth, on), patient.weight_kg)
 
 

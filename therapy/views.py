@@ -23,6 +23,7 @@ from portal.web import add_service_error
 from therapy import letters, selectors, services
 from therapy.findings import Finding
 from therapy.forms import DoseChangeForm, InterruptForm, ResumeForm, StartTherapyForm, StopForm
+from therapy.render import form_html, schedule_rows
 from therapy.safety import DOSE_CHANGE, RESUME, Severity
 
 ADD = "therapy.add_treatmentcourse"
@@ -100,19 +101,23 @@ def course_start(request, public_id):
 
 
 def _course_context(request, course, **bound):
-    label = drug_label(course.drug).for_jurisdiction(course.jurisdiction)
-    options = services.dose_options(course.patient, course.drug, on=timezone.localdate())
+    full_label = drug_label(course.drug)
+    label = full_label.for_jurisdiction(course.jurisdiction)
+    options = services.dose_options(course.patient, course.drug, on=timezone.localdate(), label=full_label)
     analytes = sorted({(t.analyte, t.analyte_name) for t in label.thresholds if t.phase == "on_treatment"})
     context = selectors.course_page(course)
-    context.update(
-        can_change=request.user.has_perm(CHANGE) and bool(course.allowed_actions),
-        dose_form=bound.get("dose_form") or DoseChangeForm(course=course, options=options),
-        interrupt_form=bound.get("interrupt_form") or InterruptForm(course=course, analytes=analytes),
-        resume_form=bound.get("resume_form") or ResumeForm(course=course),
-        stop_form=bound.get("stop_form") or StopForm(course=course),
-        dose_options=options,
-        analytes=analytes,
-    )
+    can_change = request.user.has_perm(CHANGE) and bool(course.allowed_actions)
+    # Only the forms the page shows are made, with their markup (therapy.render.form_html: kept per form state).
+    makers = {
+        "dose_form": (course.can_change_dose, lambda: DoseChangeForm(course=course, options=options)),
+        "interrupt_form": (course.can_interrupt, lambda: InterruptForm(course=course, analytes=analytes)),
+        "resume_form": (course.can_resume, lambda: ResumeForm(course=course)),
+        "stop_form": (course.can_stop, lambda: StopForm(course=course)),
+    }
+    forms = {key: bound.get(key) or make() for key, (shown, make) in makers.items() if can_change and shown}
+    context.update(forms, can_change=can_change, dose_options=options, analytes=analytes)
+    context.update({f"{key}_html": form_html(form) for key, form in forms.items()})
+    context["schedule_rows"] = schedule_rows(context["schedule"])
     return context
 
 

@@ -1,9 +1,12 @@
 """The drug labels are built once per catalogue version and cached; a catalogue change is seen at once."""
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from drugs import label as L
@@ -81,3 +84,55 @@ def test_a_lab_test_saved_in_the_editor_reaches_the_label(client, catalogue_admi
     )
     assert response.status_code == 302
     assert [t.analyte_name for t in selectors.drug_label(drug).thresholds] == ["PLT"]
+
+
+def _page(client, jurisdiction="US"):
+    """The drug page, less its (per request) CSRF tokens."""
+    body = client.get(reverse("drugs:detail", args=["testinib"]), {"j": jurisdiction}).content.decode()
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body)
+
+
+def test_the_drug_page_is_built_once_per_catalogue_version(client, derm, django_assert_max_num_queries):
+    client.force_login(derm)
+    with CaptureQueriesContext(connection) as built:
+        first = _page(client)
+    with django_assert_max_num_queries(len(built) - 10):  # the version, not the label's rows
+        assert _page(client) == first
+    # Kept per jurisdiction: each shows its own rows.
+    assert "<td>50 " in first
+    assert "<td>50 " not in _page(client, "EU")
+
+
+def test_a_catalogue_save_in_the_editor_rebuilds_the_drug_page(client, derm, catalogue_admin):
+    client.force_login(derm)
+    assert "<td>50 " in _page(client)  # built and cached
+    client.force_login(catalogue_admin)
+    drug = Drug.objects.get(slug="testinib")
+    url = reverse("drugs:edit_section", args=["testinib", "thresholds"])
+    assert client.post(url, _threshold_post(drug, value="40")).status_code == 302
+    client.force_login(derm)
+    page = _page(client)
+    assert "<td>40 " in page
+    assert "<td>50 " not in page
+
+
+def test_the_kept_page_is_kept_apart_for_editors(client, nurse, catalogue_admin):
+    edit_url = reverse("drugs:codes", args=["testinib"])
+    client.force_login(catalogue_admin)
+    assert edit_url in _page(client)
+    client.force_login(nurse)
+    assert edit_url not in _page(client)
+
+
+def test_sources_and_codes_are_read_per_request(client, derm):
+    """The seed loader retitles sources and adds codes without a new catalogue version: not kept with the page."""
+    from drugs.models import DrugCode, Source
+
+    client.force_login(derm)
+    assert "No RxNorm code" in _page(client)  # built and cached
+    tag = re.search(r'id="src-([^"]+)"', _page(client)).group(1)
+    Source.objects.filter(tag=tag).update(title="Retitled by the seed")
+    DrugCode.objects.create(drug=Drug.objects.get(slug="testinib"), system="rxnorm", code="999999", verified=False)
+    page = _page(client)
+    assert "Retitled by the seed" in page
+    assert "<code>999999</code>" in page

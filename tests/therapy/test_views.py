@@ -259,3 +259,33 @@ def test_second_course_page_reads_the_drug_label_from_the_cache(client_as, derm,
     assert label_reads == []
     # 13 fewer: the label's 12 relations and the drug row, for one query naming the catalogue version
     assert len(second) == len(first) - 13
+
+
+def test_course_page_reads_the_version_once_and_the_patient_with_the_course(client_as, derm, course):
+    """One query names the catalogue version (the label and the dose options share it), and the patient comes with
+    the course (its clinic checked in the same query): no query of its own."""
+    client = client_as(derm)
+    client.get(course.get_absolute_url())
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(course.get_absolute_url()).status_code == 200
+    selects = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "drugs_catalogueversion"' in sql for sql in selects) == 1
+    assert not [sql for sql in selects if sql.startswith('SELECT "patients_patient"."id", "patients_patient"."public')]
+    assert not [sql for sql in selects if 'FROM "drugs_drug"' in sql]
+
+
+def test_course_page_forms_are_rendered_once_and_shown_each_time(client_as, derm, course, monkeypatch):
+    from therapy import render
+
+    render._kept.clear()
+    calls = []
+    crispy = render.as_crispy_form
+    monkeypatch.setattr(render, "as_crispy_form", lambda form: calls.append(type(form).__name__) or crispy(form))
+    client = client_as(derm)
+    pages = [client.get(course.get_absolute_url()).content.decode() for _ in range(2)]
+    assert sorted(calls) == ["DoseChangeForm", "InterruptForm", "StopForm"]  # an active course: no resume form
+    for page in pages:
+        assert 'name="reason" class="select form-select" required id="id_reason"' in page  # the stop form
+        assert "Check and change the dose" in page
+        assert 'name="action" value="check"' in page
+    assert pages[0].count('name="row_version"') == pages[1].count('name="row_version"') == 3
