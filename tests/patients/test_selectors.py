@@ -174,6 +174,7 @@ def test_facts_a_positive_pregnancy_test_is_read_until_a_newer_negative_one(clin
     _screen(patient, "pregnancy", dt.date(2026, 5, 20), "positive", derm)
     facts = selectors.patient_facts(patient, today=TODAY)
     assert facts.pregnancy_test_positive_on == dt.date(2026, 5, 20)
-    assert facts.pregnant_per_record and not facts.pregnant  # the risk profile box is not ticked
+    assert facts.pregnant_per_record
+    assert not facts.pregnant  # the risk profile box is not ticked
     _screen(patient, "pregnancy", dt.date(2026, 5, 28), "negative", derm)
     assert selectors.patient_facts(patient, today=TODAY).pregnancy_test_positive_on is None
