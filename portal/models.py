@@ -112,7 +112,7 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
         verbose_name_plural = _("staff users")
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return staff_name(self.first_name, self.last_name, self.username)
 
     @property
     def role_names(self) -> list[str]:
@@ -407,3 +407,9 @@ class PeriodicJobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.period_start.isoformat()}"
+
+
+def staff_name(first_name: str, last_name: str, username: str) -> str:
+    """How a staff user is named (``str(user)``: ``get_full_name()``, else the username). For lists that read the
+    user with ``values()`` instead of loading it."""
+    return f"{first_name} {last_name}".strip() or username

@@ -89,10 +89,11 @@ def test_list_search_and_filters(client_as, derm, clinic):
     make_patient(clinic=clinic, family_name="Clearwater", dermatologist=derm)
     client = client_as(derm)
     found = client.post(url("list"), {"q": "04/03/1971"}, follow=True)
-    assert [r["patient"] for r in found.context["rows"]] == [smoker]
-    assert [r["patient"] for r in client.get(url("list"), {"badge": "SMOKER_ANY"}).context["rows"]] == [smoker]
+    assert [r.record_number for r in found.context["rows"]] == [smoker.record_number]
+    rows = client.get(url("list"), {"badge": "SMOKER_ANY"}).context["rows"]
+    assert [r.record_number for r in rows] == [smoker.record_number]
     rows = client.get(url("list"), {"dermatologist": derm.pk}).context["rows"]
-    assert [r["patient"].family_name for r in rows] == ["Clearwater"]
+    assert [r.family_name for r in rows] == ["Clearwater"]
     assert client.get(url("list"), {"page": "x", "dermatologist": "y"}).status_code == 200
 
 
