@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from django.conf import settings
@@ -118,9 +119,14 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     def role_names(self) -> list[str]:
         """Names of this user's roles (cached on the instance for the request)."""
         if not hasattr(self, "_role_names"):
-            names = set(self.groups.values_list("name", flat=True))
-            self._role_names = [role for role in roles.ROLES if role in names]
+            self.remember_groups(self.groups.values_list("name", flat=True))
         return self._role_names
+
+    def remember_groups(self, names: Iterable[str]) -> None:
+        """Keep the names of the user's groups for the request (the permission backend reads them with the
+        permissions, in the same query)."""
+        found = set(names)
+        self._role_names = [role for role in roles.ROLES if role in found]
 
     def has_role(self, role: str) -> bool:
         return role in self.role_names
