@@ -49,15 +49,8 @@ def test_empty_cells_show_a_dash_and_no_flags():
 
 def test_every_value_is_escaped():
     badge = risk.Badge(code="X", label=XSS, reason='"><img src=x>', source="")
-    row = _row(
-        url='/p/"onmouseover="x',
-        family_name=XSS,
-        given_name=XSS,
-        record_number=XSS,
-        dermatologist=XSS,
-        courses=[(XSS, XSS)],
-        badges=[badge],
-    )
+    texts = dict.fromkeys(("family_name", "given_name", "record_number", "dermatologist"), XSS)
+    row = _row(**texts, url='/p/"onmouseover="x', courses=[(XSS, XSS)], badges=[badge])
     html = str(patient_rows_html([row]))
     assert "<script>" not in html
     assert "<img" not in html
