@@ -313,7 +313,7 @@ class Drug(models.Model):
         verbose_name = _("drug")
 
     def __str__(self) -> str:
-        return self.generic_name.capitalize() if self.generic_name.islower() else self.generic_name
+        return drug_name(self.generic_name)
 
     def get_absolute_url(self) -> str:
         return reverse("drugs:detail", args=[self.slug])
@@ -859,3 +859,9 @@ class WarningSign(models.Model):
 
     def __str__(self) -> str:
         return self.plain_text
+
+
+def drug_name(generic_name: str) -> str:
+    """How a drug is named on every page (``str(drug)``): "Abrocitinib"; a name with capitals stays as written.
+    For lists that read the name with ``values()`` instead of loading the drug."""
+    return generic_name.capitalize() if generic_name.islower() else generic_name

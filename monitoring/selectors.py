@@ -36,7 +36,7 @@ from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html_join
 
 from drugs import units
-from drugs.models import Drug, LabTest, LabThreshold
+from drugs.models import Drug, LabTest, LabThreshold, drug_name
 from monitoring import alerting, charts, recipients
 from monitoring.models import Alert, RecallContact, SymptomCheck
 from monitoring.services import SCREENING_CHECK
@@ -55,9 +55,9 @@ from portal.clinics import unit_system_of
 from portal.formats import decimal_text as fmt_decimal
 from portal.idurls import id_url
 from portal.memo import rows_once
-from portal.models import User
-from portal.web import ListPage, page_of
-from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
+from portal.models import User, staff_name
+from portal.web import ListPage, page_of, page_of_ids
+from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse, course_text
 from therapy.schedule import BASELINE, CHECK_NAMES, check_name
 from therapy.selectors import SCREENING_CHECKS, open_checks, patient_course_events
 
@@ -330,24 +330,120 @@ def alert_queryset(user: User):
 
 
 SEVERITY_LABELS = dict(Alert.Severity.choices)
+ALERT_ACTION_LABELS = dict(Alert.Action.choices)
+
+
+@dataclass(frozen=True)
+class InboxAlert:
+    """One alert as the inbox shows it (read with ``values()``: no model instances)."""
+
+    pk: int
+    url: str
+    severity: int
+    severity_label: str
+    title: str
+    created_at: dt.datetime
+    escalated: bool
+    patient: str  # "Family, Given (record number)"
+    course: str  # "" without a course
+    for_user: str | None  # whom it is for now (``recipients``); None: anyone at the clinic
+    reason: str
+    advice: str
+    acknowledged: bool
+    acknowledged_by: str | None
+    acknowledged_at: dt.datetime | None
+    action_label: str  # "" when acknowledged with a comment only
+    comment: str
+
+
+_USER_NAME = ("first_name", "last_name", "username")
+_INBOX_FIELDS = (
+    "pk",
+    "public_id",
+    "severity",
+    "title",
+    "created_at",
+    "escalated_at",
+    "reason",
+    "advice",
+    "status",
+    "acknowledged_at",
+    "action",
+    "comment",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__record_number",
+    "course_id",
+    "course__drug__generic_name",
+    "course__dose",
+    "course__dose_unit",
+    "for_user_id",
+    "recipient_id",
+    "patient__dermatologist_id",
+    "acknowledged_by_id",
+    *(f"recipient__{f}" for f in _USER_NAME),
+    *(f"patient__dermatologist__{f}" for f in _USER_NAME),
+    *(f"acknowledged_by__{f}" for f in _USER_NAME),
+)
+
+
+def _name_of(row: dict, prefix: str) -> str:
+    return staff_name(*(row[f"{prefix}__{f}"] for f in _USER_NAME))
+
+
+def _inbox_alert(row: dict, labels: dict[str, dict]) -> InboxAlert:
+    for_user_id = row["for_user_id"]  # the SQL twin of recipients.current_recipient
+    for_user = None
+    if for_user_id is not None:
+        for_user = _name_of(row, "recipient" if for_user_id == row["recipient_id"] else "patient__dermatologist")
+    course = ""
+    if row["course_id"] is not None:
+        drug = drug_name(row["course__drug__generic_name"])
+        course = course_text(drug, row["course__dose"], row["course__dose_unit"])
+    action = row["action"]
+    return InboxAlert(
+        pk=row["pk"],
+        url=id_url("monitoring:alert", row["public_id"]),
+        severity=row["severity"],
+        severity_label=labels["severity"].get(row["severity"], str(row["severity"])),
+        title=row["title"],
+        created_at=row["created_at"],
+        escalated=bool(row["escalated_at"]),
+        patient=f"{row['patient__family_name']}, {row['patient__given_name']} ({row['patient__record_number']})",
+        course=course,
+        for_user=for_user,
+        reason=row["reason"],
+        advice=row["advice"],
+        acknowledged=row["status"] == Alert.Status.ACKNOWLEDGED,
+        acknowledged_by=_name_of(row, "acknowledged_by") if row["acknowledged_by_id"] is not None else None,
+        acknowledged_at=row["acknowledged_at"],
+        action_label=labels["action"].get(action, action.lower()) if action else "",
+        comment=row["comment"],
+    )
 
 
 def alert_inbox(*, user: User, scope: str = "mine", status: str = "open", page: int = 1) -> ListPage:
-    """Urgent first, then same day, then routine; oldest first within each.
+    """Urgent first, then same day, then routine; oldest first within each: a page of ``InboxAlert``.
 
     "mine" is whom each alert is for now (``monitoring.recipients``), not the stored recipient: an alert whose
-    prescriber moved to another clinic is in the treating dermatologist's list, or the clinic's."""
+    prescriber moved to another clinic is in the treating dermatologist's list, or the clinic's.
+
+    Measured on the bench (500 open alerts): sorting every alert with ten joins (``alert_queryset``) was most of
+    the database's time, and its model instances most of the selector's. The page's ids are chosen first; only
+    what the inbox shows is read, with ``values()``."""
     if user.clinic_id is None:
         return ListPage(number=1, rows=[], has_next=False)
-    qs = recipients.for_user(alert_queryset(user), user) if scope != "clinic" else alert_queryset(user)
+    clinic_alerts = Alert.objects.filter(patient__clinic_id=user.clinic_id)
+    qs = recipients.for_user(clinic_alerts, user) if scope != "clinic" else clinic_alerts
     qs = qs.filter(status=Alert.Status.ACKNOWLEDGED if status == "acknowledged" else Alert.Status.OPEN)
-    qs = qs.order_by("severity", "created_at", "id")
-    listed = page_of(qs, page, PAGE_SIZE)
-    for alert in listed.rows:
-        alert.for_user = recipients.current_recipient(alert)  # shown as "for …" in the clinic list
-        # as text once here: get_severity_display() hashes every choice per call, get_absolute_url() reverses
-        alert.severity_label = str(SEVERITY_LABELS.get(alert.severity, alert.severity))
-        alert.url = id_url("monitoring:alert", alert.public_id)
+    order = ("severity", "created_at", "id")
+    shown = recipients.with_recipient(Alert.objects.all()).order_by(*order).values(*_INBOX_FIELDS)
+    listed = page_of_ids(qs.order_by(*order).values("pk"), shown, page, PAGE_SIZE)
+    labels: dict[str, dict] = {  # as text once per page (a lazy label is translated on every str())
+        "severity": {code: str(label) for code, label in SEVERITY_LABELS.items()},
+        "action": {code: str(label).lower() for code, label in ALERT_ACTION_LABELS.items()},
+    }
+    listed.rows = [_inbox_alert(row, labels) for row in listed.rows]
     return listed
 
 

@@ -35,6 +35,7 @@ from monitoring.forms import (
     SymptomCheckForm,
 )
 from monitoring.models import Alert, RecallContact
+from monitoring.render_alerts import alert_items_html
 from patients.selectors import get_patient_for_request
 from portal import csv_export, idempotency
 from portal.clinics import unit_system_of
@@ -376,6 +377,7 @@ def alert_inbox(request):
             "status": status,
             "can_act": can_act,
             "page_query": f"scope={scope}&status={status}&",
+            "items_html": alert_items_html(page.rows, scope=scope),
         },
     )
 

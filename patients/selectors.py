@@ -7,6 +7,7 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -17,7 +18,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from drugs.models import LabTest, LabThreshold, Medicine
+from drugs.models import LabTest, LabThreshold, Medicine, drug_name
 from patients import risk, scores, screening, timeline
 from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
 from patients.models import (
@@ -35,7 +36,7 @@ from portal.clinics import unit_system_of
 from portal.formats import decimal_text
 from portal.idurls import id_url
 from portal.memo import rows_once
-from portal.models import AuditEvent
+from portal.models import AuditEvent, staff_name
 from portal.web import ListPage, page_of
 from portal.wording import FieldWords
 
@@ -180,22 +181,18 @@ def search_patients(qs: QuerySet[Patient], text: str) -> QuerySet[Patient]:
     return qs.filter(q | words)
 
 
-def risk_input(patient: Patient, profile: RiskProfile | None, today: dt.date) -> risk.RiskInput:
-    base: dict[str, Any] = {
-        "age": risk.age_on(patient.date_of_birth, today),
-        "bmi": risk.bmi(patient.weight_kg, patient.height_cm),
-    }
-    if profile is not None:
-        base.update(
-            smoking_status=profile.smoking_status,
-            pack_years=profile.pack_years,
-            quit_year=profile.smoking_quit_year,
-            cancer_status=profile.cancer_status,
-            tb_status=profile.tb_status,
-            hepatitis_b=profile.hepatitis_b,
-            hepatitis_c=profile.hepatitis_c,
-            hiv=profile.hiv,
-        )
+# The risk profile's fields the risk rules read, by their ``RiskInput`` name (the rest have the same name).
+_PROFILE_INPUT_FIELDS: dict[str, str] = {
+    "smoking_status": "smoking_status",
+    "pack_years": "pack_years",
+    "quit_year": "smoking_quit_year",
+    "cancer_status": "cancer_status",
+    "tb_status": "tb_status",
+    "hepatitis_b": "hepatitis_b",
+    "hepatitis_c": "hepatitis_c",
+    "hiv": "hiv",
+    **{
+        name: name
         for name in (
             *risk.CV_RISK_FACTOR_LABELS,
             "dvt_history",
@@ -210,9 +207,34 @@ def risk_input(patient: Patient, profile: RiskProfile | None, today: dt.date) ->
             "pregnant",
             "breastfeeding",
             "planning_pregnancy",
-        ):
-            base[name] = getattr(profile, name)
+        )
+    },
+}
+
+
+def risk_input_of(
+    *,
+    date_of_birth: dt.date,
+    weight_kg: Decimal | None,
+    height_cm: Decimal | None,
+    profile: dict[str, Any] | None,
+    today: dt.date,
+) -> risk.RiskInput:
+    """``RiskInput`` from the patient's values and the risk profile's (by field name; None: no profile)."""
+    base: dict[str, Any] = {"age": risk.age_on(date_of_birth, today), "bmi": risk.bmi(weight_kg, height_cm)}
+    if profile is not None:
+        base.update((name, profile[field]) for name, field in _PROFILE_INPUT_FIELDS.items())
     return risk.RiskInput(**base)
+
+
+def risk_input(patient: Patient, profile: RiskProfile | None, today: dt.date) -> risk.RiskInput:
+    return risk_input_of(
+        date_of_birth=patient.date_of_birth,
+        weight_kg=patient.weight_kg,
+        height_cm=patient.height_cm,
+        profile=None if profile is None else {f: getattr(profile, f) for f in _PROFILE_INPUT_FIELDS.values()},
+        today=today,
+    )
 
 
 def _profile(patient: Patient) -> RiskProfile | None:
@@ -231,6 +253,43 @@ def patient_badges(patient: Patient, today: dt.date) -> list[risk.Badge]:
     return risk.risk_badges(risk_input(patient, _profile(patient), today))
 
 
+@dataclass(frozen=True)
+class PatientListRow:
+    """One row of the patient list: only what the list shows (read with ``values()``, no model instances)."""
+
+    url: str
+    family_name: str
+    given_name: str
+    record_number: str
+    date_of_birth: dt.date
+    age: int | None
+    dermatologist: str  # "" when the patient has none
+    courses: list[tuple[str, str]]  # open courses by start date: (course text, status label or "" when active)
+    badges: list[risk.Badge]
+
+
+_LIST_FIELDS = ("id", "public_id", "family_name", "given_name", "record_number", "date_of_birth")
+_LIST_RISK_FIELDS = ("weight_kg", "height_cm", "risk_profile__id")
+_LIST_DERMATOLOGIST_FIELDS = ("dermatologist__first_name", "dermatologist__last_name", "dermatologist__username")
+
+
+def _open_course_texts(patient_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Per patient, the open courses as the list names them, by start date (one query)."""
+    from therapy.models import TreatmentCourse, course_text  # the one upward import the layering contract allows
+
+    labels = dict(TreatmentCourse.Status.choices)
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    rows = (
+        TreatmentCourse.objects.filter(patient_id__in=patient_ids, status__in=TreatmentCourse.OPEN_STATUSES)
+        .order_by("start_date", "id")
+        .values_list("patient_id", "drug__generic_name", "dose", "dose_unit", "status")
+    )
+    for patient_id, generic_name, dose, dose_unit, status in rows:
+        label = "" if status == TreatmentCourse.Status.ACTIVE else str(labels.get(status, status)).lower()
+        found[patient_id].append((course_text(drug_name(generic_name), dose, dose_unit), label))
+    return found
+
+
 def patient_list_page(
     *,
     user,
@@ -241,28 +300,51 @@ def patient_list_page(
     drug: str = "",
     page: int = 1,
 ) -> ListPage:
+    """A page of ``PatientListRow``: two queries (the patients with their risk profile and dermatologist, then
+    their open courses). Measured on 10,000 patients: loading model instances and prefetching courses was most
+    of the page's time."""
     from therapy.models import TreatmentCourse  # the one upward import the layering contract allows
 
-    open_courses = TreatmentCourse.objects.filter(status__in=TreatmentCourse.OPEN_STATUSES).select_related("drug")
-    qs = search_patients(Patient.objects.visible_to(user).for_list(), text).prefetch_related(
-        Prefetch("courses", queryset=open_courses.order_by("start_date"), to_attr="open_courses")
-    )
+    qs = search_patients(Patient.objects.visible_to(user), text)
     if dermatologist_id:
         qs = qs.filter(dermatologist_id=dermatologist_id)
     if drug:
+        open_courses = TreatmentCourse.objects.filter(status__in=TreatmentCourse.OPEN_STATUSES)
         qs = qs.filter(Exists(open_courses.filter(patient=OuterRef("pk"), drug__slug=drug)))
     if badge in risk.BADGE_LABELS:
         qs = qs.filter(badge_q(badge, today))
-    listed = page_of(qs, page, PAGE_SIZE)
-    listed.rows = [
-        {
-            "patient": p,
-            "url": id_url("patients:detail", p.public_id),  # one reverse for the page, not one per row
-            "age": risk.age_on(p.date_of_birth, today),
-            "badges": patient_badges(p, today),
-        }
-        for p in listed.rows
-    ]
+    profile_fields = [f"risk_profile__{f}" for f in _PROFILE_INPUT_FIELDS.values()]
+    listed = page_of(
+        qs.values(*_LIST_FIELDS, *_LIST_RISK_FIELDS, *_LIST_DERMATOLOGIST_FIELDS, *profile_fields), page, PAGE_SIZE
+    )
+    courses = _open_course_texts([p["id"] for p in listed.rows]) if listed.rows else {}
+    rows = []
+    for p in listed.rows:
+        profile = None
+        if p["risk_profile__id"] is not None:
+            profile = {f: p[f"risk_profile__{f}"] for f in _PROFILE_INPUT_FIELDS.values()}
+        first, last, username = (p[f] for f in _LIST_DERMATOLOGIST_FIELDS)
+        inputs = risk_input_of(
+            date_of_birth=p["date_of_birth"],
+            weight_kg=p["weight_kg"],
+            height_cm=p["height_cm"],
+            profile=profile,
+            today=today,
+        )
+        rows.append(
+            PatientListRow(
+                url=id_url("patients:detail", p["public_id"]),  # one reverse for the page, not one per row
+                family_name=p["family_name"],
+                given_name=p["given_name"],
+                record_number=p["record_number"],
+                date_of_birth=p["date_of_birth"],
+                age=inputs.age,
+                dermatologist=staff_name(first, last, username) if username is not None else "",
+                courses=courses.get(p["id"], []),
+                badges=risk.risk_badges(inputs),
+            )
+        )
+    listed.rows = rows
     return listed
 
 

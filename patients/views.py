@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
 from drugs.models import Drug
@@ -27,9 +28,10 @@ from patients.forms import (
     ScreeningResultForm,
 )
 from patients.models import Patient, RiskProfile
+from patients.render_list import patient_rows_html
 from patients.selectors import get_patient_for_request
 from portal import idempotency, searches
-from portal.models import User
+from portal.models import User, staff_name
 from portal.web import query_int, require_get_post
 
 STALE_MESSAGE = (
@@ -122,21 +124,27 @@ def patient_list(request):
         drug=filters.get("drug", ""),
         page=query_int(request.GET.get("page"), 1),
     )
-    dermatologists = list(User.objects.dermatologists_of(user.clinic_id))
+    dermatologists = list(
+        User.objects.dermatologists_of(user.clinic_id).values_list("pk", "first_name", "last_name", "username")
+    )
     return render(
         request,
         "patients/patient_list.html",
         {
             "page_obj": page,
             "rows": page.rows,
+            "rows_html": patient_rows_html(page.rows),
             "q": text or "",
             "search_expired": bool(search_id) and text is None,
-            "dermatologists": dermatologists,
+            "dermatologists": [(pk, staff_name(first, last, username)) for pk, first, last, username in dermatologists],
             "dermatologist_id": query_int(filters.get("dermatologist")),
             "badge": filters.get("badge", ""),
             "badge_choices": list(risk.BADGE_LABELS.items()),
             "drug": filters.get("drug", ""),
-            "drug_choices": list(Drug.objects.order_by("generic_name").values_list("slug", "generic_name")),
+            "drug_choices": [
+                (slug, capfirst(name))
+                for slug, name in Drug.objects.order_by("generic_name").values_list("slug", "generic_name")
+            ],
             "page_query": urlencode(filters) + "&" if filters else "",
             "filtered": bool(filters),
             "can": _abilities(user),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from django.conf import settings
@@ -112,15 +113,20 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
         verbose_name_plural = _("staff users")
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return staff_name(self.first_name, self.last_name, self.username)
 
     @property
     def role_names(self) -> list[str]:
         """Names of this user's roles (cached on the instance for the request)."""
         if not hasattr(self, "_role_names"):
-            names = set(self.groups.values_list("name", flat=True))
-            self._role_names = [role for role in roles.ROLES if role in names]
+            self.remember_groups(self.groups.values_list("name", flat=True))
         return self._role_names
+
+    def remember_groups(self, names: Iterable[str]) -> None:
+        """Keep the names of the user's groups for the request (the permission backend reads them with the
+        permissions, in the same query)."""
+        found = set(names)
+        self._role_names = [role for role in roles.ROLES if role in found]
 
     def has_role(self, role: str) -> bool:
         return role in self.role_names
@@ -408,3 +414,9 @@ class PeriodicJobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.period_start.isoformat()}"
+
+
+def staff_name(first_name: str, last_name: str, username: str) -> str:
+    """How a staff user is named (``str(user)``: ``get_full_name()``, else the username). For lists that read the
+    user with ``values()`` instead of loading it."""
+    return f"{first_name} {last_name}".strip() or username

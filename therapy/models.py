@@ -6,6 +6,7 @@ The tables kept their
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -88,8 +89,7 @@ class TreatmentCourse(models.Model):
         ]
 
     def __str__(self) -> str:
-        dose = f" {self.dose.normalize():f} {self.dose_unit}" if self.dose is not None else ""
-        return f"{self.drug}{dose}"
+        return course_text(str(self.drug), self.dose, self.dose_unit)
 
     def get_absolute_url(self) -> str:
         return reverse("therapy:course", args=[self.public_id])
@@ -232,3 +232,9 @@ class ScheduledItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_type} due {self.due_date}"
+
+
+def course_text(drug: str, dose: Decimal | None, dose_unit: str) -> str:
+    """How a course is named (``str(course)``): the drug and its dose, "Abrocitinib 100 mg". For lists that read
+    the course with ``values()`` instead of loading it."""
+    return f"{drug} {dose.normalize():f} {dose_unit}" if dose is not None else drug

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from patients.models import Patient
 from patients.selectors import PAGE_SIZE
 from tests.factories import CANARY, make_patient
 
@@ -32,7 +33,8 @@ def canary(clinic, derm):
 
 
 def _rows(response):
-    return [row["patient"] for row in response.context["rows"]]
+    """The listed patients (the rows hold only what the list shows: found again by record number)."""
+    return [Patient.objects.get(record_number=row.record_number) for row in response.context["rows"]]
 
 
 def test_search_posts_and_redirects_to_an_opaque_id(client_as, derm, canary, clinic):

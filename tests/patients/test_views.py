@@ -89,10 +89,11 @@ def test_list_search_and_filters(client_as, derm, clinic):
     make_patient(clinic=clinic, family_name="Clearwater", dermatologist=derm)
     client = client_as(derm)
     found = client.post(url("list"), {"q": "04/03/1971"}, follow=True)
-    assert [r["patient"] for r in found.context["rows"]] == [smoker]
-    assert [r["patient"] for r in client.get(url("list"), {"badge": "SMOKER_ANY"}).context["rows"]] == [smoker]
+    assert [r.record_number for r in found.context["rows"]] == [smoker.record_number]
+    rows = client.get(url("list"), {"badge": "SMOKER_ANY"}).context["rows"]
+    assert [r.record_number for r in rows] == [smoker.record_number]
     rows = client.get(url("list"), {"dermatologist": derm.pk}).context["rows"]
-    assert [r["patient"].family_name for r in rows] == ["Clearwater"]
+    assert [r.family_name for r in rows] == ["Clearwater"]
     assert client.get(url("list"), {"page": "x", "dermatologist": "y"}).status_code == 200
 
 
@@ -111,8 +112,9 @@ def test_list_query_count_does_not_grow(client_as, derm, clinic, django_assert_n
         make_patient(clinic=clinic, dermatologist=derm, risk={"hypertension": True})
     with django_assert_num_queries(few):
         client.get(url("list"))
-    # session, user, permissions, patients, their open courses, drugs, dermatologists, roles, session save
-    assert few <= 14
+    # session, user, permissions with roles (one query: portal/security/backends.py), patients, their open courses,
+    # dermatologists, drugs, session save; on SQLite a savepoint and its release around each of the two transactions
+    assert few <= 12
 
 
 def test_detail_query_count_does_not_grow(client_as, derm, patient, django_assert_num_queries):

@@ -7,7 +7,7 @@ from django import forms
 
 from portal.errors import DomainError
 from portal.models import AuditEvent
-from portal.web import MAX_QUERY_INT, ListPage, add_service_error, page_of, query_int
+from portal.web import MAX_QUERY_INT, ListPage, add_service_error, page_of, page_of_ids, query_int
 
 
 @pytest.mark.parametrize(
@@ -73,6 +73,22 @@ def test_page_of_fetches_one_row_more(django_assert_num_queries):
 
 class _Form(forms.Form):
     dose = forms.CharField(required=False)
+
+
+@pytest.mark.django_db
+def test_page_of_ids_chooses_the_page_then_reads_its_rows_in_one_query(django_assert_num_queries):
+    AuditEvent.objects.bulk_create([AuditEvent(action=AuditEvent.Action.VIEW, summary=str(i)) for i in range(5)])
+    ids = AuditEvent.objects.filter(summary__in=["0", "2", "3", "4"]).order_by("-id").values("pk")
+    rows = AuditEvent.objects.order_by("-id").values("summary")  # another shape; only the chosen rows are read
+    with django_assert_num_queries(1):
+        first = page_of_ids(ids, rows, 1, 2)
+    assert [r["summary"] for r in first.rows] == ["4", "3"]
+    assert first.has_next
+    second = page_of_ids(ids, rows, 2, 2)
+    assert [r["summary"] for r in second.rows] == ["2", "0"]  # "1" is not in ids
+    assert not second.has_next
+    assert page_of_ids(ids, rows, None, 2).number == 1
+    assert page_of_ids(ids, rows, 9, 2).rows == []
 
 
 def test_add_service_error_puts_the_message_on_its_field_or_the_form():
