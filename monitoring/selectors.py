@@ -33,7 +33,6 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
-from django.utils.html import format_html_join
 
 from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold
@@ -611,8 +610,6 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     checks = patient_symptom_checks(patient)[:5]
     for check in checks:
         check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
-    for trend in (*lab_charts, *score_charts):
-        _add_point_html(trend)
     return {
         "lab_charts": lab_charts,
         "single_results": single_results,
@@ -621,31 +618,6 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         "patient_alerts": alerts,
         "symptom_checks": checks,
     }
-
-
-def _add_point_html(trend: dict) -> None:
-    """A trend's dots and its "values as a table" rows, one entry per value, as the HTML
-    monitoring/_trend_chart.html printed for them (format_html escapes as the template does): up to
-    TREND_POINTS_PER_TEST values per test made these two loops most of the heavy patient page's lookups."""
-    trend["dots_html"] = format_html_join(
-        "",
-        '<circle class="dot" cx="{}" cy="{}" r="3.5"><title>{}</title></circle>',
-        ((d["x"], d["y"], d["label"]) for d in trend["chart"].dots),
-    )
-    trend["rows_html"] = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-        (
-            (
-                r["date"],
-                r["value"],
-                trend["unit"],
-                r["flag"] or "—",
-                f" · action level: {r['action']}" if r["action"] else "",
-            )
-            for r in trend["rows"]
-        ),
-    )
 
 
 def _number_text(value: Any) -> Any:
