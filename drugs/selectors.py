@@ -24,6 +24,7 @@ from drugs.models import (
     Interaction,
     LabTest,
     LabThreshold,
+    LabUnit,
     RegulatoryStatus,
     Source,
 )
@@ -586,6 +587,29 @@ def dosing_labels(drugs=None) -> dict[Drug, L.DrugLabel]:
     drugs = list(drugs.order_by("generic_name"))
     labels = _labels([drug.pk for drug in drugs])
     return {drug: labels[drug.pk] for drug in drugs if drug.pk in labels}
+
+
+# The lab tests with their units, for pages that show results (the patient page's trends and timeline): the same
+# cache and key scheme as the labels above, so an edit of a lab test or its units (a new catalogue version) is a new
+# key. The fingerprint is of the two models' fields: a cached instance of another release's model is never read.
+_LAB_TEST_SCHEMA = hashlib.sha256(
+    repr([[f.attname for f in model._meta.concrete_fields] for model in (LabTest, LabUnit)]).encode()
+).hexdigest()[:12]
+
+
+def _lab_tests_key(state: str) -> str:
+    return f"drugs:lab_tests:{_LAB_TEST_SCHEMA}:{state}"
+
+
+def catalogue_lab_tests() -> dict[int, LabTest]:
+    """Every lab test of the catalogue by id, its units loaded (``with_unit_labels``), at the current catalogue
+    version: one query (the version) and a cache read when cached; otherwise 2 more queries, then cached."""
+    key = _lab_tests_key(_catalogue_state())
+    tests = cache.get(key)
+    if tests is None:
+        tests = {t.pk: t for t in LabTest.objects.with_unit_labels()}
+        cache.set(key, tests, LABEL_CACHE_SECONDS)
+    return tests
 
 
 # --- Drug codes (RxNorm, ATC) ------------------------------------------------------------------------------------

@@ -504,6 +504,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         .values("lab_test_id", "collected_on", "value", "entered_value", "entered_unit", "flag", "action", "in_all")
     )
     tests = patient_lab_tests(patient) if results else {}  # shared with the timeline: read once per request
+    tested = {r["lab_test_id"] for r in results}
     courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
     events = patient_course_events(patient)
     chart_events = [
@@ -523,7 +524,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
             if key in seen:
                 continue
             seen.add(key)
-            if t.lab_test_id not in tests:
+            if t.lab_test_id not in tested:
                 continue  # no result of this test to draw
             shown = tests[t.lab_test_id].display_unit(system)
             levels_by_test[t.lab_test_id].append(
