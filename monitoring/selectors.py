@@ -47,7 +47,7 @@ from patients.selectors import (
     get_patient_for_request,
     patient_assessments,
     patient_badges,
-    patient_lab_tests,
+    patient_lab_catalogue,
     record_patient_view,
 )
 from portal.clinics import unit_system_of
@@ -56,9 +56,9 @@ from portal.idurls import id_url
 from portal.memo import rows_once
 from portal.models import User
 from portal.web import ListPage, page_of
-from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse
+from therapy.models import CourseEvent, ScheduledItem
 from therapy.schedule import BASELINE, CHECK_NAMES, check_name
-from therapy.selectors import SCREENING_CHECKS, open_checks, patient_course_events
+from therapy.selectors import SCREENING_CHECKS, open_checks, patient_course_events, patient_courses
 
 PAGE_SIZE = 50
 PATIENTS_PER_PAGE = 25  # worklist: patient groups a page
@@ -503,19 +503,20 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         .order_by("collected_on", "id")
         .values("lab_test_id", "collected_on", "value", "entered_value", "entered_unit", "flag", "action", "in_all")
     )
-    tests = patient_lab_tests(patient) if results else {}  # shared with the timeline: read once per request
+    catalogue = patient_lab_catalogue(patient) if results else None  # shared with the timeline: read once
+    tests = catalogue.tests if catalogue is not None else {}
     tested = {r["lab_test_id"] for r in results}
-    courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
+    courses = patient_courses(patient)  # shared with the therapy section: read once per request
     events = patient_course_events(patient)
     chart_events = [
         charts.Event(on=e.on, label=f"{e.course.drug} {EVENT_LABEL.get(e.kind, e.kind)}", kind=e.kind) for e in events
     ]
     levels_by_test: dict[int, list[charts.Level]] = defaultdict(list)
-    if courses:
+    if courses and catalogue is not None:
         jurisdictions = {c.drug_id: c.jurisdiction for c in courses}
-        thresholds = LabThreshold.objects.filter(
-            drug_id__in=jurisdictions, phase=LabThreshold.Phase.ON_TREATMENT
-        ).select_related("drug")
+        thresholds = [
+            t for t in catalogue.thresholds if t.drug_id in jurisdictions and t.phase == LabThreshold.Phase.ON_TREATMENT
+        ]
         seen = set()
         for t in thresholds:
             if t.jurisdiction not in ("ANY", jurisdictions[t.drug_id]):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from drugs import units
@@ -183,20 +183,31 @@ def patient_course_events(patient: Patient) -> list[CourseEvent]:
     )
 
 
+def patient_courses(patient: Patient) -> list[TreatmentCourse]:
+    """The patient's courses with their drugs and prescribers, newest first (read once per request: the therapy
+    and monitoring sections of the patient page share them)."""
+    return rows_once(
+        patient,
+        "courses",
+        lambda: (
+            TreatmentCourse.objects.filter(patient=patient)
+            .select_related("drug", "prescriber")
+            .order_by("-start_date", "-id")
+        ),
+    )
+
+
 def patient_therapy(patient, user=None) -> dict:
     """The patient's courses (open first) with their next open check, for the patient page (2 queries; 3 more when
     a course has open baseline screening checks, to leave out those the record satisfies)."""
-    courses = list(
-        TreatmentCourse.objects.filter(patient=patient)
-        .select_related("drug", "prescriber")
-        .prefetch_related(
-            Prefetch(
-                "schedule",
-                queryset=ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"),
-                to_attr="open_items",
-            )
-        )
-        .order_by("-start_date", "-id")
+    courses = list(patient_courses(patient))
+    prefetch_related_objects(
+        courses,
+        Prefetch(
+            "schedule",
+            queryset=ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"),
+            to_attr="open_items",
+        ),
     )
     by_record = baseline_done_by_record(i for course in courses for i in course.open_items)
     for course in courses:
