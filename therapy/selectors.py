@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
@@ -200,7 +201,7 @@ def patient_courses(patient: Patient) -> list[TreatmentCourse]:
 def patient_therapy(patient, user=None) -> dict:
     """The patient's courses (open first) with their next open check, for the patient page (2 queries; 3 more when
     a course has open baseline screening checks, to leave out those the record satisfies)."""
-    courses = list(patient_courses(patient))
+    courses: list[Any] = list(patient_courses(patient))  # open_items and next_item are set here for the template
     prefetch_related_objects(
         courses,
         Prefetch(
@@ -214,8 +215,8 @@ def patient_therapy(patient, user=None) -> dict:
         course.open_items = [i for i in course.open_items if i.pk not in by_record]
         next_item = course.open_items[0] if course.open_items else None
         if next_item:
-            next_item.check_label = check_name(next_item.check_type)  # type: ignore[attr-defined]  # for the template
-        course.next_item = next_item  # type: ignore[attr-defined]  # for the template
+            next_item.check_label = check_name(next_item.check_type)  # for the template
+        course.next_item = next_item  # for the template
     courses.sort(key=lambda c: (not c.is_open,))
     can_start = user is not None and user.has_perm("therapy.add_treatmentcourse")
     return {"courses": courses, "can_start_therapy": can_start}
