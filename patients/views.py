@@ -195,6 +195,7 @@ def patient_detail(request, public_id):
     context.update(panel_context, panels=panel_templates)
     context.update(
         assessment_rows=render_rows.assessment_rows(context["assessments"]),
+        checklist_rows=render_rows.checklist_rows(context["checklist"]),
         history_rows=render_rows.history_rows(context["history"] or ()),
     )
     return render(request, "patients/patient_detail.html", context)

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 from django.template import Context, Template
 
-from patients.render import assessment_rows, history_rows
+from patients import screening
+from patients.render import assessment_rows, checklist_rows, history_rows
 
 OLD_ASSESSMENT_ROWS = (
     '{% for a in assessments %}\n    <tr><td>{{ a.assessed_on|date:"d/m/Y" }}</td>'
@@ -20,6 +21,22 @@ OLD_HISTORY_ROWS = (
     '{% for event in history %}\n    <tr><td>{{ event.at|date:"d/m/Y H:i" }}</td>'
     '<td>{{ event.actor_username|default:"system" }}</td><td>{{ event.action_label }}: {{ event.summary }}</td>\n'
     '      <td class="small">{{ event.change_lines|join:"; " }}</td></tr>\n    {% endfor %}'
+)
+OLD_CHECKLIST_ROWS = (
+    "{% for row in checklist %}\n"
+    "    <tr>\n"
+    "      <td>{{ row.label }}</td>\n"
+    "      <td>{% if row.required and not row.done %}<strong>{{ row.status_label }}</strong>"
+    "{% else %}{{ row.status_label }}{% endif %}</td>\n"
+    '      <td>{% if row.evidence.on %}{{ row.evidence.on|date:"d/m/Y" }}'
+    "{% elif row.evidence %}not recorded{% else %}—{% endif %}</td>\n"
+    '      <td>{{ row.evidence.result_label|default:"—" }}</td>\n'
+    "      <td>{% if row.evidence %}{{ row.evidence.source_label }}: "
+    "{{ row.evidence.detail }}{% else %}—{% endif %}</td>\n"
+    '      <td>{{ row.evidence.note|default:"" }}</td>\n'
+    '      <td class="small text-body-secondary">{{ row.reference }}</td>\n'
+    "    </tr>\n"
+    "    {% endfor %}"
 )
 EVIL = "<img src=x onerror=\"alert(1)\"> & 'q'"
 
@@ -76,6 +93,42 @@ def test_history_rows_are_what_the_template_loop_printed(settings):
     assert "<td>system</td>" in html
 
 
+def _evidence(**overrides):
+    values = {
+        "item": "hbv",
+        "source": screening.LAB,
+        "test": "hbsag",
+        "on": dt.date(2026, 11, 2),
+        "result": screening.NEGATIVE,
+        "result_label": "Negative",
+        "detail": "HBsAg negative",
+    }
+    values.update(overrides)
+    return screening.Evidence(**values)
+
+
+def test_checklist_rows_are_what_the_template_loop_printed():
+    rows = [
+        screening.ChecklistRow("hbv", "Hepatitis B", "[S1]", True, _evidence()),
+        screening.ChecklistRow(
+            "tb", EVIL, EVIL, True, _evidence(result=screening.INDETERMINATE, result_label=EVIL, detail=EVIL, note=EVIL)
+        ),
+        screening.ChecklistRow(
+            "egfr", "Kidney function", "", False, _evidence(source=screening.PROFILE, on=None, result_label="")
+        ),
+        screening.ChecklistRow("pregnancy", "Pregnancy test", "[S2]", True, None),
+        screening.ChecklistRow("lipids", "Lipids", "[S3]", False, None),
+    ]
+    expected = Template(OLD_CHECKLIST_ROWS).render(Context({"checklist": rows}))
+    html = checklist_rows(rows)
+    assert html == expected
+    assert "<img" not in html
+    assert "<strong>Missing</strong>" in html
+    assert "<strong>Repeat (indeterminate)</strong>" in html
+    assert "<td>not recorded</td>" in html
+
+
 def test_empty_tables_have_no_rows():
     assert assessment_rows([]) == ""
     assert history_rows([]) == ""
+    assert checklist_rows([]) == ""
