@@ -24,6 +24,7 @@ from drugs.models import (
     Interaction,
     LabTest,
     LabThreshold,
+    LabUnit,
     RegulatoryStatus,
     Source,
 )
@@ -612,6 +613,41 @@ def dosing_labels(drugs=None) -> dict[Drug, L.DrugLabel]:
     drugs = list(drugs.order_by("generic_name"))
     labels = _labels([drug.pk for drug in drugs])
     return {drug: labels[drug.pk] for drug in drugs if drug.pk in labels}
+
+
+# The lab tests with their units and the lab thresholds, for pages that show results (the patient page's trends and
+# timeline): the same cache and key scheme as the labels above, so an edit of a lab test, its units or a drug's
+# thresholds (each a new catalogue version) is a new key. The fingerprint is of the models' fields: a cached
+# instance of another release's model is never read.
+_LAB_CATALOGUE_SCHEMA = hashlib.sha256(
+    repr(
+        [[f.attname for f in model._meta.concrete_fields] for model in (LabTest, LabUnit, LabThreshold, Drug)]
+    ).encode()
+).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class LabCatalogue:
+    tests: dict[int, LabTest]  # every lab test by id, its units loaded (``with_unit_labels``)
+    thresholds: tuple[LabThreshold, ...]  # every drug's lab thresholds with their drugs, in the model's order
+
+
+def _lab_catalogue_key(state: str) -> str:
+    return f"drugs:lab_catalogue:{_LAB_CATALOGUE_SCHEMA}:{state}"
+
+
+def lab_catalogue() -> LabCatalogue:
+    """The catalogue's lab tests and thresholds at the current catalogue version: one query (the version) and a
+    cache read when cached; otherwise 3 more queries, then cached."""
+    key = _lab_catalogue_key(_catalogue_state())
+    catalogue = cache.get(key)
+    if catalogue is None:
+        catalogue = LabCatalogue(
+            tests={t.pk: t for t in LabTest.objects.with_unit_labels()},
+            thresholds=tuple(LabThreshold.objects.select_related("drug")),
+        )
+        cache.set(key, catalogue, LABEL_CACHE_SECONDS)
+    return catalogue
 
 
 # --- Drug codes (RxNorm, ATC) ------------------------------------------------------------------------------------

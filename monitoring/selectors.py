@@ -33,7 +33,6 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
-from django.utils.html import format_html_join
 
 from drugs import units
 from drugs.models import Drug, LabTest, LabThreshold, drug_name
@@ -48,7 +47,7 @@ from patients.selectors import (
     get_patient_for_request,
     patient_assessments,
     patient_badges,
-    patient_lab_tests,
+    patient_lab_catalogue,
     record_patient_view,
 )
 from portal.clinics import unit_system_of
@@ -57,9 +56,9 @@ from portal.idurls import id_url
 from portal.memo import rows_once
 from portal.models import User, staff_name
 from portal.web import ListPage, page_of, page_of_ids
-from therapy.models import CourseEvent, ScheduledItem, TreatmentCourse, course_text
+from therapy.models import CourseEvent, ScheduledItem, course_text
 from therapy.schedule import BASELINE, CHECK_NAMES, check_name
-from therapy.selectors import SCREENING_CHECKS, open_checks, patient_course_events
+from therapy.selectors import SCREENING_CHECKS, open_checks, patient_course_events, patient_courses
 
 PAGE_SIZE = 50
 PATIENTS_PER_PAGE = 25  # worklist: patient groups a page
@@ -600,18 +599,20 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         .order_by("collected_on", "id")
         .values("lab_test_id", "collected_on", "value", "entered_value", "entered_unit", "flag", "action", "in_all")
     )
-    tests = patient_lab_tests(patient) if results else {}  # shared with the timeline: read once per request
-    courses = list(TreatmentCourse.objects.filter(patient=patient).select_related("drug"))
+    catalogue = patient_lab_catalogue(patient) if results else None  # shared with the timeline: read once
+    tests = catalogue.tests if catalogue is not None else {}
+    tested = {r["lab_test_id"] for r in results}
+    courses = patient_courses(patient)  # shared with the therapy section: read once per request
     events = patient_course_events(patient)
     chart_events = [
         charts.Event(on=e.on, label=f"{e.course.drug} {EVENT_LABEL.get(e.kind, e.kind)}", kind=e.kind) for e in events
     ]
     levels_by_test: dict[int, list[charts.Level]] = defaultdict(list)
-    if courses:
+    if courses and catalogue is not None:
         jurisdictions = {c.drug_id: c.jurisdiction for c in courses}
-        thresholds = LabThreshold.objects.filter(
-            drug_id__in=jurisdictions, phase=LabThreshold.Phase.ON_TREATMENT
-        ).select_related("drug")
+        thresholds = [
+            t for t in catalogue.thresholds if t.drug_id in jurisdictions and t.phase == LabThreshold.Phase.ON_TREATMENT
+        ]
         seen = set()
         for t in thresholds:
             if t.jurisdiction not in ("ANY", jurisdictions[t.drug_id]):
@@ -620,7 +621,7 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
             if key in seen:
                 continue
             seen.add(key)
-            if t.lab_test_id not in tests:
+            if t.lab_test_id not in tested:
                 continue  # no result of this test to draw
             shown = tests[t.lab_test_id].display_unit(system)
             levels_by_test[t.lab_test_id].append(
@@ -707,8 +708,6 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
     checks = patient_symptom_checks(patient)[:5]
     for check in checks:
         check.labels = [alerting.SYMPTOM_LABELS.get(c, c) for c in check.symptoms]  # type: ignore[attr-defined]
-    for trend in (*lab_charts, *score_charts):
-        _add_point_html(trend)
     return {
         "lab_charts": lab_charts,
         "single_results": single_results,
@@ -717,31 +716,6 @@ def patient_monitoring(patient: Patient, user=None) -> dict:
         "patient_alerts": alerts,
         "symptom_checks": checks,
     }
-
-
-def _add_point_html(trend: dict) -> None:
-    """A trend's dots and its "values as a table" rows, one entry per value, as the HTML
-    monitoring/_trend_chart.html printed for them (format_html escapes as the template does): up to
-    TREND_POINTS_PER_TEST values per test made these two loops most of the heavy patient page's lookups."""
-    trend["dots_html"] = format_html_join(
-        "",
-        '<circle class="dot" cx="{}" cy="{}" r="3.5"><title>{}</title></circle>',
-        ((d["x"], d["y"], d["label"]) for d in trend["chart"].dots),
-    )
-    trend["rows_html"] = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-        (
-            (
-                r["date"],
-                r["value"],
-                trend["unit"],
-                r["flag"] or "—",
-                f" · action level: {r['action']}" if r["action"] else "",
-            )
-            for r in trend["rows"]
-        ),
-    )
 
 
 def _number_text(value: Any) -> Any:

@@ -18,7 +18,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from drugs.models import LabTest, LabThreshold, Medicine, drug_name
+from drugs.models import LabThreshold, Medicine, drug_name
+from drugs.selectors import LabCatalogue, lab_catalogue
 from patients import risk, scores, screening, timeline
 from patients.facts import ClotHistory, MedicineTaken, PatientFacts, daily_mg_from_text
 from patients.models import (
@@ -443,13 +444,12 @@ _ACTION_LABELS = dict(LabThreshold.Action.choices)
 _AUDIT_ACTION_LABELS = dict(AuditEvent._meta.get_field("action").flatchoices)
 
 
-def patient_lab_tests(patient: Patient) -> dict[int, LabTest]:
-    """The lab tests the patient has results of, with their units (2 queries, read once per request: the timeline
-    and the trends share them)."""
-    tests = rows_once(
-        patient, "lab_tests", lambda: LabTest.objects.filter(results__patient=patient).distinct().with_unit_labels()
-    )
-    return {t.pk: t for t in tests}
+def patient_lab_catalogue(patient: Patient) -> LabCatalogue:
+    """The catalogue's lab tests (by id, with their units) and thresholds, for the patient's results
+    (``drugs.selectors.lab_catalogue``: built once per catalogue version and cached; 1 query when cached), read
+    once per request: the timeline and the trends share them."""
+    (catalogue,) = rows_once(patient, "lab_catalogue", lambda: [lab_catalogue()])
+    return catalogue
 
 
 def _newest_results(patient: Patient, newest: int | None) -> QuerySet[LabResult]:
@@ -475,9 +475,10 @@ def _lab_events(patient: Patient, unit_system: str, newest: int | None = None) -
     ))  # fmt: skip
     if not rows:
         return []  # no test to read either
-    tests = patient_lab_tests(patient)
-    names = {pk: t.short_name for pk, t in tests.items()}
-    shown = {pk: t.display_unit(unit_system) for pk, t in tests.items()}
+    tests = patient_lab_catalogue(patient).tests
+    tested = {row[0] for row in rows}
+    names = {pk: tests[pk].short_name for pk in tested}
+    shown = {pk: tests[pk].display_unit(unit_system) for pk in tested}
     events = []
     for test_id, value, entered_value, entered_unit, coded, flag, action, on, at in rows:
         # LabResult.display_text, without building the result and its test for every row

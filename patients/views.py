@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from drugs.models import Drug
 from patients import panels, risk, selectors, services
+from patients import render as render_rows
 from patients.forms import (
     AssessmentForm,
     MedicineForm,
@@ -200,6 +201,11 @@ def patient_detail(request, public_id):
     )
     panel_templates, panel_context = panels.panels_for(patient, user)
     context.update(panel_context, panels=panel_templates)
+    context.update(
+        assessment_rows=render_rows.assessment_rows(context["assessments"]),
+        checklist_rows=render_rows.checklist_rows(context["checklist"]),
+        history_rows=render_rows.history_rows(context["history"] or ()),
+    )
     return render(request, "patients/patient_detail.html", context)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from drugs import units
@@ -186,28 +187,39 @@ def patient_course_events(patient: Patient) -> list[CourseEvent]:
     )
 
 
+def patient_courses(patient: Patient) -> list[TreatmentCourse]:
+    """The patient's courses with their drugs and prescribers, newest first (read once per request: the therapy
+    and monitoring sections of the patient page share them)."""
+    return rows_once(
+        patient,
+        "courses",
+        lambda: (
+            TreatmentCourse.objects.filter(patient=patient)
+            .select_related("drug", "prescriber")
+            .order_by("-start_date", "-id")
+        ),
+    )
+
+
 def patient_therapy(patient, user=None) -> dict:
     """The patient's courses (open first) with their next open check, for the patient page (2 queries; 3 more when
     a course has open baseline screening checks, to leave out those the record satisfies)."""
-    courses = list(
-        TreatmentCourse.objects.filter(patient=patient)
-        .select_related("drug", "prescriber")
-        .prefetch_related(
-            Prefetch(
-                "schedule",
-                queryset=ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"),
-                to_attr="open_items",
-            )
-        )
-        .order_by("-start_date", "-id")
+    courses: list[Any] = list(patient_courses(patient))  # open_items and next_item are set here for the template
+    prefetch_related_objects(
+        courses,
+        Prefetch(
+            "schedule",
+            queryset=ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN).order_by("due_date", "id"),
+            to_attr="open_items",
+        ),
     )
     by_record = baseline_done_by_record(i for course in courses for i in course.open_items)
     for course in courses:
         course.open_items = [i for i in course.open_items if i.pk not in by_record]
         next_item = course.open_items[0] if course.open_items else None
         if next_item:
-            next_item.check_label = check_name(next_item.check_type)  # type: ignore[attr-defined]  # for the template
-        course.next_item = next_item  # type: ignore[attr-defined]  # for the template
+            next_item.check_label = check_name(next_item.check_type)  # for the template
+        course.next_item = next_item  # for the template
     courses.sort(key=lambda c: (not c.is_open,))
     can_start = user is not None and user.has_perm("therapy.add_treatmentcourse")
     return {"courses": courses, "can_start_therapy": can_start}

@@ -136,3 +136,38 @@ def test_sources_and_codes_are_read_per_request(client, derm):
     page = _page(client)
     assert "Retitled by the seed" in page
     assert "<code>999999</code>" in page
+
+
+def test_the_cached_lab_catalogue_costs_one_query_and_carries_units_and_thresholds(django_assert_num_queries):
+    built = selectors.lab_catalogue().tests
+    with django_assert_num_queries(1):  # the version; the tests and their units come from the cache
+        tests = selectors.lab_catalogue().tests
+        platelets = next(t for t in tests.values() if t.analyte == "platelets")
+        assert platelets.unit_label == built[platelets.pk].unit_label
+    assert set(tests) == set(LabTest.objects.values_list("pk", flat=True))
+    with django_assert_num_queries(1):
+        thresholds = selectors.lab_catalogue().thresholds
+        assert [(str(t.drug), t.value) for t in thresholds] == [("Testinib", Decimal("50"))]
+
+
+def test_a_lab_test_saved_in_the_editor_rebuilds_the_cached_lab_catalogue(client, catalogue_admin):
+    lab_test = LabTest.objects.get(analyte="platelets")
+    assert selectors.lab_catalogue().tests[lab_test.pk].short_name == lab_test.short_name  # cached now
+    client.force_login(catalogue_admin)
+    response = client.post(
+        reverse("drugs:lab_test_edit", args=["platelets"]),
+        _lab_test_post(lab_test, short_name="PLT", **{"units-0-label": "G/L (local)"}),
+    )
+    assert response.status_code == 302
+    rebuilt = selectors.lab_catalogue().tests[lab_test.pk]
+    assert rebuilt.short_name == "PLT"
+    assert rebuilt.unit_label == "G/L (local)"
+
+
+def test_a_threshold_saved_in_the_editor_rebuilds_the_cached_lab_catalogue(client, catalogue_admin):
+    drug = Drug.objects.get(slug="testinib")
+    assert [t.value for t in selectors.lab_catalogue().thresholds] == [Decimal("50")]  # cached now
+    client.force_login(catalogue_admin)
+    url = reverse("drugs:edit_section", args=["testinib", "thresholds"])
+    assert client.post(url, _threshold_post(drug, value="40")).status_code == 302
+    assert [t.value for t in selectors.lab_catalogue().thresholds] == [Decimal("40")]

@@ -90,34 +90,3 @@ def test_chart_numbers_as_text_match_the_template(value):
     from monitoring.selectors import _number_text
 
     assert _number_text(value) == Template("{{ v }}").render(Context({"v": value}))
-
-
-OLD_LOOPS = (
-    '{% for d in trend.chart.dots %}<circle class="dot" cx="{{ d.x }}" cy="{{ d.y }}" r="3.5"><title>{{ d.label }}'
-    "</title></circle>{% endfor %}|{% for r in trend.rows %}<tr><td>{{ r.date }}</td><td>{{ r.value }}</td><td>"
-    '{{ trend.unit }}</td><td>{{ r.flag|default:"—" }}{% if r.action %} · action level: {{ r.action }}{% endif %}'
-    "</td></tr>{% endfor %}"
-)
-
-
-def test_point_html_is_what_the_template_loops_printed():
-    """The dots and the value table of a trend are built in Python (monitoring.selectors._add_point_html); the
-    page must read as when the template looped over them, escaping included."""
-    from django.template import Context, Template
-
-    from monitoring.selectors import _add_point_html, _as_text, _table_row
-
-    points = [charts.Point(dt.date(2026, 1, n), D(v)) for n, v in ((1, "4.5"), (8, "12.25"), (15, "0.8"))]
-    trend = {
-        "chart": _as_text(charts.line_chart(points)),
-        "rows": [
-            _table_row(dt.date(2026, 1, 15), D("0.8"), "Low", "interrupt"),
-            _table_row(dt.date(2026, 1, 8), D("12.25"), "", ""),
-            _table_row(dt.date(2026, 1, 1), D("4.5"), "High <&>", ""),
-        ],
-        "unit": "×10⁹/L <b>",
-    }
-    expected = Template(OLD_LOOPS).render(Context({"trend": trend}))
-    _add_point_html(trend)
-    assert f"{trend['dots_html']}|{trend['rows_html']}" == expected
-    assert "&lt;b&gt;" in trend["rows_html"]

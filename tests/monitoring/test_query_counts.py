@@ -47,6 +47,7 @@ def _grow(course, nurse, n, start=0):
         ("derm", lambda c, a, i: c.get_absolute_url()),
         ("nurse", lambda c, a, i: reverse("monitoring:results_table", args=[c.patient.public_id])),
         ("derm", lambda c, a, i: reverse("monitoring:lab_history", args=[c.patient.public_id, "platelets"])),
+        ("derm", lambda c, a, i: reverse("patients:detail", args=[c.patient.public_id])),  # trends, timeline
     ],
     ids=[
         "alert",
@@ -60,6 +61,7 @@ def _grow(course, nurse, n, start=0):
         "course",
         "results-table",
         "lab-history",
+        "patient",
     ],
 )
 def test_page_query_count_does_not_grow_with_the_record(role, url_of, client_as, derm, nurse, on_abro):
