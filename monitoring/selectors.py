@@ -29,7 +29,7 @@ from django.db.models import (
     Window,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
@@ -41,7 +41,7 @@ from monitoring.models import Alert, RecallContact, SymptomCheck
 from monitoring.services import SCREENING_CHECK
 from patients import risk, screening
 from patients.facts import OpenAlert
-from patients.models import LabResult, Patient
+from patients.models import LabResult, Patient, RiskProfile
 from patients.selectors import (
     badge_q,
     get_patient_for_request,
@@ -93,14 +93,14 @@ def patient_symptom_checks(patient: Patient) -> list[SymptomCheck]:
     )
 
 
-def _risk_score(today: dt.date) -> Coalesce:
-    """How many risk badges the patient carries, computed by the database (patients.selectors.badge_q)."""
-    total = sum(
-        (Case(When(badge_q(code, today), then=Value(1)), default=Value(0), output_field=IntegerField()))
-        for code in risk.BADGE_LABELS
-    )
-    scores = Patient.objects.filter(pk=OuterRef("patient_id")).annotate(score=total).values("score")[:1]
-    return Coalesce(Subquery(scores, output_field=IntegerField()), Value(0))
+def _risk_score(today: dt.date) -> Any:
+    """How many risk badges the check's patient carries, computed by the database (patients.selectors.badge_q) from
+    the patient and risk-profile columns joined to the check: no subquery per check (one per check over the
+    clinic's open checks was most of the worklist's query time, bench/profile_page.py)."""
+    one = Value(1)
+    zero = Value(0)
+    badges = (badge_q(code, today, via="patient__") for code in risk.BADGE_LABELS)
+    return sum((Case(When(q, then=one), default=zero, output_field=IntegerField()) for q in badges), zero)
 
 
 def action_url(item: ScheduledItem) -> tuple[str, str]:
@@ -209,6 +209,44 @@ def _row(item: ScheduledItem, today: dt.date) -> dict:
     }
 
 
+# What a worklist row and its group show (the flags are computed from the patient and the whole risk profile):
+# loading every column of the check, patient, dermatologist, course and drug was a third of the page's CPU time.
+ROW_FIELDS = (
+    *("public_id", "patient_id", "course_id", "check_type", "kind", "due_date", "reason"),
+    *(f"patient__{name}" for name in ("public_id", "family_name", "given_name", "record_number", "dermatologist_id")),
+    *(f"patient__{name}" for name in ("date_of_birth", "weight_kg", "height_cm")),
+    *(f"patient__dermatologist__{name}" for name in ("first_name", "last_name", "username")),
+    *("course__public_id", "course__drug_id", "course__drug__generic_name"),
+    *(f"patient__risk_profile__{f.name}" for f in RiskProfile._meta.concrete_fields),
+)
+WALK_CHUNK = 500  # checks fetched at a time while walking them by due date (a first page needs a few dozen)
+
+
+def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> ListPage:
+    """Page ``page`` of the patients with checks in ``qs`` (their ids), in the worklist's order: the oldest open
+    check first, then the most risk flags, then the patient's id.
+
+    Walks the checks by due date (the status/due date index) and stops after the patients through this page, one
+    more (is there a next page?) and those whose oldest check is due the same day as that last one (their risk
+    flags may put them before it): every patient left out sorts after all of these. One query; grouping every open
+    check of the clinic by patient first was most of the page's time (bench/profile_page.py worklist)."""
+    number = max(1, page or 1)
+    wanted = number * PATIENTS_PER_PAGE + 1
+    keys: dict[int, tuple[dt.date, int, int]] = {}
+    last_due = None
+    walk = qs.annotate(risk=_risk_score(today)).order_by("due_date").values_list("patient_id", "due_date", "risk")
+    for patient_id, due, risk_flags in walk.iterator(chunk_size=WALK_CHUNK):
+        if len(keys) >= wanted and due != last_due:
+            break
+        if patient_id not in keys:  # the patient's first check in due-date order is their oldest
+            keys[patient_id] = (due, -risk_flags, patient_id)
+            last_due = due
+    ordered = sorted(keys, key=keys.__getitem__)
+    start = (number - 1) * PATIENTS_PER_PAGE
+    rows = ordered[start : start + PATIENTS_PER_PAGE + 1]
+    return ListPage(number=number, rows=rows[:PATIENTS_PER_PAGE], has_next=len(rows) > PATIENTS_PER_PAGE)
+
+
 def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> ListPage:
     """The worklist grouped by patient, PATIENTS_PER_PAGE patients a page (a patient is never split across
     pages): the patient whose oldest open check is most overdue first (then the most risk flags), each patient's
@@ -221,15 +259,9 @@ def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> Li
         empty.groups = []  # type: ignore[attr-defined]
         return empty
     qs = worklist_checks(user=user, today=today, **filters)
-    patients = (
-        qs.order_by()
-        .values("patient_id")
-        .annotate(first_due=Min("due_date"), risk=Max(_risk_score(today)))
-        .order_by("first_due", "-risk", "patient_id")
-    )
-    listed = page_of(patients.values_list("patient_id", flat=True), page, PATIENTS_PER_PAGE)
+    listed = _page_patients(qs, today, page)
     order = {patient_id: n for n, patient_id in enumerate(listed.rows)}
-    items = _with_row_data(qs.filter(patient_id__in=order)).order_by("due_date", "id")
+    items = _with_row_data(qs.filter(patient_id__in=order)).only(*ROW_FIELDS).order_by("due_date", "id")
     groups: dict[int, dict] = {}
     for item in items:
         group = groups.get(item.patient_id)
@@ -306,8 +338,11 @@ def clinic_checks(user: User) -> QuerySet[ScheduledItem]:
 def worklist_counts(user: User, today: dt.date, checks: QuerySet[ScheduledItem] | None = None) -> dict[str, int]:
     if user.clinic_id is None:
         return {"overdue": 0, "today": 0}
-    return (clinic_checks(user) if checks is None else checks).aggregate(
-        overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today))
+    # due_date <= today changes neither count and lets the (status, due_date) index skip the checks not yet due
+    return (
+        (clinic_checks(user) if checks is None else checks)
+        .filter(due_date__lte=today)
+        .aggregate(overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today)))
     )
 
 

@@ -24,7 +24,7 @@ from monitoring.recipients import recipient_for
 from patients import screening
 from patients.dates import result_date_error
 from patients.models import LabResult, Patient, ResultFlag
-from patients.services import screening_result_record
+from patients.services import screening_facts_changed, screening_result_record
 from portal import errors
 from portal.audit import audit_record
 from portal.formats import date_text
@@ -281,6 +281,7 @@ def lab_results_record(*, actor: User, rows: list[ResultRow], origin: str = "for
                 note=f"From the lab result ({row.lab_test.short_name})",
             )
     completed = _complete_items(actor, wanted)
+    screening_facts_changed(actor=actor, patient_ids={r.patient_id for r in results})
     alerts = interpret_results(results) if results else []
     by_patient: dict[int, list[ResultRow]] = defaultdict(list)
     for row in rows:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from drugs.models import LabTest
 from drugs.selectors import drug_label
 from monitoring import lab_csv
+from monitoring import render_worklist as render_rows
 from monitoring import selectors as sel
 from monitoring import services as svc
 from monitoring.forms import (
@@ -96,6 +97,10 @@ def worklist(request):
             "choices": sel.worklist_filters(request.user),
             "today": today,
             "counts": sel.worklist_counts(request.user, today, checks),
+            "worklist_groups": render_rows.worklist_groups(
+                page.groups,  # type: ignore[attr-defined]  # set by worklist_page
+                can_contact=request.user.has_perm(ADD_RECALLS),
+            ),
             "recall_kinds": RecallContact.Kind.choices,
             "idempotency_key": idempotency.form_key(request),
         },

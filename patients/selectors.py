@@ -113,37 +113,44 @@ def _years_before(today: dt.date, years: int) -> dt.date:
         return today.replace(year=today.year - years, day=28)
 
 
-def _cv_q() -> Q:
+def _cv_q(via: str = "") -> Q:
     q = Q()
     for name in risk.CV_RISK_FACTOR_LABELS:
-        q |= Q(**{f"risk_profile__{name}": True})
+        q |= Q(**{f"{via}risk_profile__{name}": True})
     return q
 
 
-def _obese_q() -> Q:
+def _obese_q(via: str = "") -> Q:
     # BMI shown to one decimal >= 30.0  <=>  weight / (height/100)^2 >= 29.95 (the rule rounds half up).
     threshold = (risk.OBESITY_MIN_BMI - Decimal("0.05")) / 10000
+    height = F(f"{via}height_cm")
     return Q(
-        weight_kg__isnull=False, height_cm__isnull=False, weight_kg__gte=F("height_cm") * F("height_cm") * threshold
+        **{
+            f"{via}weight_kg__isnull": False,
+            f"{via}height_cm__isnull": False,
+            f"{via}weight_kg__gte": height * height * threshold,
+        }
     )
 
 
-def badge_q(code: str, today: dt.date) -> Q:
-    """The database form of each rule in ``patients.risk`` (a test checks both agree)."""
-    rp = "risk_profile__"
+def badge_q(code: str, today: dt.date, *, via: str = "") -> Q:
+    """The database form of each rule in ``patients.risk`` (a test checks both agree). ``via`` is the path from the
+    queried model to the patient ("patient__" for scheduled checks), empty for a query of patients."""
+    rp = f"{via}risk_profile__"
+    born_by = f"{via}date_of_birth__lte"
     smokers = Q(**{f"{rp}smoking_status__in": [risk.SMOKING_FORMER, risk.SMOKING_CURRENT]})
     malignancy = Q(**{f"{rp}cancer_status__in": [risk.CANCER_ACTIVE, risk.CANCER_PAST]})
     long_time = Q(**{f"{rp}smoking_status": risk.SMOKING_CURRENT}) | Q(
         **{f"{rp}smoking_status": risk.SMOKING_FORMER, f"{rp}pack_years__gte": risk.EU_LONG_TIME_SMOKER_MIN_PACK_YEARS}
     )
     if code == risk.US_CV_RISK_GROUP:
-        return Q(date_of_birth__lte=_years_before(today, risk.US_CV_GROUP_MIN_AGE)) & _cv_q()
+        return Q(**{born_by: _years_before(today, risk.US_CV_GROUP_MIN_AGE)}) & _cv_q(via)
     if code == risk.SMOKER_ANY:
         return smokers
     if code == risk.EU_LAST_RESORT:
-        return Q(date_of_birth__lte=_years_before(today, risk.EU_OLDER_AGE)) | _cv_q() | long_time | malignancy
+        return Q(**{born_by: _years_before(today, risk.EU_OLDER_AGE)}) | _cv_q(via) | long_time | malignancy
     if code == risk.VTE_RISK:
-        q = Q(date_of_birth__lte=_years_before(today, risk.VTE_OLDER_AGE)) | _obese_q()
+        q = Q(**{born_by: _years_before(today, risk.VTE_OLDER_AGE)}) | _obese_q(via)
         for name in (
             "dvt_history",
             "pe_history",

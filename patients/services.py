@@ -7,6 +7,7 @@ under the patient, so the patient page can show its own access and change histor
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,30 @@ RISK_FIELDS = tuple(
     for f in RiskProfile._meta.get_fields()
     if getattr(f, "editable", False) and f.concrete and f.name not in ("id", "patient")
 )
+
+# --- Screening facts written: who keeps what they derive up to date ------------------------------------------------
+
+# Apps above patients keep data derived from the baseline screening facts (lab results, screening records, the risk
+# profile: ``patients.screening``) up to date without patients importing them: each listener is called with the actor
+# and the patients whose facts changed, in the writer's transaction (registered in its AppConfig.ready()).
+ScreeningListener = Callable[..., object]
+_SCREENING_LISTENERS: list[ScreeningListener] = []
+
+
+def register_screening_listener(listener: ScreeningListener) -> ScreeningListener:
+    if listener not in _SCREENING_LISTENERS:
+        _SCREENING_LISTENERS.append(listener)
+    return listener
+
+
+def screening_facts_changed(*, actor: User | None, patient_ids: Iterable[int]) -> None:
+    """Tell the listeners that these patients' screening facts were written, corrected or deleted (every writer of
+    a lab result, a screening record or a risk-profile status calls this)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return
+    for listener in _SCREENING_LISTENERS:
+        listener(actor=actor, patient_ids=ids)
 
 
 def _plain(value: Any) -> Any:
@@ -143,6 +168,7 @@ def risk_profile_update(*, actor: User, patient: Patient, data: dict[str, Any], 
     profile.updated_at = now
     profile.save(update_fields=[*changes, "item_meta", "row_version", "updated_by", "updated_at"])
     _audit(actor=actor, action=AuditEvent.Action.CHANGE, patient=patient, summary=RISK_PROFILE_CHANGED, changes=changes)
+    screening_facts_changed(actor=actor, patient_ids=[patient.pk])
     return profile
 
 
@@ -213,6 +239,7 @@ def screening_result_record(
         summary="Screening result recorded",
         changes={item: [None, f"{result} on {performed_on.isoformat()}"]},
     )
+    screening_facts_changed(actor=actor, patient_ids=[patient.pk])
     return record
 
 

@@ -212,6 +212,11 @@ class ScheduledItem(models.Model):
     )
     cancel_reason = models.CharField(max_length=200, blank=True)
     completion_note = models.CharField(_("note"), max_length=300, blank=True)
+    # An open baseline screening check the patient's record satisfies by now (a lab result, a screening record or a
+    # risk-profile status, read by patients.selectors.screening_statuses). Kept by therapy.services.record_checks_sync
+    # whenever one of those facts is written or corrected, so the clinic-wide lists (the worklist, its counts, the
+    # reminders) leave such checks out in SQL instead of reading every patient's record per request.
+    satisfied_by_record = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -143,14 +143,10 @@ def baseline_done_by_record(items: Iterable[ScheduledItem]) -> dict[int, str]:
 
 def open_checks(**filters) -> QuerySet[ScheduledItem]:
     """The open checks matching ``filters`` (e.g. ``patient__clinic_id``), less the baseline screening checks the
-    record already satisfies: what the worklist, its counts and the reminders list. One query more, four when there
-    are open baseline screening checks, whatever their number."""
-    qs = ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, **filters)
-    baseline = qs.filter(kind=BASELINE, check_type__in=SCREENING_CHECKS).only(
-        "id", "patient_id", "check_type", "kind", "status"
-    )
-    done = baseline_done_by_record(baseline)
-    return qs.exclude(pk__in=list(done)) if done else qs
+    record already satisfies: what the worklist, its counts and the reminders list. No query by itself: the checks
+    the record satisfies are marked when the fact is written (``services.record_checks_sync``), so the database
+    leaves them out in the same query whatever the clinic's size."""
+    return ScheduledItem.objects.filter(status=ScheduledItem.Status.OPEN, satisfied_by_record=False, **filters)
 
 
 def course_page(course: TreatmentCourse) -> dict:

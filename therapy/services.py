@@ -7,6 +7,8 @@ did it, and keeps the monitoring schedule in step with the catalogue protocol.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -20,14 +22,15 @@ from drugs.selectors import dosing_labels, drug_label
 from drugs.services import current_catalogue_version
 from patients import risk
 from patients.models import Patient
-from patients.selectors import patient_facts
+from patients.selectors import PATIENT_OBJECT_TYPE, patient_facts
 from portal import errors
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
 from therapy import schedule as S
 from therapy.models import CourseEvent, SafetyFinding, ScheduledItem, TreatmentCourse
 from therapy.safety import DOSE_CHANGE, RESUME, START, Finding, Severity, check_safety
-from therapy.selectors import therapy_facts
+from therapy.schedule import check_name
+from therapy.selectors import SCREENING_CHECKS, baseline_done_by_record, therapy_facts
 
 HORIZON_WEEKS = 52
 
@@ -218,6 +221,41 @@ def _schedule_items(course: TreatmentCourse, planned: list[S.PlannedItem], versi
         )
         for item in planned
     ]
+
+
+def record_checks_sync(*, actor: User | None, patient_ids: Iterable[int] | None = None) -> int:
+    """Mark the open baseline screening checks of these patients (all patients when None) that their record
+    satisfies by now (``selectors.baseline_done_by_record``: the same reading as the course page and the safety
+    check), and unmark those it no longer satisfies (a newer indeterminate result, a corrected lab result). Called
+    by every writer of a screening fact (``patients.services.screening_facts_changed``); audited under the patient
+    for each check whose mark changes. Returns how many changed. The check stays open: the course page still lists
+    it as done by the record, and it leaves the worklist, its counts and the reminders (``selectors.open_checks``)."""
+    qs = ScheduledItem.objects.filter(
+        status=ScheduledItem.Status.OPEN, kind=S.BASELINE, check_type__in=SCREENING_CHECKS
+    ).only("id", "patient_id", "check_type", "kind", "status", "due_date", "satisfied_by_record")
+    if patient_ids is not None:
+        qs = qs.filter(patient_id__in=list(patient_ids))
+    items = list(qs.order_by("patient_id", "id"))
+    done = baseline_done_by_record(items)
+    changed: dict[int, dict[str, list]] = defaultdict(dict)
+    for value in (True, False):
+        flip = [i for i in items if (i.pk in done) == value and i.satisfied_by_record != value]
+        ScheduledItem.objects.filter(pk__in=[i.pk for i in flip]).update(satisfied_by_record=value)
+        for item in flip:
+            changed[item.patient_id][f"{check_name(item.check_type)} due {item.due_date.isoformat()}"] = [
+                not value,
+                value,
+            ]
+    for patient_id, changes in changed.items():
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CHANGE,
+            object_type=PATIENT_OBJECT_TYPE,
+            object_id=str(patient_id),
+            summary="Baseline checks satisfied by the record updated",
+            changes=changes,
+        )
+    return sum(len(c) for c in changed.values())
 
 
 def _label_for_clinic(drug: Drug) -> DrugLabel:

@@ -28,6 +28,7 @@ from interfaces.models import InboxMessage, InterfaceRequest, InterfaceToken
 from monitoring import services as monitoring
 from patients.dates import result_date_error
 from patients.models import LabResult, Patient
+from patients.services import screening_facts_changed
 from portal import errors
 from portal.audit import audit_record
 from portal.models import AuditEvent, User
@@ -274,6 +275,7 @@ def _apply_corrections(corrections: list[monitoring.ResultRow], *, actor: User) 
                 },
             )
             old.delete()
+            screening_facts_changed(actor=actor, patient_ids=[row.patient.pk])
         to_store.append(row)
     return to_store
 

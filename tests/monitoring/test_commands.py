@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from monitoring.models import Alert
 from patients.models import LabResult
+from patients.services import risk_profile_update
 from portal.models import AuditEvent, OutboundEmail
 from tests.factories import TODAY, make_course, make_patient, make_scheduled_item, record_result
 from tests.mailbackends import FlakyBackend
@@ -67,10 +68,12 @@ def test_every_link_in_the_emails_is_absolute(overdue_and_urgent, settings):
 def test_digest_leaves_out_baseline_screening_the_record_satisfies(clinic, derm, nurse, catalogue):
     nurse.email = "nurse@example.invalid"
     nurse.save()
-    patient = make_patient(clinic=clinic, dermatologist=derm, record_number="REM-2", risk={"tb_status": "negative"})
+    patient = make_patient(clinic=clinic, dermatologist=derm, record_number="REM-2")
     course = make_course(patient, derm)
     make_scheduled_item(course, check_type="tb", kind="baseline", due=TODAY - dt.timedelta(days=40))
     make_scheduled_item(course, check_type="hcv", kind="baseline", due=TODAY - dt.timedelta(days=40))
+    # the course listed what the record lacked at its start; the TB status is recorded since
+    risk_profile_update(actor=derm, patient=patient, data={"tb_status": "negative"}, row_version=1)
     out = io.StringIO()
     call_command("send_reminders", "--dry-run", stdout=out)
     assert "1 overdue, 0 due today" in out.getvalue()

@@ -8,7 +8,9 @@ from django.http import Http404
 from patients import risk, selectors
 from patients.models import Patient
 from patients.services import risk_profile_update, screening_result_record
-from tests.factories import make_clinic, make_patient, make_user
+from portal import roles
+from tests.factories import make_clinic, make_course, make_patient, make_scheduled_item, make_user
+from therapy.models import ScheduledItem
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -75,7 +77,7 @@ RISK_FLAGS = [
 
 
 @pytest.mark.django_db
-def test_badge_filter_agrees_with_the_pure_rules(clinic):
+def test_badge_filter_agrees_with_the_pure_rules(clinic, catalogue):
     rng = random.Random(4)
     for _ in range(40):
         fields = {name: rng.choice(values) for name, values in RISK_CHOICES.items()}
@@ -90,10 +92,21 @@ def test_badge_filter_agrees_with_the_pure_rules(clinic):
             height_cm=Decimal(rng.randint(150, 195)),
         )
     patients = list(Patient.objects.select_related("risk_profile"))
+    derm = make_user(role=roles.DERMATOLOGIST, clinic=clinic)
+    for patient in patients[::2]:  # half the patients have a check
+        make_scheduled_item(make_course(patient, derm))
+    with_checks = {p.pk for p in patients[::2]}
     for code in risk.BADGE_LABELS:
         by_rule = {p.pk for p in patients if code in {b.code for b in selectors.patient_badges(p, TODAY)}}
         by_query = set(Patient.objects.filter(selectors.badge_q(code, TODAY)).values_list("pk", flat=True))
         assert by_rule == by_query, code
+        # the same rule read from a related model (the worklist's risk order reads it from the scheduled checks)
+        via_checks = set(
+            ScheduledItem.objects.filter(selectors.badge_q(code, TODAY, via="patient__")).values_list(
+                "patient_id", flat=True
+            )
+        )
+        assert via_checks == by_rule & with_checks, code
 
 
 @pytest.mark.django_db
