@@ -65,7 +65,6 @@ def prepare() -> dict:
     from patients.models import Patient
 
     fx = fixtures()
-    salt = secrets.token_hex(10)  # this run's one-time tokens (bench.pages.bench_token)
     users = bench_users()
     csrf = _get_new_csrf_string()
     cookies = {}
@@ -102,7 +101,9 @@ def prepare() -> dict:
             continue
         query = page.query(fx)
         url = f"{path}?{query}" if query else path
-        # POSTs: each with a body of its own (two here; then the live probe and wrk go on from hit.seq).
+        # POSTs: each with a body of its own (two here; then the live probe and wrk go on from hit.seq). The salt is
+        # this run's and this page's: two pages' request numbers overlap, and a form token is one form's only.
+        salt = secrets.token_hex(10)
         hit = ClientRequests(
             page, fx, client=clients[page.user], url=url, salt=salt, extra={"csrfmiddlewaretoken": csrf}
         )
