@@ -196,7 +196,7 @@ def patient_detail(request, public_id):
     context.update(
         patient=patient,
         can=_abilities(user),
-        timeline=events[: selectors.TIMELINE_ON_PAGE],
+        timeline_rows=render_rows.timeline_rows(events[: selectors.TIMELINE_ON_PAGE]),
         timeline_more=len(events) > selectors.TIMELINE_ON_PAGE,
     )
     panel_templates, panel_context = panels.panels_for(patient, user)
@@ -215,7 +215,8 @@ def patient_timeline(request, public_id):
     """Every clinical event of the patient, newest first, a page at a time."""
     patient = get_patient_for_request(request, public_id)
     page = selectors.timeline_page(patient, request.user, query_int(request.GET.get("page"), 1))
-    return render(request, "patients/timeline.html", {"patient": patient, "page_obj": page, "events": page.rows})
+    context = {"patient": patient, "page_obj": page, "timeline_rows": render_rows.timeline_rows(page.rows)}
+    return render(request, "patients/timeline.html", context)
 
 
 @permission_required("patients.change_patient", raise_exception=True)

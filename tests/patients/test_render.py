@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from django.template import Context, Template
 
 from patients import screening
-from patients.render import assessment_rows, checklist_rows, history_rows
+from patients.render import assessment_rows, checklist_rows, history_rows, timeline_rows
+from patients.timeline import TimelineEvent
 
 OLD_ASSESSMENT_ROWS = (
     '{% for a in assessments %}\n    <tr><td>{{ a.assessed_on|date:"d/m/Y" }}</td>'
@@ -132,3 +133,45 @@ def test_empty_tables_have_no_rows():
     assert assessment_rows([]) == ""
     assert history_rows([]) == ""
     assert checklist_rows([]) == ""
+
+
+OLD_TIMELINE_ITEMS = (
+    "{% for e in events %}\n"
+    '  <li class="mb-2"><time datetime="{{ e.on|date:\'Y-m-d\' }}">{{ e.on|date:"d/m/Y" }}</time>\n'
+    '    <span class="badge text-bg-light border">{{ e.kind_label }}</span>\n'
+    '    {% if e.url %}<a href="{{ e.url }}">{{ e.title }}</a>{% else %}{{ e.title }}{% endif %}'
+    '{% if e.detail %}<span class="d-block small text-body-secondary ms-md-5">{{ e.detail }}</span>{% endif %}</li>\n'
+    "  {% empty %}\n"
+    '  <li class="text-body-secondary">Nothing recorded yet.</li>\n'
+    "  {% endfor %}"
+)
+
+
+def test_timeline_rows_are_what_the_template_loop_printed():
+    events = [
+        TimelineEvent(on=dt.date(2026, 3, 4), kind="lab", title=EVIL, detail=EVIL),
+        TimelineEvent(on=dt.date(2026, 3, 3), kind="therapy", title="Abrocitinib started", url=f"/c/?a=1&b={EVIL}"),
+        TimelineEvent(on=dt.date(2026, 3, 2), kind=EVIL, title="Registered"),
+    ]
+    rows = timeline_rows(events)
+    assert rows == Template(OLD_TIMELINE_ITEMS).render(Context({"events": events}))
+    assert "<img" not in rows
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &#x27;q&#x27;" in rows
+    assert 'href="/c/?a=1&amp;b=&lt;img' in rows
+    assert '<time datetime="2026-03-04">04/03/2026</time>' in rows
+    assert "Lab result" in rows  # the kind in words
+    assert rows.count("<li") == 3
+
+
+def test_an_empty_timeline_says_so():
+    assert timeline_rows([]) == Template(OLD_TIMELINE_ITEMS).render(Context({"events": []}))
+    assert "Nothing recorded yet." in timeline_rows([])
+
+
+def test_plain_dates_print_as_the_date_filter_prints_them():
+    """patients.render writes a plain date's two numeric formats itself: the same text as ``|date``."""
+    from patients.render import _date
+
+    for day in (dt.date(2026, 1, 2), dt.date(1999, 12, 31), dt.date(2030, 10, 9)):
+        for fmt in ("d/m/Y", "Y-m-d", "j M Y"):
+            assert _date(day, fmt) == Template("{{ d|date:f }}").render(Context({"d": day, "f": fmt}))

@@ -137,3 +137,18 @@ def test_the_patient_page_timeline_is_the_full_timelines_newest(derm, record):
     full = selectors.patient_timeline(patient, derm)
     assert selectors.patient_timeline(patient, derm, newest=newest) == full[:newest]
     assert selectors.patient_timeline(record, derm, newest=newest) == selectors.patient_timeline(record, derm)[:newest]
+
+
+def _timeline_list(body: str) -> str:
+    return body.split('<ol class="list-unstyled timeline">')[1].split("</ol>")[0]
+
+
+def test_the_patient_page_and_the_timeline_page_print_the_same_items(client_as, derm, record):
+    """Both include templates/patients/_timeline.html with patients.render.timeline_rows: the page's newest events
+    are the timeline page's first ones, item for item."""
+    client = client_as(derm)
+    on_page = _timeline_list(client.get(record.get_absolute_url()).content.decode())
+    on_timeline = _timeline_list(client.get(timeline_url(record)).content.decode())
+    assert on_page.count("<li") == min(selectors.TIMELINE_ON_PAGE, on_timeline.count("<li")) > 5
+    assert on_timeline.startswith(on_page.rsplit("</li>", 1)[0])
+    assert '<span class="badge text-bg-light border">Therapy</span>' in on_page
