@@ -13,15 +13,18 @@ from portal.models import AuditEvent, Clinic, User
 DEFAULT_UNIT_SYSTEM = Clinic.UnitSystem.US.value
 
 
-def unit_system_of(user) -> str:
+def unit_system_of(user, *, clinic: Clinic | None = None) -> str:
     """The lab unit system (US or SI) of the user's clinic; US without one. One query, then kept on the user for
-    the rest of the request."""
+    the rest of the request; none when the caller passes the user's clinic loaded already (the patient page's
+    patient comes with its clinic, which is the user's)."""
     cached = getattr(user, "_portal_unit_system", None)
     if cached is not None:
         return cached
     clinic_id = getattr(user, "clinic_id", None)
     system = DEFAULT_UNIT_SYSTEM
-    if clinic_id is not None:
+    if clinic_id is not None and clinic is not None and clinic.pk == clinic_id:
+        system = clinic.unit_system or system
+    elif clinic_id is not None:
         system = Clinic.objects.filter(pk=clinic_id).values_list("unit_system", flat=True).first() or system
     if user is not None:
         user._portal_unit_system = system

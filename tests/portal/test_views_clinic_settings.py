@@ -6,7 +6,7 @@ from django.urls import reverse
 from portal import clinics, roles
 from portal.errors import StaleEditError
 from portal.models import AuditEvent, Clinic
-from tests.factories import make_user
+from tests.factories import make_clinic, make_user
 
 SETTINGS = reverse("portal:clinic_settings")
 CONTACT = {"phone": "+44 20 7946 0000", "emergency_number": "999", "address": "1 Test Street\nTesttown"}
@@ -95,3 +95,14 @@ def test_the_service_refuses_stale_and_invalid_saves_with_the_field(admin, clini
 def test_an_unchanged_save_writes_no_audit_row(client_as, admin, clinic):
     assert post(client_as(admin), clinic).status_code == 302
     assert not AuditEvent.objects.filter(object_type="portal.clinic").exists()
+
+
+def test_the_unit_system_comes_from_the_users_clinic_loaded_already(admin, clinic, django_assert_num_queries):
+    clinic.unit_system = Clinic.UnitSystem.SI
+    clinic.save()
+    other = make_clinic()
+    with django_assert_num_queries(0):
+        assert clinics.unit_system_of(admin, clinic=clinic) == "SI"
+    admin._portal_unit_system = None
+    with django_assert_num_queries(1):  # another clinic's settings are not the user's: read the user's
+        assert clinics.unit_system_of(admin, clinic=other) == "SI"
