@@ -9,12 +9,13 @@ from monitoring.alerting import SYMPTOM_LABELS
 from monitoring.selectors import patient_alerts, patient_symptom_checks
 from patients.models import Patient
 from patients.timeline import TimelineEvent
+from portal.idurls import id_url
 
 
 def _alert_events(patient: Patient) -> list[TimelineEvent]:
     events = []
     for alert in patient_alerts(patient):
-        url = alert.get_absolute_url()
+        url = id_url("monitoring:alert", alert.public_id)  # one reverse for the timeline, not one per alert
         events.append(
             TimelineEvent(
                 on=timezone.localtime(alert.created_at).date(),

@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, Field, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import Rank, RowNumber
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 
 from drugs.models import LabThreshold, Medicine, drug_name
@@ -434,7 +433,7 @@ def _screening_events(patient: Patient) -> list[TimelineEvent]:
 
 
 def _medicine_events(patient: Patient) -> list[TimelineEvent]:
-    url = reverse("patients:medicines", args=[patient.public_id])
+    url = id_url("patients:medicines", patient.public_id)
     events = []
     for m in patient_medicines(patient):
         if m.started_on:

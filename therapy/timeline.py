@@ -6,6 +6,7 @@ from __future__ import annotations
 from patients.models import Patient
 from patients.timeline import TimelineEvent
 from portal.formats import decimal_text
+from portal.idurls import id_url
 from therapy.models import CourseEvent, TreatmentCourse
 from therapy.selectors import patient_course_events
 
@@ -43,7 +44,7 @@ def course_timeline_events(patient: Patient, user) -> list[TimelineEvent]:
                 kind="therapy",
                 title=title,
                 detail=detail,
-                url=event.course.get_absolute_url(),
+                url=id_url("therapy:course", event.course.public_id),  # one reverse, not one per event
                 at=event.created_at,
             )
         )

@@ -3,6 +3,7 @@ conftest.py)."""
 
 import datetime as dt
 
+from django.urls import reverse
 from django.utils import timezone
 
 from patients import selectors, services
@@ -152,3 +153,14 @@ def test_the_patient_page_and_the_timeline_page_print_the_same_items(client_as, 
     assert on_page.count("<li") == min(selectors.TIMELINE_ON_PAGE, on_timeline.count("<li")) > 5
     assert on_timeline.startswith(on_page.rsplit("</li>", 1)[0])
     assert '<span class="badge text-bg-light border">Therapy</span>' in on_page
+
+
+def test_events_link_their_course_alert_and_the_medicines_page(derm, record):
+    """The links are built from one reverse per kind (portal.idurls): the same addresses as the objects' own."""
+    from monitoring.models import Alert
+    from therapy.models import TreatmentCourse
+
+    urls = {e.url for e in selectors.patient_timeline(record, derm)}
+    assert TreatmentCourse.objects.get(patient=record).get_absolute_url() in urls
+    assert {a.get_absolute_url() for a in Alert.objects.filter(patient=record)} <= urls
+    assert reverse("patients:medicines", args=[record.public_id]) in urls
