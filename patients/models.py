@@ -52,7 +52,10 @@ class PatientQuerySet(models.QuerySet):
         return self.select_related("dermatologist", "risk_profile")
 
     def for_detail(self) -> PatientQuerySet:
-        return self.select_related("clinic", "dermatologist", "risk_profile", "created_by", "updated_by")
+        """With what the patient pages show: the clinic (its unit system), the dermatologist and the risk profile.
+        Not who created or last changed the record: no page shows them, and joining two more user rows made the
+        patient page's first query 1.9 instead of 1.2 ms (wall, bench database)."""
+        return self.select_related("clinic", "dermatologist", "risk_profile")
 
 
 class Patient(models.Model):
