@@ -69,6 +69,17 @@ def test_rows_with_the_same_courses_each_show_them_and_other_rows_their_own():
     ]
 
 
+def test_values_repeated_across_rows_are_escaped_in_every_row():
+    badge = risk.Badge(code="X", label=XSS, reason=XSS, source="")
+    texts = dict.fromkeys(("family_name", "given_name", "dermatologist"), XSS)
+    rows = [_row(**texts, badges=[badge]), _row(**texts, age=None, badges=[]), _row(**texts, badges=[badge, badge])]
+    lines = str(patient_rows_html(rows)).split("\n")
+    assert "<script>" not in "".join(lines)
+    assert [line.count("&lt;script&gt;") for line in lines] == [5, 3, 7]
+    assert "<td>None</td>" in lines[1]  # an unknown age reads as the template showed it
+    assert '<span class="text-body-secondary small">No risk flags</span>' in lines[1]
+
+
 def test_options_show_each_choice_and_mark_the_selected_one():
     html = str(options_html([(1, "Dana Derm"), (2, "Eve Skin")], 2))
     assert html == '<option value="1">Dana Derm</option><option value="2" selected>Eve Skin</option>'
