@@ -125,7 +125,9 @@ class Patient(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["clinic", "family_name", "given_name"], name="patients_patient_name_idx"),
+            # The list's order, id included: the database reads the page off the index instead of sorting every
+            # patient of a name (with their joins) first (bench: 149 rows read and joined for a page of 25).
+            models.Index(fields=["clinic", "family_name", "given_name", "id"], name="patients_patient_list_idx"),
             models.Index(fields=["clinic", "date_of_birth"], name="patients_patient_dob_idx"),
         ]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,16 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 )
 
 
+@functools.cache
+def _url_of(url_name: str, prefix: str) -> str | None:
+    """An entry's address, once per process and script prefix (the entries take no arguments): a ``reverse`` per
+    entry on every page was most of the bar's cost (bench/profile_page.py). None: not in this build's URLs."""
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
 def nav_for(user, current_path: str) -> list[dict]:
     if not user.is_authenticated:
         return []
@@ -38,9 +49,8 @@ def nav_for(user, current_path: str) -> list[dict]:
             continue
         if item.permission and not user.has_perm(item.permission):
             continue
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
+        url = _url_of(item.url_name, get_script_prefix())
+        if url is None:
             continue
         active = current_path == url if url == "/" else current_path.startswith(url)
         items.append({"label": item.label, "url": url, "active": active})

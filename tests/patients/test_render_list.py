@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from drugs.models import Drug
 from patients import risk
-from patients.render_list import patient_rows_html
+from patients.render_list import options_html, patient_rows_html
 from patients.selectors import PatientListRow, patient_badges, patient_list_page
 from tests.factories import TODAY, make_course, make_patient
 from therapy.models import TreatmentCourse
@@ -56,6 +56,42 @@ def test_every_value_is_escaped():
     assert "<img" not in html
     assert '"onmouseover' not in html
     assert html.count("&lt;script&gt;") == 7  # names, record number, dermatologist, course and status, badge
+
+
+def test_rows_with_the_same_courses_each_show_them_and_other_rows_their_own():
+    shared = [("Abrocitinib 100 mg", ""), ("Upadacitinib 15 mg", "interrupted")]
+    rows = [_row(courses=list(shared)), _row(courses=[("Baricitinib 2 mg", "planned")]), _row(courses=list(shared))]
+    cells = [line.split("</td><td>")[5] for line in str(patient_rows_html(rows)).split("\n")]
+    assert cells == [
+        "Abrocitinib 100 mg; Upadacitinib 15 mg (interrupted)",
+        "Baricitinib 2 mg (planned)",
+        "Abrocitinib 100 mg; Upadacitinib 15 mg (interrupted)",
+    ]
+
+
+def test_values_repeated_across_rows_are_escaped_in_every_row():
+    badge = risk.Badge(code="X", label=XSS, reason=XSS, source="")
+    texts = dict.fromkeys(("family_name", "given_name", "dermatologist"), XSS)
+    rows = [_row(**texts, badges=[badge]), _row(**texts, age=None, badges=[]), _row(**texts, badges=[badge, badge])]
+    lines = str(patient_rows_html(rows)).split("\n")
+    assert "<script>" not in "".join(lines)
+    assert [line.count("&lt;script&gt;") for line in lines] == [5, 3, 7]
+    assert "<td>None</td>" in lines[1]  # an unknown age reads as the template showed it
+    assert '<span class="text-body-secondary small">No risk flags</span>' in lines[1]
+
+
+def test_options_show_each_choice_and_mark_the_selected_one():
+    html = str(options_html([(1, "Dana Derm"), (2, "Eve Skin")], 2))
+    assert html == '<option value="1">Dana Derm</option><option value="2" selected>Eve Skin</option>'
+    assert "selected" not in str(options_html([("abrocitinib", "Abrocitinib")], ""))
+    assert "selected" not in str(options_html([(1, "Dana Derm")], None))
+    assert str(options_html([], "x")) == ""
+
+
+def test_options_are_escaped():
+    html = str(options_html([('"><script>', XSS)], ""))
+    assert "<script>" not in html
+    assert html == '<option value="&quot;&gt;&lt;script&gt;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</option>'
 
 
 @pytest.mark.django_db

@@ -106,3 +106,22 @@ def test_dermatologists_of_a_clinic():
     make_user(role=roles.DERMATOLOGIST, clinic=other)
     assert list(User.objects.dermatologists_of(clinic.pk)) == [first, second]
     assert list(User.objects.dermatologists_of(None)) == []
+
+
+@pytest.mark.django_db
+def test_dermatologists_of_a_clinic_are_its_own_by_name_each_once():
+    from tests.factories import make_clinic, make_user
+
+    clinic, other = make_clinic(), make_clinic()
+    zed = make_user(role=roles.DERMATOLOGIST, clinic=clinic, first_name="Ann", last_name="Zed")
+    abe = make_user(role=roles.DERMATOLOGIST, clinic=clinic, first_name="Bob", last_name="Abe")
+    abe.groups.add(Group.objects.get(name=roles.NURSE))  # a second role does not list him twice
+    make_user(role=roles.NURSE, clinic=clinic)
+    elsewhere = make_user(role=roles.DERMATOLOGIST, clinic=other)
+    assert list(User.objects.dermatologists_of(clinic.pk)) == [abe, zed]
+    assert list(User.objects.dermatologists_of(other.pk)) == [elsewhere]  # the query built once serves every clinic
+    assert list(User.objects.dermatologists_of(None)) == []
+    assert list(User.objects.dermatologists_of(clinic.pk).filter(is_active=True).values_list("pk", flat=True)) == [
+        abe.pk,
+        zed.pk,
+    ]
