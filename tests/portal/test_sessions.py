@@ -32,14 +32,20 @@ def _renew(key: str, at: dt.datetime) -> SessionStore:
         return store
 
 
-@pytest.mark.django_db
-def test_renewal_moves_the_expiry_keeps_the_data_in_one_statement():
+def _renewal_write(minutes: int) -> tuple[str, dt.datetime, str]:
+    """A session saved, then renewed ``minutes`` later: its key, the renewal's time and its one write's SQL."""
     start = timezone.now().replace(microsecond=0)
     key = _saved_session(start)
-    later = start + dt.timedelta(minutes=10)
+    later = start + dt.timedelta(minutes=minutes)
     with CaptureQueriesContext(connection) as queries:
         _renew(key, later)
     (write,) = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]  # no savepoint
+    return key, later, write
+
+
+@pytest.mark.django_db
+def test_renewal_moves_the_expiry_keeps_the_data_in_one_statement():
+    key, later, write = _renewal_write(10)
     assert write.startswith("UPDATE")
     row = Session.objects.get(session_key=key)
     assert row.expire_date == later + dt.timedelta(seconds=900)
@@ -69,12 +75,7 @@ def test_renewing_a_deleted_session_fails_as_django_does():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the asynchronous commit is PostgreSQL's")
 def test_renewal_on_postgresql_is_one_statement_outside_a_transaction():
-    start = timezone.now().replace(microsecond=0)
-    key = _saved_session(start)
-    later = start + dt.timedelta(minutes=5)
-    with CaptureQueriesContext(connection) as queries:
-        _renew(key, later)
-    (update,) = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
-    assert "synchronous_commit" in update
+    key, later, write = _renewal_write(5)
+    assert "synchronous_commit" in write
     assert Session.objects.get(session_key=key).expire_date == later + dt.timedelta(seconds=900)
     assert connection.cursor().execute("SHOW synchronous_commit").fetchone() == ("on",)  # only that transaction's
