@@ -164,8 +164,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Sessions live in the database (stateless app servers); 15 minutes idle, renewed on each request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database (stateless app servers); 15 minutes idle, renewed on each request (one statement
+# a renewal: portal/sessions.py).
+SESSION_ENGINE = "portal.sessions"
 SESSION_COOKIE_AGE = 15 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -138,3 +138,37 @@ def test_event_dates_are_shared_between_figures():
     first = trend_figure(_trend(events=EVENTS), dates)
     assert dates == {dt.date(2025, 12, 20): "20 Dec 2025", dt.date(2026, 1, 9): "9 Jan 2026"}
     assert trend_figure(_trend(events=EVENTS), dates) == first
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["0.0001", "0.0002", "0.00015"],  # tiny values: coordinates near the plot's edges
+        ["250000", "1", "999999.75"],  # large values (platelets in /µL)
+        [str(n * 7 % 61) for n in range(60)],  # a full trend
+    ],
+)
+def test_dots_print_their_coordinates_as_the_template_did(values):
+    """The dots' numbers are printed without ``_number_text`` and without escaping (monitoring.render._dots):
+    they must read as the template printed them, with no exponent, for values small and large."""
+    points = [charts.Point(dt.date(2025, 1, 1) + dt.timedelta(days=7 * n), D(v)) for n, v in enumerate(values)]
+    trend = {**_trend(), "chart": _as_text(charts.line_chart(points))}
+    expected = Template(OLD_FIGURE).render(Context({"trend": trend}))
+    assert trend_figure(trend) == expected
+    assert "e-" not in expected.split("<circle", 1)[1].split("</svg>")[0]
+    assert expected.count("<circle ") == len(values)
+
+
+def test_history_links_are_what_reverse_gives():
+    """patient_monitoring builds each trend's "Full history" link from one ``reverse`` a page."""
+    import uuid
+    from types import SimpleNamespace
+
+    from django.urls import reverse
+
+    from monitoring.selectors import _lab_history_urls
+
+    patient = SimpleNamespace(public_id=uuid.UUID("12345678-1234-5678-1234-567812345678"))
+    url_of = _lab_history_urls(patient)
+    for analyte in ("hb", "platelets", "alt", "ldl_c", "analyte", "egfr-ckd"):
+        assert url_of(analyte) == reverse("monitoring:lab_history", args=[patient.public_id, analyte])

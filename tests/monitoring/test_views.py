@@ -622,6 +622,31 @@ def test_trend_shows_the_latest_results_per_test_and_says_how_many_exist(client_
     assert f"the latest {TREND_POINTS_PER_TEST} of {TREND_POINTS_PER_TEST + extra} results" in page
 
 
+def test_trend_results_are_the_orm_query_s_rows(nurse, on_abro):
+    """The panel's results query runs as SQL built once (PostgreSQL) or through the ORM: the same rows, types and
+    order either way, the latest TREND_POINTS_PER_TEST a test with how many there are in all."""
+    from monitoring.selectors import TREND_POINTS_PER_TEST, _trend_results, _trend_results_query, _trend_results_sql
+
+    for day in range(TREND_POINTS_PER_TEST + 2):
+        record_result(nurse, on_abro.patient, "platelets", str(200 + day), on=TODAY - dt.timedelta(days=day))
+    record_result(nurse, on_abro.patient, "hb", "13.5")
+    rows = _trend_results(on_abro.patient)
+    assert [tuple(r) for r in rows] == list(_trend_results_query(on_abro.patient.pk))
+    assert len(rows) == TREND_POINTS_PER_TEST + 1
+    platelets = [r for r in rows if r[2] != Decimal("13.5")]
+    oldest, newest = platelets[0], platelets[-1]
+    assert (oldest[1], oldest[2], newest[1], newest[2]) == (
+        TODAY - dt.timedelta(days=TREND_POINTS_PER_TEST - 1),
+        Decimal(200 + TREND_POINTS_PER_TEST - 1),
+        TODAY,
+        Decimal(200),
+    )
+    assert {r[7] for r in platelets} == {TREND_POINTS_PER_TEST + 2}
+    assert isinstance(oldest[1], dt.date)
+    assert isinstance(oldest[2], Decimal)
+    assert "ROW_NUMBER" in _trend_results_sql("default")
+
+
 def test_alert_and_saved_results_show_units_as_clinicians_write_them(client_as, nurse, derm, on_abro):
     from drugs.models import LabTest
     from monitoring import services as svc
