@@ -45,16 +45,15 @@ def _contacts(row: dict) -> SafeString:
     return format_html_join(format_html("<br>{}", ""), "{}", ((part,) for part in shown))
 
 
-def _row(row: dict, *, can_contact: bool) -> SafeString:
-    item = row["item"]
+def _row(row: dict, record_number: str, *, can_contact: bool) -> SafeString:
     select = (
         format_html(
             '<td data-label="Select"><input class="form-check-input" type="checkbox" name="item" value="{0}" '
             'id="i-{0}"><label class="visually-hidden" for="i-{0}">{1} due {2} for {3}</label></td>',
-            item.public_id,
+            row["public_id"],
             row["check"],
             row["due_text"],
-            row["record_number"],
+            record_number,
         )
         if can_contact
         else ""
@@ -71,13 +70,13 @@ def _row(row: dict, *, can_contact: bool) -> SafeString:
         due=row["due_text"],
         badge=_due_badge(row),
         check=row["check"],
-        reason=Truncator(item.reason).chars(REASON_CHARS),
+        reason=Truncator(row["reason"]).chars(REASON_CHARS),
         course_url=row["course_url"],
         drug=row["drug"],
         contacts=_contacts(row),
         action_url=row["action_url"],
         action_label=row["action_label"],
-        record_number=row["record_number"],
+        record_number=record_number,
     )
 
 
@@ -123,7 +122,7 @@ def _group(group: dict, *, can_contact: bool) -> SafeString:
         n=len(rows),
         s=_plural(len(rows)),
         badges=_badges(group["badges"]),
-        rows=format_html_join("", "{}", ((_row(row, can_contact=can_contact),) for row in rows)),
+        rows=format_html_join("", "{}", ((_row(row, patient.record_number, can_contact=can_contact),) for row in rows)),
     )
 
 

@@ -15,7 +15,8 @@ PATIENT_ID = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
 
 def _row(bucket="overdue", days_overdue=0, days_until=0, recalled=None, letter=None, **fields):
     row = {
-        "item": SimpleNamespace(public_id=ITEM_ID, reason=fields.pop("reason", "Baseline before the first dose")),
+        "public_id": ITEM_ID,
+        "reason": "Baseline before the first dose",
         "check": "Full blood count",
         "bucket": bucket,
         "days_overdue": days_overdue,
@@ -23,7 +24,6 @@ def _row(bucket="overdue", days_overdue=0, days_until=0, recalled=None, letter=N
         "action_url": "/monitoring/labs/p/?panel=cbc",
         "action_label": "Enter results",
         "due_text": "2 Dec 2026",
-        "record_number": "MRN-1",
         "course_url": "/therapy/courses/c/",
         "drug": "Abrocitinib",
         "last_recalled": recalled,
@@ -98,7 +98,7 @@ def test_no_groups_render_nothing():
 
 def test_every_value_is_escaped():
     badge = SimpleNamespace(label=XSS, reason=XSS)
-    shown = dict.fromkeys(("check", "reason", "drug", "record_number", "due_text", "action_label"), XSS)
+    shown = dict.fromkeys(("check", "reason", "drug", "due_text", "action_label"), XSS)
     row = _row("overdue", days_overdue=2, action_url='/x/?a=1&b="><script>', course_url='"><script>', **shown)
     group = _group([row], badges=[badge], dermatologist=XSS, family_name=XSS, given_name=XSS, record_number=XSS)
     group["patient_url"] = '"><script>'
