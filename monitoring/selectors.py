@@ -223,14 +223,18 @@ _GROUP_FIELDS = ("id", "public_id", "family_name", "given_name", "record_number"
 _GROUP_DERMATOLOGIST_FIELDS = tuple(f"dermatologist__{name}" for name in ("first_name", "last_name", "username"))
 
 
-def _row(item: dict, today: dt.date) -> dict:
+def _row(item: dict, today: dt.date, dates: dict[dt.date, str]) -> dict:
+    """One check row; ``dates``: the due dates' texts so far this page (a page repeats the same few dozen)."""
+    due = item["due_date"]
+    if due not in dates:
+        dates[due] = dateformat.format(due, "j M Y")
     url, label = action_link(
         check_type=item["check_type"],
         kind=item["kind"],
         item_id=item["public_id"],
         patient_id=item["patient__public_id"],
     )
-    days = (today - item["due_date"]).days
+    days = (today - due).days
     return {
         "public_id": item["public_id"],
         "check_type": item["check_type"],
@@ -242,7 +246,7 @@ def _row(item: dict, today: dt.date) -> dict:
         "action_url": url,
         "action_label": label,
         # what the row shows, as text: no template lookup chain or filter per cell (bench/profile_page.py)
-        "due_text": dateformat.format(item["due_date"], "j M Y"),
+        "due_text": dates[due],
         "course_url": id_url("therapy:course", item["course__public_id"]),
         "drug": drug_name(item["course__drug__generic_name"]),
         "last_recalled": item["last_recalled"],
@@ -323,8 +327,9 @@ def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> Li
     listed, groups = _page_patients(qs, today, page)
     if groups:
         items = _with_contacts(qs.filter(patient_id__in=groups)).order_by("due_date", "id").values(*ROW_FIELDS)
+        dates: dict[dt.date, str] = {}
         for item in items:
-            groups[item["patient_id"]]["rows"].append(_row(item, today))
+            groups[item["patient_id"]]["rows"].append(_row(item, today, dates))
     ordered = list(groups.values())  # in the page's order (_page_patients)
     listed.groups = ordered  # type: ignore[attr-defined]  # ListPage carries the grouping for the template
     listed.rows = [row for group in ordered for row in group["rows"]]
