@@ -254,7 +254,11 @@ def _row(item: dict, today: dt.date, dates: dict[dt.date, str]) -> dict:
     }
 
 
-WALK_CHUNK = 500  # checks fetched at a time while walking them by due date (a first page needs a few dozen)
+# Checks fetched at a time while walking them by due date: a few per patient the page needs (the first page needs
+# a few dozen checks; each one fetched costs a patient lookup for the clinic filter: 500 at once was 5.5 ms of the
+# page's database time on the bench database), at most WALK_CHUNK.
+WALK_CHUNK = 500
+WALK_ROWS_PER_PATIENT = 4
 
 
 def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> tuple[ListPage, dict[int, dict]]:
@@ -273,7 +277,7 @@ def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> tu
     first_due: dict[int, dt.date] = {}
     last_due = None
     walk = qs.order_by("due_date").values_list("patient_id", "due_date")
-    for patient_id, due in walk.iterator(chunk_size=WALK_CHUNK):
+    for patient_id, due in walk.iterator(chunk_size=min(WALK_CHUNK, WALK_ROWS_PER_PATIENT * wanted)):
         if len(first_due) >= wanted and due != last_due:
             break
         if patient_id not in first_due:  # the patient's first check in due-date order is their oldest
