@@ -137,9 +137,11 @@ def get_item_for_request(request, public_id) -> tuple[ScheduledItem, Patient]:
 
 
 def worklist_filters(user: User) -> dict:
+    """The filter form's choices: (pk, name) pairs for dermatologists and drugs, read with ``values_list``."""
+    drugs = Drug.objects.order_by("generic_name").values_list("pk", "generic_name")
     return {
-        "dermatologists": list(User.objects.dermatologists_of(user.clinic_id)),
-        "drugs": list(Drug.objects.order_by("generic_name")),
+        "dermatologists": User.objects.dermatologist_choices(user.clinic_id),
+        "drugs": [(pk, drug_name(generic_name)) for pk, generic_name in drugs],
         "check_types": sorted(CHECK_NAMES.items(), key=lambda kv: kv[1]),
         "windows": list(WINDOWS.items()),
     }

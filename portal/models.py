@@ -89,6 +89,11 @@ class StaffManager(UserManager["User"]):
             .order_by("last_name", "first_name", "username")
         )
 
+    def dermatologist_choices(self, clinic_id: int | None) -> list[tuple[int, str]]:
+        """``dermatologists_of`` as (pk, name as ``str(user)`` names them) pairs, read with ``values_list``."""
+        rows = self.dermatologists_of(clinic_id).values_list("pk", "first_name", "last_name", "username")
+        return [(pk, staff_name(first, last, username)) for pk, first, last, username in rows]
+
 
 # django-manager-missing: the reverse of AuthenticatorDevice.user, whose field comes from django-otp's untyped Device.
 class User(AbstractUser):  # type: ignore[django-manager-missing]

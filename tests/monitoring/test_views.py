@@ -112,6 +112,10 @@ def test_worklist_filters_by_drug_check_and_dermatologist(client_as, nurse, on_a
     assert len(client.get(WORKLIST, {"drug": upa.drug_id}).context["page"].rows) == 1
     assert len(client.get(WORKLIST, {"check": "lipids"}).context["page"].rows) == 1
     assert len(client.get(WORKLIST, {"dermatologist": derm.pk}).context["page"].rows) == 1
+    html = client.get(WORKLIST, {"dermatologist": derm.pk, "drug": upa.drug_id}).content.decode()
+    assert f'<option value="{derm.pk}" selected>{derm}</option>' in html
+    assert f'<option value="{upa.drug_id}" selected>{upa.drug}</option>' in html
+    assert f'<option value="{on_abro.drug_id}">{on_abro.drug}</option>' in html
 
 
 def test_worklist_paginates_by_patient_never_splitting_one(client_as, nurse, on_abro, clinic, derm):

@@ -106,3 +106,17 @@ def test_dermatologists_of_a_clinic():
     make_user(role=roles.DERMATOLOGIST, clinic=other)
     assert list(User.objects.dermatologists_of(clinic.pk)) == [first, second]
     assert list(User.objects.dermatologists_of(None)) == []
+
+
+@pytest.mark.django_db
+def test_dermatologist_choices_name_them_as_str_does():
+    from tests.factories import make_clinic, make_user
+
+    clinic = make_clinic()
+    named = make_user(role=roles.DERMATOLOGIST, clinic=clinic, first_name="Ada", last_name="Abel")
+    unnamed = make_user(role=roles.DERMATOLOGIST, clinic=clinic, first_name="", last_name="")
+    make_user(role=roles.NURSE, clinic=clinic)
+    expected = [(u.pk, str(u)) for u in User.objects.dermatologists_of(clinic.pk)]
+    assert User.objects.dermatologist_choices(clinic.pk) == expected
+    assert dict(expected) == {named.pk: "Ada Abel", unnamed.pk: unnamed.username}
+    assert User.objects.dermatologist_choices(None) == []
