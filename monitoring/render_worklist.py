@@ -43,9 +43,17 @@ _ROW_WITHOUT_SELECT = _ROW.replace("{select}", "")
 class _Escaped(dict):
     """Each value escaped once (conditional_escape), then reused: the values a page repeats on many rows."""
 
-    def __missing__(self, value: object) -> SafeString:
+    def __missing__(self, value: str) -> SafeString:
         escaped = self[value] = conditional_escape(value)
         return escaped
+
+
+class _DateTexts(dict):
+    """A date as the rows show it ("2 Dec 2026", escaped), formatted once a page."""
+
+    def __missing__(self, on: dt.date) -> SafeString:
+        text = self[on] = conditional_escape(dateformat.format(on, "j M Y"))
+        return text
 
 
 def _plural(n: int) -> str:
@@ -62,7 +70,7 @@ def _due_badge(bucket: str, days: int) -> SafeString:
     return format_html('<span class="small text-body-secondary">in {} day{}</span>', days, _plural(days))
 
 
-def _contacts(recalled: dt.date | None, letter: dt.date | None, dates: _Escaped) -> SafeString:
+def _contacts(recalled: dt.date | None, letter: dt.date | None, dates: _DateTexts) -> SafeString:
     if not recalled and not letter:
         return format_html('<span class="text-body-secondary">{}</span>', "None")
     shown = [
@@ -101,14 +109,6 @@ class _RowParts:
         if key not in self.contacts:
             self.contacts[key] = _contacts(*key, self.dates)
         return self.contacts[key]
-
-
-class _DateTexts(dict):
-    """A date as the rows show it ("2 Dec 2026", escaped), formatted once a page."""
-
-    def __missing__(self, on: dt.date) -> SafeString:
-        text = self[on] = conditional_escape(dateformat.format(on, "j M Y"))
-        return text
 
 
 def _row(row: dict, record_number: SafeString, parts: _RowParts, *, can_contact: bool) -> SafeString:
