@@ -267,13 +267,13 @@ def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> tu
     """Page ``page`` of the patients with checks in ``qs`` (their ids), in the worklist's order: the oldest open
     check first, then the most risk flags, then the patient's id; and the patients' groups, without rows yet.
 
-    Walks the checks by due date (the status/due date index) and stops after the patients through this page, one
-    more (is there a next page?) and those whose oldest check is due the same day as that last one (their risk
-    flags may put them before it): every patient left out sorts after all of these. Only the patients whose oldest
-    due date they share with one of the page's are read (one query, with their risk profile): the flags order
-    those, and the page's groups show them. Two queries; grouping every open check of the clinic by patient first
-    was most of the page's time, and the risk flags computed by the database in the walk cost 3 ms of query
-    building (bench/profile_page.py worklist)."""
+    Walks the checks by due date (the open checks' due-date index, index-only) and stops after the patients
+    through this page, one more (is there a next page?) and those whose oldest check is due the same day as that
+    last one (their risk flags may put them before it): every patient left out sorts after all of these. Only the
+    patients whose oldest due date they share with one of the page's are read (one query, with their risk
+    profile): the flags order those, and the page's groups show them. Two queries; grouping every open check of
+    the clinic by patient first was most of the page's time, and the risk flags computed by the database in the
+    walk cost 3 ms of query building (bench/profile_page.py worklist)."""
     number = max(1, page or 1)
     wanted = number * PATIENTS_PER_PAGE + 1
     first_due: dict[int, dt.date] = {}
@@ -311,7 +311,8 @@ def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> tu
             "rows": [],
         }
     before = by_due.index(ties[0]) if ties else start  # the patients sorted before the first tie
-    ordered = sorted(ties, key=lambda patient_id: (first_due[patient_id], -groups[patient_id]["risk"], patient_id))
+    found = (patient_id for patient_id in ties if patient_id in groups)  # one deleted since the walk: left out
+    ordered = sorted(found, key=lambda patient_id: (first_due[patient_id], -groups[patient_id]["risk"], patient_id))
     rows = ordered[start - before : stop - before]
     shown = rows[:PATIENTS_PER_PAGE]
     listed = ListPage(number=number, rows=shown, has_next=len(rows) > PATIENTS_PER_PAGE)
