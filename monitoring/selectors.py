@@ -56,7 +56,7 @@ from portal.clinics import unit_system_of
 from portal.formats import decimal_text as fmt_decimal
 from portal.idurls import id_url
 from portal.memo import rows_once
-from portal.models import User, staff_name
+from portal.models import User, dermatologist_choices, staff_name
 from portal.web import ListPage, page_of, page_of_ids
 from therapy.models import CourseEvent, ScheduledItem, course_text
 from therapy.schedule import BASELINE, CHECK_NAMES, check_name
@@ -140,7 +140,7 @@ def worklist_filters(user: User) -> dict:
     """The filter form's choices: (pk, name) pairs for dermatologists and drugs, read with ``values_list``."""
     drugs = Drug.objects.order_by("generic_name").values_list("pk", "generic_name")
     return {
-        "dermatologists": User.objects.dermatologist_choices(user.clinic_id),
+        "dermatologists": dermatologist_choices(user.clinic_id),
         "drugs": [(pk, drug_name(generic_name)) for pk, generic_name in drugs],
         "check_types": sorted(CHECK_NAMES.items(), key=lambda kv: kv[1]),
         "windows": list(WINDOWS.items()),

@@ -89,11 +89,6 @@ class StaffManager(UserManager["User"]):
             .order_by("last_name", "first_name", "username")
         )
 
-    def dermatologist_choices(self, clinic_id: int | None) -> list[tuple[int, str]]:
-        """``dermatologists_of`` as (pk, name as ``str(user)`` names them) pairs, read with ``values_list``."""
-        rows = self.dermatologists_of(clinic_id).values_list("pk", "first_name", "last_name", "username")
-        return [(pk, staff_name(first, last, username)) for pk, first, last, username in rows]
-
 
 # django-manager-missing: the reverse of AuthenticatorDevice.user, whose field comes from django-otp's untyped Device.
 class User(AbstractUser):  # type: ignore[django-manager-missing]
@@ -425,3 +420,10 @@ def staff_name(first_name: str, last_name: str, username: str) -> str:
     """How a staff user is named (``str(user)``: ``get_full_name()``, else the username). For lists that read the
     user with ``values()`` instead of loading it."""
     return f"{first_name} {last_name}".strip() or username
+
+
+def dermatologist_choices(clinic_id: int | None) -> list[tuple[int, str]]:
+    """``User.objects.dermatologists_of`` as (pk, name as ``str(user)`` names them) pairs, read with ``values_list``
+    (the filter forms' choices, without loading the users)."""
+    rows = User.objects.dermatologists_of(clinic_id).values_list("pk", "first_name", "last_name", "username")
+    return [(pk, staff_name(first, last, username)) for pk, first, last, username in rows]
