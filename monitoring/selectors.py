@@ -6,6 +6,7 @@ Each read is a fixed number of queries whatever the data size; lists page withou
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -225,6 +226,14 @@ _GROUP_FIELDS = ("id", "public_id", "family_name", "given_name", "record_number"
 _GROUP_DERMATOLOGIST_FIELDS = tuple(f"dermatologist__{name}" for name in ("first_name", "last_name", "username"))
 
 
+@functools.cache
+def _group_values() -> QuerySet[Patient, dict[str, Any]]:
+    """The groups' patient columns as ``values()``, resolved once per process: resolving the 45 field paths (30 of
+    them through the risk profile) was 0.4 of the 0.7 ms of building the query (bench DB). Never evaluated itself:
+    each request filters it, which makes a copy."""
+    return Patient.objects.values(*_GROUP_FIELDS, *_GROUP_DERMATOLOGIST_FIELDS, *badge_value_fields())
+
+
 def _row(item: dict, today: dt.date, dates: dict[dt.date, str]) -> dict:
     """One check row; ``dates``: the due dates' texts so far this page (a page repeats the same few dozen)."""
     due = item["due_date"]
@@ -292,8 +301,7 @@ def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> tu
     shown_dues = {first_due[patient_id] for patient_id in by_due[start:stop]}
     ties = [patient_id for patient_id in by_due if first_due[patient_id] in shown_dues]
     groups: dict[int, dict] = {}
-    fields = (*_GROUP_FIELDS, *_GROUP_DERMATOLOGIST_FIELDS, *badge_value_fields())
-    for p in Patient.objects.filter(id__in=ties).values(*fields) if ties else ():
+    for p in _group_values().filter(id__in=ties) if ties else ():
         badges = badges_of_values(p, today)
         first, last, username = (p[f] for f in _GROUP_DERMATOLOGIST_FIELDS)
         groups[p["id"]] = {
