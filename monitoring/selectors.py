@@ -43,9 +43,11 @@ from monitoring.models import Alert, RecallContact, SymptomCheck
 from monitoring.services import SCREENING_CHECK
 from patients import risk, screening
 from patients.facts import OpenAlert
-from patients.models import LabResult, Patient, RiskProfile
+from patients.models import LabResult, Patient
 from patients.selectors import (
     badge_q,
+    badge_value_fields,
+    badges_of_values,
     get_patient_for_request,
     patient_assessments,
     patient_badges,
@@ -56,7 +58,7 @@ from portal.clinics import unit_system_of
 from portal.formats import decimal_text as fmt_decimal
 from portal.idurls import id_url
 from portal.memo import rows_once
-from portal.models import User, staff_name
+from portal.models import User, dermatologist_choices, staff_name
 from portal.web import ListPage, page_of, page_of_ids
 from therapy.models import CourseEvent, ScheduledItem, course_text
 from therapy.schedule import BASELINE, CHECK_NAMES, check_name
@@ -107,19 +109,25 @@ def _risk_score(today: dt.date) -> Any:
 
 def action_url(item: ScheduledItem) -> tuple[str, str]:
     """Where the row's action is done, and its button text."""
-    patient_id = item.patient.public_id
-    if item.check_type in LAB_PANELS:
-        return f"{id_url('monitoring:lab_entry', patient_id)}?panel={item.check_type}", "Enter results"
-    if item.check_type in SCREENING_PANEL_CHECKS:
+    return action_link(
+        check_type=item.check_type, kind=item.kind, item_id=item.public_id, patient_id=item.patient.public_id
+    )
+
+
+def action_link(*, check_type: str, kind: str, item_id: Any, patient_id: Any) -> tuple[str, str]:
+    """``action_url`` from the check's values (the worklist reads them with ``values()``)."""
+    if check_type in LAB_PANELS:
+        return f"{id_url('monitoring:lab_entry', patient_id)}?panel={check_type}", "Enter results"
+    if check_type in SCREENING_PANEL_CHECKS:
         return f"{id_url('monitoring:lab_entry', patient_id)}?panel=screening", "Enter results"
-    if item.check_type in SYMPTOM_CHECKS:
+    if check_type in SYMPTOM_CHECKS:
         return id_url("monitoring:symptom_check", patient_id), "Run the check"
-    if item.kind == BASELINE and item.check_type in SCREENING_CHECKS:
+    if kind == BASELINE and check_type in SCREENING_CHECKS:
         # Baseline screening with no lab test (vaccinations): recorded in the patient's screening record, so the
         # checklist, the safety check and this check all count it ("record done" here would tell only the check).
-        part = screening.CATALOGUE_ITEMS[item.check_type][0]
+        part = screening.CATALOGUE_ITEMS[check_type][0]
         return f"{id_url('patients:screening', patient_id)}?item={part}", "Record the result"
-    return id_url("monitoring:item_done", item.public_id), "Record done"
+    return id_url("monitoring:item_done", item_id), "Record done"
 
 
 def get_item_for_request(request, public_id) -> tuple[ScheduledItem, Patient]:
@@ -131,9 +139,11 @@ def get_item_for_request(request, public_id) -> tuple[ScheduledItem, Patient]:
 
 
 def worklist_filters(user: User) -> dict:
+    """The filter form's choices: (pk, name) pairs for dermatologists and drugs, read with ``values_list``."""
+    drugs = Drug.objects.order_by("generic_name").values_list("pk", "generic_name")
     return {
-        "dermatologists": list(User.objects.dermatologists_of(user.clinic_id)),
-        "drugs": list(Drug.objects.order_by("generic_name")),
+        "dermatologists": dermatologist_choices(user.clinic_id),
+        "drugs": [(pk, drug_name(generic_name)) for pk, generic_name in drugs],
         "check_types": sorted(CHECK_NAMES.items(), key=lambda kv: kv[1]),
         "windows": list(WINDOWS.items()),
     }
@@ -181,72 +191,141 @@ def _last_contact(kind: str) -> Subquery:
     return Subquery(latest.values("contacted_on")[:1])
 
 
-def _with_row_data(qs: QuerySet[ScheduledItem]) -> QuerySet[ScheduledItem]:
-    """What each row shows: patient (with the risk profile its flags are computed from), course, last contacts."""
-    return qs.select_related(
-        "patient", "patient__dermatologist", "patient__risk_profile", "course", "course__drug"
-    ).annotate(
+def _with_contacts(qs: QuerySet[ScheduledItem]) -> QuerySet[ScheduledItem]:
+    """The check's last recall and last letter dates (``last_recalled``, ``last_letter``)."""
+    return qs.annotate(
         last_recalled=_last_contact(RecallContact.Kind.RECALLED), last_letter=_last_contact(RecallContact.Kind.LETTER)
     )
 
 
-def _row(item: ScheduledItem, today: dt.date) -> dict:
-    url, label = action_url(item)
-    days = (today - item.due_date).days
+def _with_row_data(qs: QuerySet[ScheduledItem]) -> QuerySet[ScheduledItem]:
+    """What each row shows: patient (with the risk profile its flags are computed from), course, last contacts."""
+    return _with_contacts(
+        qs.select_related("patient", "patient__dermatologist", "patient__risk_profile", "course", "course__drug")
+    )
+
+
+@dataclass(frozen=True)
+class WorklistPatient:
+    """A worklist group's patient: only what the group shows (read with ``values()``)."""
+
+    pk: int
+    public_id: Any
+    family_name: str
+    given_name: str
+    record_number: str
+    dermatologist: str  # "" when the patient has none
+
+
+# What a worklist row shows, read with values(): model instances for the check, patient, dermatologist, course and
+# drug of every row were a third of the page's CPU time (bench/profile_page.py worklist, issue 16).
+ROW_FIELDS = (
+    *("public_id", "patient_id", "check_type", "kind", "due_date", "reason", "patient__public_id"),
+    *("course__public_id", "course__drug__generic_name", "last_recalled", "last_letter"),
+)
+_GROUP_FIELDS = ("id", "public_id", "family_name", "given_name", "record_number", "dermatologist_id")
+_GROUP_DERMATOLOGIST_FIELDS = tuple(f"dermatologist__{name}" for name in ("first_name", "last_name", "username"))
+
+
+@functools.cache
+def _group_values() -> QuerySet[Patient, dict[str, Any]]:
+    """The groups' patient columns as ``values()``, resolved once per process: resolving the 45 field paths (30 of
+    them through the risk profile) was 0.4 of the 0.7 ms of building the query (bench DB). Never evaluated itself:
+    each request filters it, which makes a copy."""
+    return Patient.objects.values(*_GROUP_FIELDS, *_GROUP_DERMATOLOGIST_FIELDS, *badge_value_fields())
+
+
+def _row(item: dict, today: dt.date, dates: dict[dt.date, str]) -> dict:
+    """One check row; ``dates``: the due dates' texts so far this page (a page repeats the same few dozen)."""
+    due = item["due_date"]
+    if due not in dates:
+        dates[due] = dateformat.format(due, "j M Y")
+    url, label = action_link(
+        check_type=item["check_type"],
+        kind=item["kind"],
+        item_id=item["public_id"],
+        patient_id=item["patient__public_id"],
+    )
+    days = (today - due).days
     return {
-        "item": item,
-        "check": check_name(item.check_type),
+        "public_id": item["public_id"],
+        "check_type": item["check_type"],
+        "reason": item["reason"],
+        "check": check_name(item["check_type"]),
         "bucket": "overdue" if days > 0 else "today" if days == 0 else "upcoming",
         "days_overdue": max(days, 0),
         "days_until": max(-days, 0),
         "action_url": url,
         "action_label": label,
         # what the row shows, as text: no template lookup chain or filter per cell (bench/profile_page.py)
-        "due_text": dateformat.format(item.due_date, "j M Y"),
-        "record_number": item.patient.record_number,
-        "course_url": id_url("therapy:course", item.course.public_id),
-        "drug": str(item.course.drug),
-        "last_recalled": item.last_recalled,  # type: ignore[attr-defined]  # annotated in _with_row_data
-        "last_letter": item.last_letter,  # type: ignore[attr-defined]
+        "due_text": dates[due],
+        "course_url": id_url("therapy:course", item["course__public_id"]),
+        "drug": drug_name(item["course__drug__generic_name"]),
+        "last_recalled": item["last_recalled"],
+        "last_letter": item["last_letter"],
     }
 
 
-# What a worklist row and its group show (the flags are computed from the patient and the whole risk profile):
-# loading every column of the check, patient, dermatologist, course and drug was a third of the page's CPU time.
-ROW_FIELDS = (
-    *("public_id", "patient_id", "course_id", "check_type", "kind", "due_date", "reason"),
-    *(f"patient__{name}" for name in ("public_id", "family_name", "given_name", "record_number", "dermatologist_id")),
-    *(f"patient__{name}" for name in ("date_of_birth", "weight_kg", "height_cm")),
-    *(f"patient__dermatologist__{name}" for name in ("first_name", "last_name", "username")),
-    *("course__public_id", "course__drug_id", "course__drug__generic_name"),
-    *(f"patient__risk_profile__{f.name}" for f in RiskProfile._meta.concrete_fields),
-)
-WALK_CHUNK = 500  # checks fetched at a time while walking them by due date (a first page needs a few dozen)
+# Checks fetched at a time while walking them by due date: a few per patient the page needs (the first page needs
+# a few dozen checks; each one fetched costs a patient lookup for the clinic filter: 500 at once was 5.5 ms of the
+# page's database time on the bench database), at most WALK_CHUNK.
+WALK_CHUNK = 500
+WALK_ROWS_PER_PATIENT = 4
 
 
-def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> ListPage:
+def _page_patients(qs: QuerySet[ScheduledItem], today: dt.date, page: int) -> tuple[ListPage, dict[int, dict]]:
     """Page ``page`` of the patients with checks in ``qs`` (their ids), in the worklist's order: the oldest open
-    check first, then the most risk flags, then the patient's id.
+    check first, then the most risk flags, then the patient's id; and the patients' groups, without rows yet.
 
-    Walks the checks by due date (the status/due date index) and stops after the patients through this page, one
-    more (is there a next page?) and those whose oldest check is due the same day as that last one (their risk
-    flags may put them before it): every patient left out sorts after all of these. One query; grouping every open
-    check of the clinic by patient first was most of the page's time (bench/profile_page.py worklist)."""
+    Walks the checks by due date (the open checks' due-date index, index-only) and stops after the patients
+    through this page, one more (is there a next page?) and those whose oldest check is due the same day as that
+    last one (their risk flags may put them before it): every patient left out sorts after all of these. Only the
+    patients whose oldest due date they share with one of the page's are read (one query, with their risk
+    profile): the flags order those, and the page's groups show them. Two queries; grouping every open check of
+    the clinic by patient first was most of the page's time, and the risk flags computed by the database in the
+    walk cost 3 ms of query building (bench/profile_page.py worklist)."""
     number = max(1, page or 1)
     wanted = number * PATIENTS_PER_PAGE + 1
-    keys: dict[int, tuple[dt.date, int, int]] = {}
+    first_due: dict[int, dt.date] = {}
     last_due = None
-    walk = qs.annotate(risk=_risk_score(today)).order_by("due_date").values_list("patient_id", "due_date", "risk")
-    for patient_id, due, risk_flags in walk.iterator(chunk_size=WALK_CHUNK):
-        if len(keys) >= wanted and due != last_due:
+    walk = qs.order_by("due_date").values_list("patient_id", "due_date")
+    for patient_id, due in walk.iterator(chunk_size=min(WALK_CHUNK, WALK_ROWS_PER_PATIENT * wanted)):
+        if len(first_due) >= wanted and due != last_due:
             break
-        if patient_id not in keys:  # the patient's first check in due-date order is their oldest
-            keys[patient_id] = (due, -risk_flags, patient_id)
+        if patient_id not in first_due:  # the patient's first check in due-date order is their oldest
+            first_due[patient_id] = due
             last_due = due
-    ordered = sorted(keys, key=keys.__getitem__)
+    by_due = sorted(first_due, key=lambda patient_id: (first_due[patient_id], patient_id))
     start = (number - 1) * PATIENTS_PER_PAGE
-    rows = ordered[start : start + PATIENTS_PER_PAGE + 1]
-    return ListPage(number=number, rows=rows[:PATIENTS_PER_PAGE], has_next=len(rows) > PATIENTS_PER_PAGE)
+    stop = start + PATIENTS_PER_PAGE + 1  # one more: is there a next page?
+    # the patients sharing a due date with one of positions start..stop: only their risk flags move them in or out
+    shown_dues = {first_due[patient_id] for patient_id in by_due[start:stop]}
+    ties = [patient_id for patient_id in by_due if first_due[patient_id] in shown_dues]
+    groups: dict[int, dict] = {}
+    for p in _group_values().filter(id__in=ties) if ties else ():
+        badges = badges_of_values(p, today)
+        first, last, username = (p[f] for f in _GROUP_DERMATOLOGIST_FIELDS)
+        groups[p["id"]] = {
+            "patient": WorklistPatient(
+                pk=p["id"],
+                public_id=p["public_id"],
+                family_name=p["family_name"],
+                given_name=p["given_name"],
+                record_number=p["record_number"],
+                dermatologist=staff_name(first, last, username) if username is not None else "",
+            ),
+            "patient_url": id_url("patients:detail", p["public_id"]),
+            "badges": badges,
+            "risk": len(badges),
+            "rows": [],
+        }
+    before = by_due.index(ties[0]) if ties else start  # the patients sorted before the first tie
+    found = (patient_id for patient_id in ties if patient_id in groups)  # one deleted since the walk: left out
+    ordered = sorted(found, key=lambda patient_id: (first_due[patient_id], -groups[patient_id]["risk"], patient_id))
+    rows = ordered[start - before : stop - before]
+    shown = rows[:PATIENTS_PER_PAGE]
+    listed = ListPage(number=number, rows=shown, has_next=len(rows) > PATIENTS_PER_PAGE)
+    return listed, {patient_id: groups[patient_id] for patient_id in shown}
 
 
 def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> ListPage:
@@ -254,31 +333,20 @@ def worklist_page(*, user: User, today: dt.date, page: int = 1, **filters) -> Li
     pages): the patient whose oldest open check is most overdue first (then the most risk flags), each patient's
     checks by due date. ``rows`` lists every check of the page in that order, ``groups`` the patients with theirs.
 
-    Three queries whatever the data size: the page's patients, their checks, and nothing per row (risk flags are
-    computed from the risk profile fetched with the checks, by ``patients.selectors.patient_badges``)."""
+    Three queries whatever the data size: the walk, the patients around the page (``_page_patients``), and their
+    checks with the last contacts, read with ``values()``."""
     if user.clinic_id is None:
         empty = ListPage(number=1, rows=[], has_next=False)
         empty.groups = []  # type: ignore[attr-defined]
         return empty
     qs = worklist_checks(user=user, today=today, **filters)
-    listed = _page_patients(qs, today, page)
-    order = {patient_id: n for n, patient_id in enumerate(listed.rows)}
-    items = _with_row_data(qs.filter(patient_id__in=order)).only(*ROW_FIELDS).order_by("due_date", "id")
-    groups: dict[int, dict] = {}
-    for item in items:
-        group = groups.get(item.patient_id)
-        if group is None:
-            patient = item.patient
-            badges = patient_badges(patient, today)
-            group = groups[item.patient_id] = {
-                "patient": patient,
-                "patient_url": id_url("patients:detail", patient.public_id),
-                "badges": badges,
-                "risk": len(badges),
-                "rows": [],
-            }
-        group["rows"].append(_row(item, today))
-    ordered = sorted(groups.values(), key=lambda g: order[g["patient"].pk])
+    listed, groups = _page_patients(qs, today, page)
+    if groups:
+        items = _with_contacts(qs.filter(patient_id__in=groups)).order_by("due_date", "id").values(*ROW_FIELDS)
+        dates: dict[dt.date, str] = {}
+        for item in items:
+            groups[item["patient_id"]]["rows"].append(_row(item, today, dates))
+    ordered = list(groups.values())  # in the page's order (_page_patients)
     listed.groups = ordered  # type: ignore[attr-defined]  # ListPage carries the grouping for the template
     listed.rows = [row for group in ordered for row in group["rows"]]
     return listed
@@ -340,11 +408,14 @@ def clinic_checks(user: User) -> QuerySet[ScheduledItem]:
 def worklist_counts(user: User, today: dt.date, checks: QuerySet[ScheduledItem] | None = None) -> dict[str, int]:
     if user.clinic_id is None:
         return {"overdue": 0, "today": 0}
-    # due_date <= today changes neither count and lets the (status, due_date) index skip the checks not yet due
+    # due_date <= today changes neither count and lets the open checks' due-date index skip the checks not yet due;
+    # counting patient (never null) instead of id keeps it an index-only scan (therapy.ScheduledItem's indexes)
     return (
         (clinic_checks(user) if checks is None else checks)
         .filter(due_date__lte=today)
-        .aggregate(overdue=Count("id", filter=Q(due_date__lt=today)), today=Count("id", filter=Q(due_date=today)))
+        .aggregate(
+            overdue=Count("patient", filter=Q(due_date__lt=today)), today=Count("patient", filter=Q(due_date=today))
+        )
     )
 
 

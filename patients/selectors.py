@@ -261,6 +261,27 @@ def patient_badges(patient: Patient, today: dt.date) -> list[risk.Badge]:
     return risk.risk_badges(risk_input(patient, _profile(patient), today))
 
 
+def badge_value_fields(via: str = "") -> tuple[str, ...]:
+    """The ``values()`` fields ``badges_of_values`` reads; ``via`` as for ``badge_q`` ("patient__" from a check)."""
+    profile = (f"{via}risk_profile__{name}" for name in ("id", *_PROFILE_INPUT_FIELDS.values()))
+    return (f"{via}date_of_birth", f"{via}weight_kg", f"{via}height_cm", *profile)
+
+
+def badges_of_values(row: dict[str, Any], today: dt.date, *, via: str = "") -> list[risk.Badge]:
+    """``patient_badges`` from a ``values()`` row holding ``badge_value_fields(via)``: no model instances."""
+    profile = None
+    if row[f"{via}risk_profile__id"] is not None:
+        profile = {name: row[f"{via}risk_profile__{name}"] for name in _PROFILE_INPUT_FIELDS.values()}
+    inputs = risk_input_of(
+        date_of_birth=row[f"{via}date_of_birth"],
+        weight_kg=row[f"{via}weight_kg"],
+        height_cm=row[f"{via}height_cm"],
+        profile=profile,
+        today=today,
+    )
+    return risk.risk_badges(inputs)
+
+
 @dataclass(frozen=True)
 class PatientListRow:
     """One row of the patient list: only what the list shows (read with ``values()``, no model instances)."""

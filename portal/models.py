@@ -430,3 +430,10 @@ def staff_name(first_name: str, last_name: str, username: str) -> str:
     """How a staff user is named (``str(user)``: ``get_full_name()``, else the username). For lists that read the
     user with ``values()`` instead of loading it."""
     return f"{first_name} {last_name}".strip() or username
+
+
+def dermatologist_choices(clinic_id: int | None) -> list[tuple[int, str]]:
+    """``User.objects.dermatologists_of`` as (pk, name as ``str(user)`` names them) pairs, read with ``values_list``
+    (the filter forms' choices, without loading the users)."""
+    rows = User.objects.dermatologists_of(clinic_id).values_list("pk", "first_name", "last_name", "username")
+    return [(pk, staff_name(first, last, username)) for pk, first, last, username in rows]

@@ -226,6 +226,14 @@ class ScheduledItem(models.Model):
         indexes = [
             models.Index(fields=["status", "due_date"], name="monitoring_sched_status_due"),
             models.Index(fields=["patient", "status", "check_type"], name="monitoring_sched_patient"),
+            # The worklist's walk by due date and its overdue/today counts over the clinic's open checks: read from
+            # the index alone (PostgreSQL index-only scan); the counts were a 3,500-check heap scan, 7 ms.
+            models.Index(
+                fields=["due_date"],
+                include=["patient"],
+                condition=Q(status="open", satisfied_by_record=False),
+                name="monitoring_sched_open_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

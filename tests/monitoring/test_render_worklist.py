@@ -5,7 +5,10 @@ import datetime as dt
 import uuid
 from types import SimpleNamespace
 
-from monitoring.render_worklist import worklist_groups
+import pytest
+from django.utils.text import Truncator
+
+from monitoring.render_worklist import REASON_CHARS, _reason, worklist_groups
 
 XSS = '<script>alert("x")</script>'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
@@ -15,7 +18,8 @@ PATIENT_ID = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
 
 def _row(bucket="overdue", days_overdue=0, days_until=0, recalled=None, letter=None, **fields):
     row = {
-        "item": SimpleNamespace(public_id=ITEM_ID, reason=fields.pop("reason", "Baseline before the first dose")),
+        "public_id": ITEM_ID,
+        "reason": "Baseline before the first dose",
         "check": "Full blood count",
         "bucket": bucket,
         "days_overdue": days_overdue,
@@ -23,7 +27,6 @@ def _row(bucket="overdue", days_overdue=0, days_until=0, recalled=None, letter=N
         "action_url": "/monitoring/labs/p/?panel=cbc",
         "action_label": "Enter results",
         "due_text": "2 Dec 2026",
-        "record_number": "MRN-1",
         "course_url": "/therapy/courses/c/",
         "drug": "Abrocitinib",
         "last_recalled": recalled,
@@ -98,7 +101,7 @@ def test_no_groups_render_nothing():
 
 def test_every_value_is_escaped():
     badge = SimpleNamespace(label=XSS, reason=XSS)
-    shown = dict.fromkeys(("check", "reason", "drug", "record_number", "due_text", "action_label"), XSS)
+    shown = dict.fromkeys(("check", "reason", "drug", "due_text", "action_label"), XSS)
     row = _row("overdue", days_overdue=2, action_url='/x/?a=1&b="><script>', course_url='"><script>', **shown)
     group = _group([row], badges=[badge], dermatologist=XSS, family_name=XSS, given_name=XSS, record_number=XSS)
     group["patient_url"] = '"><script>'
@@ -108,3 +111,48 @@ def test_every_value_is_escaped():
     assert 'href="/x/?a=1&amp;b=&quot;&gt;&lt;script&gt;"' in html
     assert 'href="&quot;&gt;&lt;script&gt;"' in html
     assert f'title="{ESCAPED}">Risk: {ESCAPED}</span>' in html
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["Baseline", "x" * 90, "x" * 91, "e\u0301" * 60, "e\u0301" * 100, "\u00e9" * 95, XSS * 4, ""],
+)
+def test_a_reason_is_cut_exactly_as_truncatechars_cut_it(reason):
+    assert _reason(reason) == Truncator(reason).chars(REASON_CHARS)
+
+
+def test_values_shared_by_rows_are_built_once_and_each_row_keeps_its_own():
+    """Due badges, contact cells, dates and escaped texts are reused across the rows and groups of a page."""
+    first, second = dt.date(2026, 12, 1), dt.date(2026, 11, 2)
+    rows = [
+        _row("overdue", days_overdue=3, recalled=first, check=XSS),
+        _row("overdue", days_overdue=3, letter=first, check=XSS),
+        _row("overdue", days_overdue=2, recalled=first, letter=second, check="Lipids"),
+        _row("upcoming", days_until=3, recalled=first, check="Lipids"),
+    ]
+    other = _group([_row("overdue", days_overdue=3, recalled=first)], record_number="MRN-2")
+    html = worklist_groups([_group(rows, record_number="<b>"), other], can_contact=True)
+    cells = html.split('<tr class="due-')[1:]  # from each row on
+    expected = [
+        ("overdue", "Overdue 3 days", "Recalled 1 Dec 2026</span></td>", ESCAPED, "&lt;b&gt;"),
+        ("overdue", "Overdue 3 days", "Letter 1 Dec 2026</span></td>", ESCAPED, "&lt;b&gt;"),
+        (
+            "overdue",
+            "Overdue 2 days",
+            'Recalled 1 Dec 2026</span><br><span class="text-nowrap">Letter 2 Nov 2026',
+            "Lipids",
+            "&lt;b&gt;",
+        ),
+        ("upcoming", "in 3 days", "Recalled 1 Dec 2026</span></td>", "Lipids", "&lt;b&gt;"),
+    ]
+    assert len(cells) == 5  # four rows, then the second group's row
+    for cell, (bucket, badge, contacts, check, record_number) in zip(cells, expected, strict=False):
+        assert cell.startswith(f'{bucket}">')
+        assert badge in cell
+        assert contacts in cell
+        assert f'<td data-label="Check">{check}<div' in cell
+        assert f"{check} due 2 Dec 2026 for {record_number}</label>" in cell
+        assert f": {check} for {record_number}</span>" in cell
+    assert "<b>" not in html
+    assert "Overdue 3 days" in cells[4]
+    assert ": Full blood count for MRN-2</span>" in cells[4]

@@ -65,7 +65,8 @@ def _screening_text(findings):
 
 
 def _worklist(client):
-    return {(r["item"].patient.record_number, r["item"].check_type) for r in client.get(WORKLIST).context["page"].rows}
+    groups = client.get(WORKLIST).context["page"].groups
+    return {(g["patient"].record_number, r["check_type"]) for g in groups for r in g["rows"]}
 
 
 def _schedule(client, course):

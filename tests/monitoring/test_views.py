@@ -66,7 +66,8 @@ def test_worklist_groups_by_patient_most_overdue_first_then_risk(client_as, nurs
     make_scheduled_item(low, due=TODAY - dt.timedelta(days=10))
     page = client_as(nurse).get(WORKLIST).context["page"]
     assert [g["patient"].record_number for g in page.groups] == ["LOW", "HIGH", "PLAIN"]
-    order = [(r["item"].patient.record_number, r["bucket"], r["days_overdue"]) for r in page.rows]
+    order = [(g["patient"].record_number, r["bucket"], r["days_overdue"]) for g in page.groups for r in g["rows"]]
+    assert page.rows == [r for g in page.groups for r in g["rows"]]
     assert order == [
         ("LOW", "overdue", 10),
         ("LOW", "overdue", 2),
@@ -88,7 +89,7 @@ def test_worklist_shows_each_patients_risk_flags_with_the_badge_partial(client_a
 def test_worklist_links_each_check_to_its_action(client_as, nurse, on_abro):
     for check in ("cbc", "infection_check", "efficacy_review", "hbv"):
         make_scheduled_item(on_abro, check_type=check)
-    rows = {r["item"].check_type: r["action_url"] for r in client_as(nurse).get(WORKLIST).context["page"].rows}
+    rows = {r["check_type"]: r["action_url"] for r in client_as(nurse).get(WORKLIST).context["page"].rows}
     assert rows["cbc"] == labs_url(on_abro.patient, "cbc")
     assert rows["hbv"] == labs_url(on_abro.patient, "screening")
     assert rows["infection_check"] == reverse("monitoring:symptom_check", args=[on_abro.patient.public_id])
@@ -111,6 +112,10 @@ def test_worklist_filters_by_drug_check_and_dermatologist(client_as, nurse, on_a
     assert len(client.get(WORKLIST, {"drug": upa.drug_id}).context["page"].rows) == 1
     assert len(client.get(WORKLIST, {"check": "lipids"}).context["page"].rows) == 1
     assert len(client.get(WORKLIST, {"dermatologist": derm.pk}).context["page"].rows) == 1
+    html = client.get(WORKLIST, {"dermatologist": derm.pk, "drug": upa.drug_id}).content.decode()
+    assert f'<option value="{derm.pk}" selected>{derm}</option>' in html
+    assert f'<option value="{upa.drug_id}" selected>{upa.drug}</option>' in html
+    assert f'<option value="{on_abro.drug_id}">{on_abro.drug}</option>' in html
 
 
 def test_worklist_paginates_by_patient_never_splitting_one(client_as, nurse, on_abro, clinic, derm):
@@ -126,6 +131,27 @@ def test_worklist_paginates_by_patient_never_splitting_one(client_as, nurse, on_
     second = client.get(WORKLIST, {"page": 2}).context["page"]
     assert len(second.groups) == 1
     assert not second.has_next
+
+
+def test_worklist_pages_order_patients_sharing_a_due_date_by_risk_across_a_page_break(
+    client_as, nurse, clinic, derm, catalogue, monkeypatch
+):
+    """Only the patients whose oldest due date one of the page's shares are read for their flags: a tie group
+    that straddles the page break still gives every page its slice of the whole order."""
+    monkeypatch.setattr(sel, "PATIENTS_PER_PAGE", 3)
+    high = {"smoking_status": "current", "dvt_history": True}
+    spec = [(9, None), (7, None), (7, high), (7, None), (7, high), (3, high), (3, None), (1, None)]
+    for n, (days, risk) in enumerate(spec):
+        patient = make_patient(clinic=clinic, dermatologist=derm, record_number=f"R{n}", risk=risk)
+        course = make_course(patient, derm)
+        make_scheduled_item(course, due=TODAY - dt.timedelta(days=days))
+        make_scheduled_item(course, due=TODAY + dt.timedelta(days=2))  # a later check: same group, no effect
+    client = client_as(nurse)
+    pages = [client.get(WORKLIST, {"page": n}).context["page"] for n in (1, 2, 3)]
+    shown = [[g["patient"].record_number for g in page.groups] for page in pages]
+    assert shown == [["R0", "R2", "R4"], ["R1", "R3", "R5"], ["R6", "R7"]]
+    assert [page.has_next for page in pages] == [True, True, False]
+    assert [len(g["rows"]) for g in pages[1].groups] == [2, 2, 2]
 
 
 def test_worklist_query_count_does_not_grow(client_as, nurse, clinic, derm, catalogue):
@@ -152,7 +178,8 @@ def test_worklist_leaves_out_baseline_screening_the_record_satisfies(client_as, 
         make_scheduled_item(course, check_type="hbv", kind="baseline", due=TODAY - dt.timedelta(days=40))
     screening_result_record(actor=nurse, patient=screened.patient, item="hbsag", performed_on=TODAY, result="negative")
     response = client_as(nurse).get(WORKLIST)
-    listed = {(r["item"].patient.record_number, r["item"].check_type) for r in response.context["page"].rows}
+    groups = response.context["page"].groups
+    listed = {(g["patient"].record_number, r["check_type"]) for g in groups for r in g["rows"]}
     # TB is done by the risk profile; hepatitis B still needs the core antibody
     assert listed == {("TB-NEG", "hbv"), ("TB-NONE", "tb"), ("TB-NONE", "hbv")}
     assert response.context["counts"]["overdue"] == 3

@@ -6,7 +6,7 @@ import pytest
 from django.http import Http404
 
 from patients import risk, selectors
-from patients.models import Patient
+from patients.models import Patient, RiskProfile
 from patients.services import risk_profile_update, screening_result_record
 from portal import roles
 from tests.factories import make_clinic, make_course, make_patient, make_scheduled_item, make_user
@@ -107,6 +107,21 @@ def test_badge_filter_agrees_with_the_pure_rules(clinic, catalogue):
             )
         )
         assert via_checks == by_rule & with_checks, code
+
+
+@pytest.mark.django_db
+def test_badges_read_from_values_are_the_patients_badges(clinic, catalogue):
+    """``badges_of_values`` (the worklist reads patients with values()) gives what ``patient_badges`` gives."""
+    smoker = make_patient(clinic=clinic, risk={"smoking_status": "current", "dvt_history": True})
+    older = make_patient(clinic=clinic, date_of_birth=TODAY - dt.timedelta(days=70 * 366), weight_kg=Decimal(130))
+    no_profile = make_patient(clinic=clinic, risk={"pregnant": True})
+    RiskProfile.objects.filter(patient=no_profile).delete()
+    rows = {row["id"]: row for row in Patient.objects.values("id", *selectors.badge_value_fields())}
+    for patient in Patient.objects.select_related("risk_profile"):
+        assert selectors.badges_of_values(rows[patient.pk], TODAY) == selectors.patient_badges(patient, TODAY)
+    assert {b.code for b in selectors.badges_of_values(rows[smoker.pk], TODAY)} >= {risk.SMOKER_ANY, risk.VTE_RISK}
+    assert risk.VTE_RISK in {b.code for b in selectors.badges_of_values(rows[older.pk], TODAY)}
+    assert selectors.badges_of_values(rows[no_profile.pk], TODAY) == []  # the profile (pregnant) is gone
 
 
 @pytest.mark.django_db

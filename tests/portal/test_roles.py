@@ -125,3 +125,18 @@ def test_dermatologists_of_a_clinic_are_its_own_by_name_each_once():
         abe.pk,
         zed.pk,
     ]
+
+
+@pytest.mark.django_db
+def test_dermatologist_choices_name_them_as_str_does():
+    from portal.models import dermatologist_choices
+    from tests.factories import make_clinic, make_user
+
+    clinic = make_clinic()
+    named = make_user(role=roles.DERMATOLOGIST, clinic=clinic, first_name="Ada", last_name="Abel")
+    unnamed = make_user(role=roles.DERMATOLOGIST, clinic=clinic, first_name="", last_name="")
+    make_user(role=roles.NURSE, clinic=clinic)
+    expected = [(u.pk, str(u)) for u in User.objects.dermatologists_of(clinic.pk)]
+    assert dermatologist_choices(clinic.pk) == expected
+    assert dict(expected) == {named.pk: "Ada Abel", unnamed.pk: unnamed.username}
+    assert dermatologist_choices(None) == []
